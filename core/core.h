@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The snapshotter core: one opened root (metadata database + driver) and
+ * containerd's snapshotter semantics on top of it.
+ *
+ * Every function returns 0 or a negative errno and, on failure, fills *err
+ * with "<what> <object>: <why>".  Output parameters (ret_*) are untouched on
+ * failure.  The core never prints and never exits.
+ *
+ * Error codes follow containerd's errdefs so the CLI and the gRPC service can
+ * map them: -ENOENT not found, -EEXIST already exists, -EINVAL invalid
+ * argument, -EBUSY/-ENOTEMPTY failed precondition (e.g. children exist,
+ * parent not committed), anything else is an internal/unavailable error.
+ */
+#ifndef SNAP_CORE_H
+#define SNAP_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <snapctl/driver.h>
+
+#include "labels.h"
+
+struct sqlite3;
+struct snap_core;
+struct snap_loader;
+
+struct snap_core_opts {
+	const char *root;       /* state directory; created if missing */
+	const char *driver;     /* "auto", "overlay", "btrfs", "vfs" or a plugin name */
+	const char *plugin_dir; /* extra plugin directory, may be NULL */
+	const char *btrfs_size; /* "16G" when NULL */
+	void (*notice)(void *ctx, const char *message); /* one-line notices (stderr in the CLI) */
+	void *notice_ctx;
+	unsigned flags;         /* SNAP_CORE_* */
+};
+
+#define SNAP_CORE_READONLY 0x1u /* do not create the root if it does not exist */
+
+int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, struct snap_error *err);
+void snap_core_close(struct snap_core *core);
+DEFINE_SNAP_CLEANUP(struct snap_core, snap_core_close)
+
+const char *snap_core_root(const struct snap_core *core);
+const char *snap_core_driver_name(const struct snap_core *core);
+struct sqlite3 *snap_core_db(struct snap_core *core);
+struct snap_loader *snap_core_loader(struct snap_core *core);
+/* Directory fd of ROOT (O_PATH), valid while the core is open. */
+int snap_core_rootfd(const struct snap_core *core);
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+struct snap_info {
+	uint64_t id;
+	char *key;
+	char *parent; /* NULL without parent */
+	int kind;     /* enum snap_kind */
+	struct snap_labels labels;
+	int64_t created_ns; /* CLOCK_REALTIME, nanoseconds */
+	int64_t updated_ns;
+};
+void snap_info_done(struct snap_info *info);
+
+/* A mount description owned by the caller (containerd form). */
+struct snap_mount {
+	char *type;
+	char *source;
+	char **options; /* NULL-terminated */
+	size_t n_options;
+};
+struct snap_mounts {
+	struct snap_mount *v;
+	size_t n;
+};
+void snap_mounts_done(struct snap_mounts *m);
+
+/* containerd Prepare / View.  `parent` may be NULL or "" (no parent) and must
+ * name a committed snapshot.  ret_mounts may be NULL. */
+int snap_prepare(struct snap_core *core, const char *key, const char *parent,
+		 const struct snap_labels *labels, struct snap_mounts *ret_mounts,
+		 struct snap_error *err);
+int snap_view(struct snap_core *core, const char *key, const char *parent,
+	      const struct snap_labels *labels, struct snap_mounts *ret_mounts,
+	      struct snap_error *err);
+/* Commit active `key` as committed `name`; `key` disappears.  Views cannot
+ * be committed (-EINVAL... FailedPrecondition: -EBUSY). */
+int snap_commit(struct snap_core *core, const char *name, const char *key,
+		const struct snap_labels *labels, struct snap_error *err);
+/* Remove; -EBUSY ("has children") while children exist. */
+int snap_remove(struct snap_core *core, const char *key, struct snap_error *err);
+int snap_stat(struct snap_core *core, const char *key, struct snap_info *ret, struct snap_error *err);
+/* Update labels.  With paths == NULL every label is replaced by `labels`;
+ * otherwise only the named "labels.K" (or "labels") paths change, a key
+ * absent from `labels` is removed.  Returns the new info in ret (may be NULL). */
+int snap_update(struct snap_core *core, const char *key, const struct snap_labels *labels,
+		const char *const *paths, size_t n_paths, struct snap_info *ret,
+		struct snap_error *err);
+/* Merge label edits "K=V" (set) and "K=" (remove). */
+int snap_label_edit(struct snap_core *core, const char *key, const struct snap_labels *edits,
+		    struct snap_error *err);
+int snap_mounts_get(struct snap_core *core, const char *key, struct snap_mounts *ret,
+		    struct snap_error *err);
+/* Usage of the snapshot itself: committed = stored at commit, active = asked
+ * from the driver now. */
+int snap_usage_get(struct snap_core *core, const char *key, struct snap_usage *ret,
+		   struct snap_error *err);
+
+/* Walk snapshots in key order.  Filters are containerd-style strings joined
+ * by OR across entries and AND within one entry by ','; each clause is
+ * `name==V`, `parent==V`, `kind==active|view|committed`, `labels."K"==V`,
+ * `labels.K` (present), or `!=` forms.  cb returns 0 to go on, >0 to stop,
+ * <0 to fail. */
+typedef int (*snap_walk_fn)(const struct snap_info *info, void *userdata);
+int snap_walk(struct snap_core *core, const char *const *filters, size_t n_filters,
+	      snap_walk_fn cb, void *userdata, struct snap_error *err);
+
+/* Mount / unmount an active snapshot (or a view) on target. */
+int snap_mount_at(struct snap_core *core, const char *key, const char *target, unsigned flags,
+		  struct snap_error *err);
+int snap_unmount_at(const char *target, struct snap_error *err);
+
+/* The parent chain of `key`, nearest first, as the driver sees it. */
+struct snap_chain_owned {
+	struct snap_ref self;
+	struct snap_ref *parents;
+	size_t n;
+	void *storage; /* strings; freed by snap_chain_done */
+};
+int snap_chain_get(struct snap_core *core, const char *key, struct snap_chain_owned *ret,
+		   struct snap_error *err);
+void snap_chain_done(struct snap_chain_owned *c);
+
+/* Call the driver (through the checking wrappers) for one of the core's own
+ * jobs: the writable tree of an active snapshot, and its fast diff. */
+int snap_core_open_tree(struct snap_core *core, const char *key, int *ret_dirfd,
+			struct snap_error *err);
+const struct snap_driver *snap_core_driver(struct snap_core *core);
+void *snap_core_driver_state(struct snap_core *core);
+
+/* containerd Cleanup: remove directories under snapshots/ and tmp/ that no
+ * row references (leftovers of crashes). */
+int snap_cleanup(struct snap_core *core, struct snap_error *err);
+
+/* Fresh path for staging work under ROOT/tmp (removed by cleanup after a
+ * crash).  Returns a newly allocated absolute path of a new empty dir. */
+int snap_core_mkstaging(struct snap_core *core, const char *what, char **ret_path,
+			struct snap_error *err);
+
+/* Monotonic ns clock and wall clock ns, for timestamps. */
+int64_t snap_now_ns(void);
+
+#endif

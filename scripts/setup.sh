@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install every build and test dependency of snapctl (Debian 12).
+# Idempotent and quiet: packages already present are skipped by apt-get.
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential meson ninja-build pkg-config git
+	libmount-dev libbtrfsutil-dev libjansson-dev libsqlite3-dev
+	libarchive-dev libssl-dev libcmocka-dev libseccomp-dev libcairo2-dev
+	# containerd snapshots.v1 service
+	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
+	golang-go golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
+	golang-google-protobuf-dev
+	# filesystems and test tools
+	btrfs-progs xfsprogs e2fsprogs util-linux iproute2 kmod
+	libarchive-tools tar zstd gzip busybox-static python3 jq
+	# peers for interop tests and benchmarks
+	containerd runc podman skopeo umoci
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Kernel modules used by the drivers and the tests; built-in on most kernels.
+modprobe -q overlay 2>/dev/null || true
+modprobe -q btrfs 2>/dev/null || true
+modprobe -q loop 2>/dev/null || true
