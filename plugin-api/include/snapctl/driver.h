@@ -98,7 +98,9 @@ static inline SNAP_PRINTF(2, 3) int snap_error_prefix(struct snap_error *err, co
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->message, sizeof(old));
-	snprintf(err->message, sizeof(err->message), "%s: %s", prefix, old);
+	/* A message that no longer fits is cut and ends in "..." so the cut shows. */
+	if (snprintf(err->message, sizeof(err->message), "%s: %s", prefix, old) >= (int)sizeof(err->message))
+		memcpy(err->message + sizeof(err->message) - 4, "...", 4);
 	if (err->code == 0)
 		err->code = -EIO;
 	return err->code;
