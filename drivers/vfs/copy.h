@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tree copy between two directory fds, preserving everything a container
+ * layer can hold: mode, owner, nanosecond times, xattrs (never
+ * trusted.overlay.*), hardlinks inside the tree, symlinks (never followed),
+ * device nodes, FIFOs, sockets and sparse files.
+ *
+ * File data goes by FICLONE (reflink) first, then copy_file_range, then
+ * read/write; each fallback is taken once per copy and remembered.  The walk
+ * uses directory fds only (openat O_NOFOLLOW + fdopendir); the relative path
+ * kept alongside serves error messages and hardlink targets, which are
+ * resolved inside the destination root with RESOLVE_IN_ROOT.
+ *
+ * Used by the vfs driver for every ACTIVE snapshot with a parent; other
+ * drivers may use it wherever a full copy is needed.
+ */
+#ifndef SNAP_VFS_COPY_H
+#define SNAP_VFS_COPY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <snapctl/driver.h>
+
+/* Flags of struct snap_copy_opts: force the fallbacks (tests, benchmarks). */
+#define SNAP_COPY_NO_REFLINK 0x1u         /* never try FICLONE */
+#define SNAP_COPY_NO_COPY_FILE_RANGE 0x2u /* never try copy_file_range */
+
+struct snap_copy_opts {
+	unsigned flags; /* SNAP_COPY_* */
+	uint64_t reserved[2];
+};
+
+/* What a copy did.  Regular files are counted once per inode, under the
+ * method that moved their data (an empty file counts as read_write). */
+struct snap_copy_stats {
+	uint64_t files;
+	uint64_t dirs;
+	uint64_t symlinks;
+	uint64_t specials;    /* device nodes, FIFOs, sockets */
+	uint64_t hardlinks;   /* extra names linked to an inode already copied */
+	uint64_t bytes;       /* logical bytes of data copied (holes excluded) */
+	uint64_t reflinked;   /* files cloned with FICLONE */
+	uint64_t copy_ranged; /* files copied with copy_file_range */
+	uint64_t read_written;/* files copied with read/write */
+};
+
+/*
+ * Copy every entry inside directory `src_dirfd` into directory `dst_dirfd`
+ * (which should be empty; an existing name is an error, EEXIST), then give
+ * the destination directory the source's owner, mode, xattrs and times.
+ * Both fds must be directories opened for reading (not O_PATH).  opts and
+ * ret_stats may be NULL.  Returns 0, or -errno with *err naming the entry
+ * (relative path) and the operation that failed; the destination is then
+ * partially filled and the caller removes it.
+ */
+int snap_copy_tree_at(int src_dirfd, int dst_dirfd, const struct snap_copy_opts *opts,
+		      struct snap_copy_stats *ret_stats, struct snap_error *err);
+
+/*
+ * Copy the data of regular file `src_fd` into `dst_fd` (opened for writing,
+ * empty), keeping holes, by the first method that works.  *ret_method is set
+ * to one of SNAP_COPY_METHOD_* (may be NULL).  Returns 0 or -errno.
+ */
+enum snap_copy_method {
+	SNAP_COPY_METHOD_REFLINK = 1,
+	SNAP_COPY_METHOD_COPY_FILE_RANGE = 2,
+	SNAP_COPY_METHOD_READ_WRITE = 3,
+};
+int snap_copy_file_data(int src_fd, int dst_fd, unsigned flags, int *ret_method);
+
+/* Name of a method ("reflink", "copy_file_range", "read/write"). */
+const char *snap_copy_method_name(int method);
+
+/*
+ * Probe which data-copy methods work for files inside directory `dirfd`
+ * (uses two O_TMPFILE files, nothing is left behind).  Returns 0 and sets
+ * *ret_reflink / *ret_copy_file_range, or -errno when O_TMPFILE files cannot
+ * be made there (read-only root, filesystem without O_TMPFILE).
+ */
+int snap_copy_probe(int dirfd, bool *ret_reflink, bool *ret_copy_file_range);
+
+#endif
