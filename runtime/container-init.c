@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Pid 1 of the container and the command it starts.
+ *
+ * Init is a forked copy of snapctl: it finishes the namespaces (mounts,
+ * pivot_root, hostname, lo), forks the command as pid 2, then only reaps
+ * zombies and forwards signals to the command, like tini.  When the command
+ * exits, init exits with its status (128+N for signal N) and the kernel
+ * kills whatever else is left in the pid namespace.
+ *
+ * Both run on memory inherited from the host process and report failures
+ * through the sync socket; they end with _exit so that nothing of the host
+ * process (atexit handlers, stdio buffers, sanitizer reports) runs twice.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "container-internal.h"
+#include "fs-util.h"
+#include "macro.h"
+
+/* Signals init passes on to the command (SIGCHLD it handles itself). */
+static const int forwarded_signals[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM, SIGCONT,
+};
+
+_Noreturn static void fail(int sock, const struct snap_error *err)
+{
+	container_send_error(sock, err);
+	_exit(EXIT_RUN_FAILED);
+}
+
+/* Close every fd but those in keep[] (unsorted, may repeat, may be < 3). */
+static void close_all_but(const int *keep, size_t n)
+{
+	unsigned lo = 3;
+	for (;;) {
+		unsigned next = UINT_MAX;
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] >= (int)lo && (unsigned)keep[i] < next)
+				next = (unsigned)keep[i];
+		if (next > lo && close_range(lo, next - 1, 0) < 0)
+			for (unsigned fd = lo; fd < next && fd < 65536; fd++)
+				close((int)fd); /* kernels before close_range (5.9) */
+		if (next == UINT_MAX)
+			return;
+		lo = next + 1;
+	}
+}
+
+static int loopback_up(struct snap_error *err)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return snap_error_set(err, negative_errno(), "socket for lo: %m");
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return snap_error_set(err, negative_errno(), "get flags of lo: %m");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return snap_error_set(err, negative_errno(), "bring lo up: %m");
+	return 0;
+}
+
+/* mkdir -p of an absolute path in the (already pivoted) root. */
+static int make_cwd(const char *cwd, struct snap_error *err)
+{
+	int r = snap_mkdir_p(cwd, 0755);
+	if (r < 0)
+		return snap_error_set(err, r, "create working directory %s: %s", cwd, strerror(-r));
+	return 0;
+}
+
+/* Put fds src[0..2] on 0, 1, 2.  They are first duplicated above 2 so that a
+ * source that is itself 0, 1 or 2 is not overwritten before it is used, and
+ * so that dup2 always clears FD_CLOEXEC on the target. */
+static int install_stdio(const int src[3], struct snap_error *err)
+{
+	int tmp[3];
+	for (int i = 0; i < 3; i++) {
+		tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3);
+		if (tmp[i] < 0)
+			return snap_error_set(err, negative_errno(), "duplicate stdio fd %d: %m", src[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		if (dup2(tmp[i], i) < 0)
+			return snap_error_set(err, negative_errno(), "set up fd %d: %m", i);
+	for (int i = 0; i < 3; i++)
+		close(tmp[i]);
+	return 0;
+}
+
+static void exec_error(const char *cmd, int e, struct snap_error *err)
+{
+	if (e == ENOENT && !strchr(cmd, '/'))
+		snap_error_set(err, -ENOENT, "exec: \"%s\": executable file not found in $PATH", cmd);
+	else
+		snap_error_set(err, -e, "exec: \"%s\": %s", cmd, strerror(e));
+}
+
+/* The command, pid 2.  `slave` is the pty peer or -EBADF. */
+_Noreturn static void run_command(struct container_launch *l, int slave)
+{
+	const struct snap_container_spec *spec = l->spec;
+	struct snap_error err = { 0 };
+	sigset_t all;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	/* A session of its own: with a tty it becomes the controlling
+	 * terminal; without one the command has none, so reading our stdin
+	 * (-i) never stops it with SIGTTIN. */
+	if (setsid() < 0) {
+		snap_error_set(&err, negative_errno(), "setsid: %m");
+		fail(l->sock, &err);
+	}
+	int stdio[3] = { spec->stdio[0], spec->stdio[1], spec->stdio[2] };
+	_cleanup_close_ int devnull = -EBADF;
+	if (slave >= 0) {
+		if (ioctl(slave, TIOCSCTTY, 0) < 0) {
+			snap_error_set(&err, negative_errno(), "set the controlling terminal: %m");
+			fail(l->sock, &err);
+		}
+		stdio[0] = stdio[1] = stdio[2] = slave;
+	} else if (!spec->stdin_open) {
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull < 0) {
+			snap_error_set(&err, negative_errno(), "open /dev/null: %m");
+			fail(l->sock, &err);
+		}
+		stdio[0] = devnull;
+	}
+	if (install_stdio(stdio, &err) < 0)
+		fail(l->sock, &err);
+
+	const char *cwd = spec->cwd && *spec->cwd ? spec->cwd : "/";
+	if (make_cwd(cwd, &err) < 0)
+		fail(l->sock, &err);
+
+	if (setgroups(l->user.n_groups, l->user.groups) < 0) {
+		snap_error_set(&err, negative_errno(), "setgroups: %m");
+		fail(l->sock, &err);
+	}
+	if (setresgid(l->user.gid, l->user.gid, l->user.gid) < 0) {
+		snap_error_set(&err, negative_errno(), "set gid %u: %m", (unsigned)l->user.gid);
+		fail(l->sock, &err);
+	}
+	if (setresuid(l->user.uid, l->user.uid, l->user.uid) < 0) {
+		snap_error_set(&err, negative_errno(), "set uid %u: %m", (unsigned)l->user.uid);
+		fail(l->sock, &err);
+	}
+	if (chdir(cwd) < 0) {
+		snap_error_set(&err, negative_errno(), "chdir to working directory %s: %m", cwd);
+		fail(l->sock, &err);
+	}
+
+	/* execvp searches the PATH of `environ`, so the container's
+	 * environment must be in place first. */
+	environ = l->env;
+	execvp(spec->argv[0], spec->argv);
+	exec_error(spec->argv[0], errno, &err);
+	fail(l->sock, &err);
+}
+
+static int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_RUN_FAILED;
+}
+
+_Noreturn void container_init_main(struct container_launch *l)
+{
+	const struct snap_container_spec *spec = l->spec;
+	struct snap_error err = { 0 };
+
+	/* No daemon watches over us: the container dies with snapctl.  (Our
+	 * parent lives in another pid namespace, so getppid() is 0 here and
+	 * cannot be used to catch a parent that died before this prctl; the
+	 * host closes its end of the sync socket in that case and the sends
+	 * below fail.) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+	int keep[] = { l->sock, spec->stdio[0], spec->stdio[1], spec->stdio[2] };
+	close_all_but(keep, ELEMENTSOF(keep));
+
+	if (container_mounts_setup(spec, &err) < 0)
+		fail(l->sock, &err);
+	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
+		snap_error_set(&err, negative_errno(), "set hostname \"%s\": %m", spec->hostname);
+		fail(l->sock, &err);
+	}
+	if (spec->net == SNAP_NET_NONE && loopback_up(&err) < 0)
+		fail(l->sock, &err);
+
+	_cleanup_close_ int slave = -EBADF;
+	if (spec->tty) {
+		_cleanup_close_ int master = -EBADF;
+		if (container_pty_open(l->have_winsize ? &l->winsize : NULL, &master, &slave, &err) < 0)
+			fail(l->sock, &err);
+		int r = container_send_fd(l->sock, CONTAINER_MSG_PTY, master);
+		if (r < 0)
+			_exit(EXIT_RUN_FAILED); /* the host is gone */
+	}
+
+	/* Block what init waits for before forking, so that nothing arrives
+	 * between the fork and sigwaitinfo; the command unblocks. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+		sigaddset(&set, forwarded_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	pid_t child = fork();
+	if (child < 0) {
+		snap_error_set(&err, negative_errno(), "fork the command: %m");
+		fail(l->sock, &err);
+	}
+	if (child == 0)
+		run_command(l, slave);
+
+	/* From here the command's copy of the socket alone decides when the
+	 * host sees EOF (at its exec). */
+	close(l->sock);
+	if (slave >= 0)
+		close(TAKE_FD(slave));
+
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig < 0)
+			continue; /* EINTR */
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		int status;
+		pid_t p;
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+			if (p == child)
+				_exit(exit_code_of(status));
+	}
+}

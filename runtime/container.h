@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container launcher: run one command in new mount, pid, uts and ipc
+ * namespaces (and a new network namespace for SNAP_NET_NONE) on a root
+ * filesystem that is already mounted (or a plain directory).
+ *
+ * Process layout:
+ *
+ *   snapctl (host)                 waits, forwards signals, proxies the pty
+ *     `- init (pid 1 inside)       sets up mounts, pivot_root, hostname,
+ *          |                       then reaps zombies and forwards signals
+ *          `- command (pid 2)      user, groups, cwd, env, stdio, exec
+ *
+ * Init is a forked copy of snapctl, not a separate binary.  Errors before the
+ * command's exec (a mount that fails, a missing binary) travel back to the
+ * caller through a CLOEXEC socket: its peer closes without a message when
+ * exec succeeds.  Everything the container mounts lives in its own mount
+ * namespace and disappears with it.
+ *
+ * Functions return 0 or a negative errno and fill *err; they never print.
+ */
+#ifndef SNAP_CONTAINER_H
+#define SNAP_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <snapctl/driver.h>
+
+enum snap_net_mode {
+	SNAP_NET_HOST = 0, /* share the host's network namespace (docker's default here) */
+	SNAP_NET_NONE = 1, /* a new network namespace with only lo, up */
+};
+
+struct snap_container_spec {
+	const char *rootfs;     /* absolute path of the root filesystem (host side) */
+	char *const *argv;      /* the command; argv[0] is looked up in the container's PATH */
+	char *const *env;       /* "K=V", NULL-terminated, may be NULL; PATH, HOME,
+				 * HOSTNAME (and TERM with a tty) are added when missing */
+	const char *cwd;        /* NULL or "": "/"; created when missing, like docker */
+	const char *user;       /* "uid[:gid]" or "name[:group]" (names from the image's
+				 * /etc/passwd and /etc/group); NULL or "": root */
+	const char *hostname;   /* NULL: keep the host's name in the new uts namespace */
+	int net;                /* enum snap_net_mode */
+	bool stdin_open;        /* -i: the command reads our stdin (else /dev/null) */
+	bool tty;               /* -t: a pseudo-terminal from the container's /dev/pts */
+	int stdio[3];           /* fds handed to the command without a tty
+				 * (snap_container_spec_init: 0, 1, 2) */
+	uint64_t reserved[4];
+};
+
+void snap_container_spec_init(struct snap_container_spec *spec);
+
+struct snap_container;
+
+/* Clone the container and wait until its command has been exec'd.  On
+ * failure (mount, user lookup, exec) nothing is left running, *err says
+ * why, and the return value is negative. */
+int snap_container_start(const struct snap_container_spec *spec, struct snap_container **ret,
+			 struct snap_error *err);
+
+/* Host pid of the container's init. */
+pid_t snap_container_pid(const struct snap_container *c);
+
+/* Wait for the container to exit while forwarding SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT, SIGUSR1 and SIGUSR2 to it and, with a tty, copying stdin/stdout
+ * through the pty and passing window size changes on.  *ret_status is the
+ * command's exit code, or 128+N when it was killed by signal N. */
+int snap_container_wait(struct snap_container *c, int *ret_status, struct snap_error *err);
+
+/* Kill (SIGKILL) a container still running and release the handle. */
+void snap_container_free(struct snap_container *c);
+static inline void snap_container_freep(struct snap_container **c)
+{
+	if (*c)
+		snap_container_free(*c);
+}
+
+/* Move the calling process into a new mount namespace whose mounts do not
+ * propagate back to the host (slave): a rootfs mounted afterwards is seen by
+ * the containers cloned from here and vanishes when the process exits, so
+ * no mount can leak even when the process is killed. */
+int snap_container_private_mounts(struct snap_error *err);
+
+#endif
