@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals of the btrfs driver, shared by its files:
+ *   btrfs.c     the vtable (create/mounts/commit/remove/open_tree/info)
+ *   loopback.c  find or provision the btrfs that holds ROOT/snapshots
+ *   subvol.c    libbtrfsutil wrappers and raw tree-search helpers
+ *   usage.c     per-snapshot disk usage
+ *   diff.c      the change list from inode generations
+ *
+ * Layout: ROOT/snapshots is on btrfs (ROOT itself is, or a loopback image
+ * ROOT/btrfs.img is mounted on ROOT/snapshots); the core makes the plain
+ * directory ROOT/snapshots/<id>, and the snapshot's tree is the subvolume
+ * ROOT/snapshots/<id>/fs.  Small driver files beside it: "usage" (written at
+ * commit).
+ */
+#ifndef SNAP_DRIVER_BTRFS_INTERNAL_H
+#define SNAP_DRIVER_BTRFS_INTERNAL_H
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
+#include <snapctl/driver.h>
+
+#define BTRFS_SUBVOL_NAME "fs"
+#define BTRFS_USAGE_NAME "usage"
+#define BTRFS_IMAGE_NAME "btrfs.img"
+#define BTRFS_LOCK_NAME "btrfs.lock"
+#define BTRFS_SNAPSHOTS_DIR "snapshots"
+#define BTRFS_DEFAULT_SIZE "16G"
+
+/* How ROOT/snapshots came to be on btrfs. */
+enum btrfs_backing {
+	BTRFS_BACKING_NATIVE = 1,   /* ROOT/snapshots was already on btrfs */
+	BTRFS_BACKING_LOOPBACK = 2, /* our image, mounted on ROOT/snapshots */
+};
+
+/* Where the filesystem holding ROOT/snapshots lives. */
+struct btrfs_backend {
+	int backing;        /* enum btrfs_backing */
+	char *snapdir;      /* ROOT/snapshots */
+	char *device;       /* block device (/dev/loopN for the image); NULL if unknown */
+	char *image;        /* ROOT/btrfs.img when loopback */
+	bool provisioned;   /* this open created the image */
+	bool attached;      /* this open attached the loop device and mounted it */
+};
+
+struct btrfs_state {
+	char *root;
+	int snapfd; /* O_PATH|O_DIRECTORY fd of ROOT/snapshots (the btrfs mount) */
+	struct btrfs_backend be;
+	bool quotas; /* qgroups enabled on the filesystem (probed at open) */
+};
+
+/* ---- loopback.c ---- */
+
+/* Parse "16G", "512M", "1T", "4096" (K/M/G/T, powers of 1024) into bytes.
+ * Returns 0 or -EINVAL. */
+int btrfs_parse_size(const char *s, uint64_t *ret);
+
+/* Make ROOT/snapshots a btrfs: use it as is when it already is one, else
+ * (re)attach and mount ROOT/btrfs.img on it, creating the image first when
+ * missing.  Serialised between processes with flock on ROOT/btrfs.lock.
+ * `fstype` is "btrfs" (a parameter so tests can exercise the error for a
+ * kernel without it).  notice() is called once when something was created or
+ * mounted.  Returns 0 or -errno with *err set. */
+int btrfs_backend_setup(const struct snap_driver_opts *opts, const char *fstype,
+			struct btrfs_backend *ret, struct snap_error *err);
+void btrfs_backend_done(struct btrfs_backend *be);
+
+/* Unmount ROOT/snapshots when it is the loopback mount; the loop device was
+ * attached with autoclear, so the kernel detaches it with the last unmount.
+ * Returns 0 (also when nothing is mounted) or -errno. */
+int btrfs_backend_teardown(const char *root, struct snap_error *err);
+
+/* Block device of the filesystem mounted at or containing `fd`, from
+ * mountinfo (by mount id); NULL-terminated string in *ret. */
+int btrfs_mount_source(int fd, char **ret);
+
+/* ---- subvol.c ---- */
+
+/* All return 0 or -errno with *err naming the subvolume and the cause. */
+int btrfs_subvol_create(int dirfd, const char *name, const char *what, struct snap_error *err);
+int btrfs_subvol_snapshot(int srcfd, int dirfd, const char *name, bool readonly,
+			  const char *what, struct snap_error *err);
+int btrfs_subvol_set_readonly(int fd, bool ro, const char *what, struct snap_error *err);
+int btrfs_subvol_delete(int dirfd, const char *name, const char *what, struct snap_error *err);
+int btrfs_subvol_id(int fd, uint64_t *ret);
+
+struct btrfs_subvol_facts {
+	uint64_t id;
+	uint64_t generation; /* last transaction that changed the tree */
+	uint64_t otransid;   /* transaction the subvolume was created in */
+	uint8_t uuid[16];
+	uint8_t parent_uuid[16];
+	bool readonly;
+};
+int btrfs_subvol_facts(int fd, struct btrfs_subvol_facts *ret);
+
+/*
+ * Iterate items of tree `tree_id` with keys in [min, max] found in leaves
+ * written in transaction `min_transid` or later (0: all), through
+ * BTRFS_IOC_TREE_SEARCH_V2.  cb returns 0 to go on, 1 to stop, or -errno.
+ * Returns 0 or -errno (the first error from the ioctl or cb).
+ */
+struct btrfs_search_item {
+	uint64_t objectid;
+	uint32_t type;
+	uint64_t offset;
+	uint64_t transid; /* generation of the leaf the item was read from */
+	const void *data;
+	uint32_t len;
+};
+typedef int (*btrfs_search_cb)(const struct btrfs_search_item *item, void *ctx);
+int btrfs_tree_search(int fd, uint64_t tree_id, const struct btrfs_key *min,
+		      const struct btrfs_key *max, uint64_t min_transid, btrfs_search_cb cb,
+		      void *ctx);
+
+/* Open ROOT/snapshots/<id>/fs (O_DIRECTORY|O_RDONLY) from a ref. */
+int btrfs_open_subvol(const struct snap_ref *ref, int *ret_fd, struct snap_error *err);
+
+/* ---- usage.c ---- */
+
+/* Bytes and inodes owned by the subvolume open at fd. `method` receives a
+ * static description of how it was measured. */
+int btrfs_usage_measure(struct btrfs_state *st, int fd, struct snap_usage *out,
+			const char **method, struct snap_error *err);
+int btrfs_usage_store(int snapdirfd, const struct snap_usage *u);
+int btrfs_usage_load(int snapdirfd, struct snap_usage *u);
+bool btrfs_quotas_enabled(int fd);
+const char *btrfs_usage_method(const struct btrfs_state *st);
+
+/* ---- diff.c ---- */
+int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
+	       struct snap_change_sink *sink, struct snap_error *err);
+
+#endif
