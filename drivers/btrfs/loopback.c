@@ -377,11 +377,14 @@ static int image_create(int rootfd, const char *root, uint64_t size, struct snap
 		if (fstatvfs(rootfd, &sv) == 0) {
 			uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
 			/* mkfs writes a few MiB of metadata even into a sparse file */
-			if (avail < (64u << 20))
+			if (avail < (64u << 20)) {
+				/* mkfs itself often says only "Input/output error" */
+				err->code = -ENOSPC;
 				return snap_error_prefix(err,
 							 "no space for the btrfs image on %s "
 							 "(%" PRIu64 " bytes free)",
 							 root, avail);
+			}
 		}
 		return r;
 	}
