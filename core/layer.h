@@ -21,8 +21,7 @@
 
 #include <stdint.h>
 #include "core.h"
-
-#define SNAP_DIGEST_MAX 72 /* "sha256:" + 64 hex + NUL */
+#include "digest.h" /* SNAP_DIGEST_MAX */
 
 struct snap_layer_digests {
 	char diff_id[SNAP_DIGEST_MAX];     /* sha256 of the uncompressed tar */

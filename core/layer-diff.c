@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The generic differ: walk the parent tree and the new tree in parallel,
+ * one directory fd pair at a time, names in sorted order, and report what
+ * changed to a change sink.  Works for every driver; the drivers' fast
+ * paths (overlay upper scan, btrfs generations) must report the same set.
+ *
+ * What counts as modified follows containerd's continuity/fs rules: type,
+ * mode, owner, size, mtime (ns), device number, link target, xattrs; the
+ * content is only compared when size and mtime agree but the mtime has no
+ * nanoseconds, i.e. the filesystem or a tar may have truncated it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "layer-internal.h"
+#include "layer.h"
+#include "macro.h"
+
+struct names {
+	char **v;
+	size_t n;
+};
+
+static void names_done(struct names *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		free(n->v[i]);
+	free(n->v);
+	n->v = NULL;
+	n->n = 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of directory `fd` (. and .. and, at the root, an apply's
+ * undo directory left out). */
+static int list_dir(int fd, bool root, struct names *ret)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return negative_errno();
+	_cleanup_closedir_ DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return negative_errno();
+	}
+	struct names out = { 0 };
+	size_t cap = 0;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		const char *n = de->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		if (root && strncmp(n, SNAP_APPLY_BACKUP_PREFIX, strlen(SNAP_APPLY_BACKUP_PREFIX)) == 0)
+			continue;
+		if (out.n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **nv = realloc(out.v, cap * sizeof(*nv));
+			if (!nv) {
+				names_done(&out);
+				return -ENOMEM;
+			}
+			out.v = nv;
+		}
+		if (!(out.v[out.n] = strdup(n))) {
+			names_done(&out);
+			return -ENOMEM;
+		}
+		out.n++;
+	}
+	if (errno) {
+		int r = negative_errno();
+		names_done(&out);
+		return r;
+	}
+	if (out.n > 1)
+		qsort(out.v, out.n, sizeof(*out.v), name_cmp);
+	*ret = out;
+	return 0;
+}
+
+struct differ {
+	int old_root;
+	int new_root;
+	struct snap_change_sink *sink;
+	struct snap_error *err;
+	char path[PATH_MAX];
+	char *buf1, *buf2;
+};
+
+static int emit(struct differ *d, int kind)
+{
+	int r = d->sink->change(d->sink, kind, d->path, kind == SNAP_CHANGE_DELETE ? -1 : d->new_root);
+	if (r < 0 && d->err->code == 0)
+		snap_error_set(d->err, r, "diff: report change '%s': %s", d->path, strerror(-r));
+	return r;
+}
+
+/* Append a component to d->path; returns the previous length or -ENAMETOOLONG. */
+static int path_push(struct differ *d, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+	if (len + nl + 2 >= sizeof(d->path))
+		return snap_error_set(d->err, -ENAMETOOLONG, "diff: path too long below '%s'", d->path);
+	if (len)
+		d->path[len++] = '/';
+	memcpy(d->path + len, name, nl + 1);
+	return 0;
+}
+
+static int same_content(struct differ *d, int ofd, int nfd, const char *name, off_t size)
+{
+	_cleanup_close_ int a = openat(ofd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int b = openat(nfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (a < 0 || b < 0)
+		return snap_error_set(d->err, negative_errno(), "diff: open '%s': %s", d->path,
+				      strerror(errno));
+	const size_t bs = 1 << 16;
+	if (!d->buf1 && !(d->buf1 = malloc(bs)))
+		return -ENOMEM;
+	if (!d->buf2 && !(d->buf2 = malloc(bs)))
+		return -ENOMEM;
+	off_t left = size;
+	while (left > 0) {
+		size_t want = left < (off_t)bs ? (size_t)left : bs;
+		ssize_t x = pread(a, d->buf1, want, size - left);
+		ssize_t y = pread(b, d->buf2, want, size - left);
+		if (x < 0 || y < 0)
+			return snap_error_set(d->err, negative_errno(), "diff: read '%s': %s", d->path,
+					      strerror(errno));
+		if (x != y || memcmp(d->buf1, d->buf2, (size_t)x) != 0)
+			return 0;
+		if (x == 0)
+			return 1;
+		left -= x;
+	}
+	return 1;
+}
+
+/* 1 when the entry changed, 0 when not, -errno. */
+static int entry_changed(struct differ *d, int ofd, int nfd, const char *name,
+			 const struct stat *os, const struct stat *ns)
+{
+	if ((os->st_mode & S_IFMT) != (ns->st_mode & S_IFMT) || os->st_mode != ns->st_mode ||
+	    os->st_uid != ns->st_uid || os->st_gid != ns->st_gid)
+		return 1;
+	if (!S_ISDIR(ns->st_mode) && os->st_size != ns->st_size)
+		return 1;
+	if (os->st_mtim.tv_sec != ns->st_mtim.tv_sec || os->st_mtim.tv_nsec != ns->st_mtim.tv_nsec)
+		return 1;
+	if ((S_ISCHR(ns->st_mode) || S_ISBLK(ns->st_mode)) && os->st_rdev != ns->st_rdev)
+		return 1;
+	if (S_ISLNK(ns->st_mode)) {
+		char a[PATH_MAX], b[PATH_MAX];
+		ssize_t x = readlinkat(ofd, name, a, sizeof(a));
+		ssize_t y = readlinkat(nfd, name, b, sizeof(b));
+		if (x < 0 || y < 0)
+			return snap_error_set(d->err, negative_errno(), "diff: readlink '%s': %s", d->path,
+					      strerror(errno));
+		if (x != y || memcmp(a, b, (size_t)x) != 0)
+			return 1;
+	}
+	_cleanup_(snap_xattrs_done) struct snap_xattrs xa = { 0 }, xb = { 0 };
+	int r = snap_xattrs_read_at(ofd, name, false, &xa);
+	if (r == 0)
+		r = snap_xattrs_read_at(nfd, name, false, &xb);
+	if (r < 0)
+		return snap_error_set(d->err, r, "diff: read xattrs of '%s': %s", d->path, strerror(-r));
+	if (!snap_xattrs_equal(&xa, &xb))
+		return 1;
+	if (S_ISREG(ns->st_mode) && ns->st_mtim.tv_nsec == 0 && ns->st_size > 0) {
+		r = same_content(d, ofd, nfd, name, ns->st_size);
+		if (r < 0)
+			return r;
+		return !r;
+	}
+	return 0;
+}
+
+static int open_sub(struct differ *d, int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return snap_error_set(d->err, negative_errno(), "diff: open directory '%s': %s", d->path,
+				      strerror(errno));
+	return fd;
+}
+
+/* Compare directory ofd (old tree; -1: absent, everything is added) with
+ * nfd, both at d->path of length len. */
+static int walk(struct differ *d, int ofd, int nfd, size_t len)
+{
+	_cleanup_(names_done) struct names on = { 0 }, nn = { 0 };
+	int r;
+	if (ofd >= 0 && (r = list_dir(ofd, len == 0, &on)) < 0)
+		return snap_error_set(d->err, r, "diff: list '%s' in the parent: %s",
+				      len ? d->path : ".", strerror(-r));
+	if ((r = list_dir(nfd, len == 0, &nn)) < 0)
+		return snap_error_set(d->err, r, "diff: list '%s': %s", len ? d->path : ".",
+				      strerror(-r));
+	size_t i = 0, j = 0;
+	while (i < on.n || j < nn.n) {
+		int c = i >= on.n ? 1 : j >= nn.n ? -1 : strcmp(on.v[i], nn.v[j]);
+		const char *name = c <= 0 ? on.v[i] : nn.v[j];
+		if ((r = path_push(d, len, name)) < 0)
+			return r;
+		size_t sublen = strlen(d->path);
+		if (c < 0) {
+			i++;
+			if ((r = emit(d, SNAP_CHANGE_DELETE)) < 0)
+				return r;
+			d->path[len] = '\0';
+			continue;
+		}
+		struct stat ns, os;
+		if (fstatat(nfd, name, &ns, AT_SYMLINK_NOFOLLOW) < 0)
+			return snap_error_set(d->err, negative_errno(), "diff: stat '%s': %s", d->path,
+					      strerror(errno));
+		bool old_dir = false;
+		if (c > 0) {
+			j++;
+			if ((r = emit(d, SNAP_CHANGE_ADD)) < 0)
+				return r;
+		} else {
+			i++;
+			j++;
+			if (fstatat(ofd, name, &os, AT_SYMLINK_NOFOLLOW) < 0)
+				return snap_error_set(d->err, negative_errno(), "diff: stat '%s' in the parent: %s",
+						      d->path, strerror(errno));
+			old_dir = S_ISDIR(os.st_mode) && S_ISDIR(ns.st_mode);
+			r = entry_changed(d, ofd, nfd, name, &os, &ns);
+			if (r < 0)
+				return r;
+			if (r > 0 && (r = emit(d, SNAP_CHANGE_MODIFY)) < 0)
+				return r;
+		}
+		if (S_ISDIR(ns.st_mode)) {
+			_cleanup_close_ int nsub = open_sub(d, nfd, name);
+			if (nsub < 0)
+				return nsub;
+			_cleanup_close_ int osub = -EBADF;
+			if (old_dir && (osub = open_sub(d, ofd, name)) < 0)
+				return osub;
+			if ((r = walk(d, old_dir ? osub : -1, nsub, sublen)) < 0)
+				return r;
+		}
+		d->path[len] = '\0';
+	}
+	return 0;
+}
+
+int snap_diff_trees(int old_dirfd, int new_dirfd, struct snap_change_sink *sink,
+		    struct snap_error *err)
+{
+	struct differ d = { .old_root = old_dirfd, .new_root = new_dirfd, .sink = sink, .err = err };
+	d.path[0] = '\0';
+	int r = walk(&d, old_dirfd, new_dirfd, 0);
+	free(d.buf1);
+	free(d.buf2);
+	return r;
+}
+
+int snap_layer_diff_dirfd(int old_dirfd, int new_dirfd, int fd, const struct snap_diff_opts *opts,
+			  struct snap_layer_digests *ret, struct snap_error *err)
+{
+	struct snap_diff_collector *c = NULL;
+	if (snap_diff_collector_new(new_dirfd, old_dirfd, &c) < 0)
+		return snap_error_set(err, -ENOMEM, "diff: out of memory");
+	int r = snap_diff_trees(old_dirfd, new_dirfd, snap_diff_collector_sink(c), err);
+	if (r == 0)
+		r = snap_diff_collector_write(c, fd, opts ? opts->compression : SNAP_COMPRESS_NONE, ret, err);
+	snap_diff_collector_free(c);
+	return r;
+}
+
+int snap_layer_changes_dirfd(int old_dirfd, int new_dirfd, struct snap_changes *ret,
+			     struct snap_error *err)
+{
+	struct snap_diff_collector *c = NULL;
+	if (snap_diff_collector_new(new_dirfd, old_dirfd, &c) < 0)
+		return snap_error_set(err, -ENOMEM, "diff: out of memory");
+	int r = snap_diff_trees(old_dirfd, new_dirfd, snap_diff_collector_sink(c), err);
+	if (r == 0)
+		r = snap_diff_collector_changes(c, ret, err);
+	snap_diff_collector_free(c);
+	return r;
+}

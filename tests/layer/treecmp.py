@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Compare two trees the way the layer round trip must preserve them:
+type, mode, owner, mtime (ns), size, content, link target, device number,
+xattrs (overlayfs' private ones left out) and hardlink groups.  The roots'
+own metadata is ignored (a layer never carries the snapshot root).
+Usage: treecmp.py A B   -> exit 0 when equal, 1 with the differences.
+       treecmp.py --dump A -> print the description (for before/after checks)."""
+import hashlib
+import os
+import stat
+import sys
+
+SKIP_PREFIX = ".snapctl-apply-"
+
+
+def xattrs(p):
+    try:
+        names = os.listxattr(p, follow_symlinks=False)
+    except OSError:
+        return ()
+    out = []
+    for n in sorted(names):
+        if n.startswith("trusted.overlay.") or n.startswith("user.overlay."):
+            continue
+        out.append((n, os.getxattr(p, n, follow_symlinks=False)))
+    return tuple(out)
+
+
+def describe(root):
+    entries = {}
+    inodes = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        if rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if not d.startswith(SKIP_PREFIX)]
+        for name in sorted(dirnames + filenames):
+            p = os.path.join(dirpath, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            st = os.lstat(p)
+            d = {
+                "mode": oct(st.st_mode),
+                "uid": st.st_uid,
+                "gid": st.st_gid,
+                "mtime_ns": st.st_mtime_ns,
+                "xattrs": xattrs(p),
+            }
+            if stat.S_ISREG(st.st_mode):
+                d["size"] = st.st_size
+                h = hashlib.sha256()
+                with open(p, "rb") as f:
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        h.update(chunk)
+                d["sha256"] = h.hexdigest()
+                if st.st_nlink > 1:
+                    inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
+            elif stat.S_ISLNK(st.st_mode):
+                d["target"] = os.readlink(p)
+            elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                d["rdev"] = (os.major(st.st_rdev), os.minor(st.st_rdev))
+            entries[rel] = d
+    groups = sorted(tuple(sorted(v)) for v in inodes.values() if len(v) > 1)
+    return entries, groups
+
+
+def main():
+    if sys.argv[1] == "--dump":
+        e, g = describe(sys.argv[2])
+        for k in sorted(e):
+            print(k, e[k])
+        print("hardlinks", g)
+        return 0
+    a, ga = describe(sys.argv[1])
+    b, gb = describe(sys.argv[2])
+    bad = 0
+    for k in sorted(set(a) | set(b)):
+        if k not in a:
+            print(f"only in {sys.argv[2]}: {k}")
+            bad += 1
+        elif k not in b:
+            print(f"only in {sys.argv[1]}: {k}")
+            bad += 1
+        elif a[k] != b[k]:
+            diffs = {f: (a[k].get(f), b[k].get(f)) for f in set(a[k]) | set(b[k]) if a[k].get(f) != b[k].get(f)}
+            print(f"differs: {k}: {diffs}")
+            bad += 1
+    if ga != gb:
+        print(f"hardlink groups differ: {ga} vs {gb}")
+        bad += 1
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
