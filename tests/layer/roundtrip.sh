@@ -5,8 +5,8 @@
 # list is the docker one.
 # Usage: roundtrip.sh LAYER_TOOL TREECMP
 set -euo pipefail
-TOOL=$1
-CMP=$2
+TOOL=$(realpath "$1")
+CMP=$(realpath "$2")
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (owners, device nodes)"; exit 77; }
 W=$(mktemp -d /tmp/layer-rt.XXXXXX)
 trap 'rm -rf "$W"' EXIT
