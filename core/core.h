@@ -9,8 +9,13 @@
  *
  * Error codes follow containerd's errdefs so the CLI and the gRPC service can
  * map them: -ENOENT not found, -EEXIST already exists, -EINVAL invalid
- * argument, -EBUSY/-ENOTEMPTY failed precondition (e.g. children exist,
- * parent not committed), anything else is an internal/unavailable error.
+ * argument (also a parent that is not committed, as containerd's storage
+ * answers), -EBUSY/-ENOTEMPTY failed precondition (children exist, committing
+ * a view, mounts of a committed snapshot), anything else is an
+ * internal/unavailable error.
+ *
+ * Loader warnings (plugins that could not be loaded) go to opts->notice as
+ * "warning: ..." lines while snap_core_open runs.
  */
 #ifndef SNAP_CORE_H
 #define SNAP_CORE_H
@@ -36,6 +41,7 @@ struct snap_core_opts {
 };
 
 #define SNAP_CORE_READONLY 0x1u /* do not create the root if it does not exist */
+#define SNAP_CORE_NO_BUILTINS 0x2u /* register plugins only (tests of a plugin that shares a builtin's name) */
 
 int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, struct snap_error *err);
 void snap_core_close(struct snap_core *core);
@@ -145,6 +151,10 @@ int snap_cleanup(struct snap_core *core, struct snap_error *err);
  * crash).  Returns a newly allocated absolute path of a new empty dir. */
 int snap_core_mkstaging(struct snap_core *core, const char *what, char **ret_path,
 			struct snap_error *err);
+/* The staging directory `path` (from snap_core_mkstaging) was renamed into
+ * place or removed: drop the lock that kept cleanup away from it.  Locks not
+ * dropped are released by snap_core_close. */
+void snap_core_staging_done(struct snap_core *core, const char *path);
 
 /* Monotonic ns clock and wall clock ns, for timestamps. */
 int64_t snap_now_ns(void);

@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * check / cleanup / gc.
+ *
+ * Deciding that something is garbage races with live operations in other
+ * processes; the rules that make it safe:
+ *   - snapshot and staging directories are made and flock()ed by their
+ *     creator while it holds the metadata write lock (snapshotter.c), and
+ *     stay locked while the creator works on them;
+ *   - this file decides "orphan" or "stale" only while holding the metadata
+ *     write lock and the directory's flock, and re-reads the rows under both;
+ *   - the filesystem work (driver remove, rm -rf) happens after the
+ *     transaction, still holding the flock.
+ */
+#include "check.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <libmount.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core-internal.h"
+#include "fs-util.h"
+#include "macro.h"
+#include "store.h"
+
+const char *snap_check_kind_name(int kind)
+{
+	switch (kind) {
+	case SNAP_CHECK_ORPHAN_DIR:
+		return "orphan-dir";
+	case SNAP_CHECK_MISSING_DIR:
+		return "missing-dir";
+	case SNAP_CHECK_STALE_CREATING:
+		return "stale-creating";
+	case SNAP_CHECK_STALE_COMMITTING:
+		return "stale-committing";
+	case SNAP_CHECK_STAGING_LEFTOVER:
+		return "staging-leftover";
+	case SNAP_CHECK_STALE_MOUNT:
+		return "stale-mount";
+	case SNAP_CHECK_UNKNOWN_ENTRY:
+		return "unknown-entry";
+	default:
+		return "unknown";
+	}
+}
+
+struct checker {
+	struct snap_core *core;
+	bool repair;
+	snap_check_fn cb;
+	void *userdata;
+	int unrepaired;
+	struct snap_gc_stats *stats;
+};
+
+static void report(struct checker *c, int kind, const char *object, const char *message, bool repairable,
+		   bool repaired, const char *repair_error)
+{
+	struct snap_check_item item = {
+		.kind = kind,
+		.object = object,
+		.message = message,
+		.repairable = repairable,
+		.repaired = repaired,
+		.repair_error = repair_error,
+	};
+	if (!repaired)
+		c->unrepaired++;
+	if (c->cb)
+		c->cb(&item, c->userdata);
+}
+
+static bool parse_id(const char *name, uint64_t *ret)
+{
+	if (!*name || *name == '0')
+		return false;
+	uint64_t v = 0;
+	for (const char *p = name; *p; p++) {
+		if (!isdigit((unsigned char)*p) || v > UINT64_MAX / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*ret = v;
+	return true;
+}
+
+/* Row state of `id`: 1 and *state/kind/key filled when present, 0 absent. */
+static int row_of_id(struct snap_core *core, uint64_t id, int *ret_state, int *ret_kind, char **ret_key,
+		     int64_t *ret_children, struct snap_error *err)
+{
+	static const char sql[] = "SELECT state, kind, key, "
+				  "(SELECT count(*) FROM snapshots c WHERE c.parent_id = s.id) "
+				  "FROM snapshots s WHERE id = ?1";
+	struct snap_store *store = snap_core_store(core);
+	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
+	int r = snap_store_stmt(store, sql, &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return snap_store_error(store, rc, err, "read snapshot %llu", (unsigned long long)id);
+	if (ret_state)
+		*ret_state = sqlite3_column_int(st, 0);
+	if (ret_kind)
+		*ret_kind = sqlite3_column_int(st, 1);
+	if (ret_key) {
+		const char *k = (const char *)sqlite3_column_text(st, 2);
+		*ret_key = strdup(k ? k : "");
+		if (!*ret_key)
+			return snap_error_set(err, -ENOMEM, "check: out of memory");
+	}
+	if (ret_children)
+		*ret_children = sqlite3_column_int64(st, 3);
+	return 1;
+}
+
+static int exec_id(struct snap_core *core, const char *sql, uint64_t id, struct snap_error *err)
+{
+	struct snap_store *store = snap_core_store(core);
+	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
+	int r = snap_store_stmt(store, sql, &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return snap_store_error(store, rc, err, "update snapshot %llu", (unsigned long long)id);
+	return 0;
+}
+
+/* ---- stale mounts -------------------------------------------------------- */
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table, mnt_unref_table)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter, mnt_free_iter)
+
+/* Is `path` inside ROOT/snapshots/<id> (returns 1, id set), inside
+ * ROOT/tmp/<name> (returns 2, name copied), or neither (0)? */
+static int classify_path(const char *root, const char *path, uint64_t *ret_id, char *name, size_t name_size)
+{
+	size_t rl = strlen(root);
+	if (strncmp(path, root, rl) != 0 || path[rl] != '/')
+		return 0;
+	const char *rest = path + rl + 1;
+	int kind;
+	if (strncmp(rest, "snapshots/", 10) == 0) {
+		kind = 1;
+		rest += 10;
+	} else if (strncmp(rest, "tmp/", 4) == 0) {
+		kind = 2;
+		rest += 4;
+	} else {
+		return 0;
+	}
+	size_t n = strcspn(rest, "/");
+	if (n == 0 || n >= name_size)
+		return 0;
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	if (kind == 1 && !parse_id(name, ret_id))
+		return 0;
+	return kind;
+}
+
+/* A mount is stale when its target or one of its overlay directories lies in
+ * a snapshot directory that has no row, or in a staging directory that no
+ * live process holds. */
+static int mount_is_stale(struct checker *c, const char *path, char *why, size_t why_size)
+{
+	struct snap_core *core = c->core;
+	uint64_t id = 0;
+	char name[NAME_MAX + 1];
+	int k = classify_path(snap_core_root(core), path, &id, name, sizeof(name));
+	if (k == 1) {
+		struct snap_error e = { 0 };
+		int r = row_of_id(core, id, NULL, NULL, NULL, NULL, &e);
+		if (r == 0) {
+			snprintf(why, why_size, "uses snapshot directory %llu, which has no snapshot",
+				 (unsigned long long)id);
+			return 1;
+		}
+		return 0;
+	}
+	if (k == 2) {
+		int fd = snap_dir_trylock_at(snap_core_tmp_fd(core), name);
+		if (fd == -EWOULDBLOCK)
+			return 0;
+		if (fd >= 0)
+			close(fd);
+		snprintf(why, why_size, "uses staging directory tmp/%s, which no process holds", name);
+		return 1;
+	}
+	return 0;
+}
+
+static int check_mounts(struct checker *c, struct snap_error *err)
+{
+	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = mnt_new_table_from_file("/proc/self/mountinfo");
+	if (!tb)
+		return 0; /* no /proc: nothing we can say about mounts */
+	_cleanup_(mnt_free_iterp) struct libmnt_iter *it = mnt_new_iter(MNT_ITER_BACKWARD);
+	if (!it)
+		return snap_error_set(err, -ENOMEM, "check mounts: out of memory");
+	/* Backward: children before their parents, so that unmounting in
+	 * this order never trips over a mount stacked on top. */
+	struct libmnt_fs *fs;
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		const char *target = mnt_fs_get_target(fs);
+		if (!target)
+			continue;
+		char why[PATH_MAX + 128];
+		int stale = mount_is_stale(c, target, why, sizeof(why));
+		/* An overlay mounted elsewhere (a container's rootfs) whose
+		 * upper or lower dirs are gone is stale too. */
+		const char *opts = mnt_fs_get_fs_options(fs);
+		if (!stale && opts && strstr(opts, snap_core_root(c->core))) {
+			_cleanup_free_ char *copy = strdup(opts);
+			char *save = NULL;
+			for (char *o = copy ? strtok_r(copy, ",", &save) : NULL; o && !stale;
+			     o = strtok_r(NULL, ",", &save)) {
+				char *eq = strchr(o, '=');
+				if (!eq)
+					continue;
+				for (char *d = eq + 1, *e; d && !stale; d = e) {
+					e = strchr(d, ':');
+					if (e)
+						*e++ = '\0';
+					stale = mount_is_stale(c, d, why, sizeof(why));
+				}
+			}
+		}
+		if (!stale)
+			continue;
+		bool repaired = false;
+		struct snap_error e = { 0 };
+		if (c->repair)
+			repaired = snap_unmount_at(target, &e) == 0;
+		report(c, SNAP_CHECK_STALE_MOUNT, target, why, true, repaired,
+		       c->repair && !repaired ? e.message : NULL);
+	}
+	return 0;
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+struct row_brief {
+	uint64_t id;
+	char *key;
+	int state;
+};
+
+static void rows_free(struct row_brief *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+}
+
+static int load_rows(struct snap_core *core, struct row_brief **ret, size_t *ret_n, struct snap_error *err)
+{
+	static const char sql[] = "SELECT id, key, state FROM snapshots ORDER BY id";
+	struct snap_store *store = snap_core_store(core);
+	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
+	int r = snap_store_stmt(store, sql, &st, err);
+	if (r < 0)
+		return r;
+	struct row_brief *v = NULL;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 1);
+		struct row_brief *nv = realloc(v, (n + 1) * sizeof(*nv));
+		char *key = strdup(k ? k : "");
+		if (nv)
+			v = nv;
+		if (!nv || !key) {
+			free(key);
+			rows_free(v, n);
+			return snap_error_set(err, -ENOMEM, "check: out of memory");
+		}
+		v[n++] = (struct row_brief){ .id = (uint64_t)sqlite3_column_int64(st, 0), .key = key,
+					     .state = sqlite3_column_int(st, 2) };
+	}
+	if (rc != SQLITE_DONE) {
+		rows_free(v, n);
+		return snap_store_error(store, rc, err, "check: read snapshots");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* A row left CREATING or COMMITTING: stale when no live process holds its
+ * directory.  Decided under the write lock. */
+static int check_stale_row(struct checker *c, const struct row_brief *row, struct snap_error *err)
+{
+	struct snap_core *core = c->core;
+	char name[32], path[PATH_MAX];
+	snprintf(name, sizeof(name), "%llu", (unsigned long long)row->id);
+	snap_core_snapshot_path(core, row->id, path, sizeof(path));
+
+	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+	int r = snap_txn_begin(snap_core_store(core), &txn, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int lockfd = snap_dir_trylock_at(snap_core_snapshots_fd(core), name);
+	if (lockfd == -EWOULDBLOCK)
+		return 0; /* alive */
+	int state = 0, kind = 0;
+	int64_t children = 0;
+	r = row_of_id(core, row->id, &state, &kind, NULL, &children, err);
+	if (r <= 0)
+		return r; /* gone meanwhile */
+	if (state == SNAP_ROW_READY)
+		return 0; /* finished meanwhile */
+
+	char msg[PATH_MAX + 128];
+	if (state == SNAP_ROW_COMMITTING) {
+		snprintf(msg, sizeof(msg), "left mid-commit by a process that is gone; repair makes it active again");
+		bool repaired = false;
+		struct snap_error e = { 0 };
+		if (c->repair) {
+			static const char sql[] = "UPDATE snapshots SET state = 0 WHERE id = ?1";
+			repaired = exec_id(core, sql, row->id, &e) == 0 && snap_txn_commit(&txn, &e) == 0;
+		}
+		report(c, SNAP_CHECK_STALE_COMMITTING, row->key, msg, true, repaired,
+		       c->repair && !repaired ? e.message : NULL);
+		return 0;
+	}
+
+	snprintf(msg, sizeof(msg), "left half-created (%s) by a process that is gone", path);
+	if (!c->repair || children > 0) {
+		report(c, SNAP_CHECK_STALE_CREATING, row->key, msg, children == 0, false,
+		       c->repair ? "it has children" : NULL);
+		return 0;
+	}
+	/* Row first, then the directory (which, if we crash now, is an
+	 * orphan the next check removes). */
+	struct snap_error e = { 0 };
+	static const char del[] = "DELETE FROM snapshots WHERE id = ?1";
+	bool repaired = exec_id(core, del, row->id, &e) == 0 && snap_txn_commit(&txn, &e) == 0;
+	if (repaired) {
+		repaired = snap_core_remove_dir(core, row->id, row->key, kind, &e) == 0;
+		if (repaired && c->stats)
+			c->stats->snapshots_removed++;
+	}
+	report(c, SNAP_CHECK_STALE_CREATING, row->key, msg, true, repaired, repaired ? NULL : e.message);
+	return 0;
+}
+
+static int check_missing_dir(struct checker *c, const struct row_brief *row, struct snap_error *err)
+{
+	struct snap_core *core = c->core;
+	char name[32], path[PATH_MAX];
+	snprintf(name, sizeof(name), "%llu", (unsigned long long)row->id);
+	struct stat st;
+	if (fstatat(snap_core_snapshots_fd(core), name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return snap_error_set(err, negative_errno(), "check %s/snapshots/%s: %s", snap_core_root(core),
+				      name, strerror(errno));
+	snap_core_snapshot_path(core, row->id, path, sizeof(path));
+
+	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+	int r = snap_txn_begin(snap_core_store(core), &txn, err);
+	if (r < 0)
+		return r;
+	int state = 0;
+	int64_t children = 0;
+	r = row_of_id(core, row->id, &state, NULL, NULL, &children, err);
+	if (r <= 0 || state != SNAP_ROW_READY)
+		return r < 0 ? r : 0;
+	char msg[PATH_MAX + 64];
+	snprintf(msg, sizeof(msg), "directory %s is missing", path);
+	bool repaired = false;
+	struct snap_error e = { 0 };
+	if (c->repair && children == 0) {
+		static const char del[] = "DELETE FROM snapshots WHERE id = ?1";
+		repaired = exec_id(core, del, row->id, &e) == 0 && snap_txn_commit(&txn, &e) == 0;
+		if (repaired && c->stats)
+			c->stats->snapshots_removed++;
+	}
+	report(c, SNAP_CHECK_MISSING_DIR, row->key, msg, children == 0, repaired,
+	       c->repair && !repaired ? (children ? "it has children" : e.message) : NULL);
+	return 0;
+}
+
+/* ---- directories --------------------------------------------------------- */
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int list_dir(int dirfd, char ***ret, size_t *ret_n)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return negative_errno();
+	}
+	char **v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char **nv = realloc(v, (n + 1) * sizeof(*nv));
+		if (!nv) {
+			free_list(v, n);
+			return -ENOMEM;
+		}
+		v = nv;
+		if (!(v[n] = strdup(de->d_name))) {
+			free_list(v, n);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int check_snapshot_dir(struct checker *c, const char *name, struct snap_error *err)
+{
+	struct snap_core *core = c->core;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/snapshots/%s", snap_core_root(core), name);
+	uint64_t id;
+	if (!parse_id(name, &id)) {
+		report(c, SNAP_CHECK_UNKNOWN_ENTRY, path, "not a snapshot directory; left alone", false, false, NULL);
+		return 0;
+	}
+	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+	int r = snap_txn_begin(snap_core_store(core), &txn, err);
+	if (r < 0)
+		return r;
+	r = row_of_id(core, id, NULL, NULL, NULL, NULL, err);
+	if (r != 0)
+		return r < 0 ? r : 0; /* has a row: checked with the rows */
+	_cleanup_close_ int lockfd = snap_dir_trylock_at(snap_core_snapshots_fd(core), name);
+	if (lockfd == -EWOULDBLOCK)
+		return 0; /* a live remove is working on it */
+	if (lockfd == -ENOENT)
+		return 0;
+	snap_txn_done(&txn);
+	bool repaired = false;
+	struct snap_error e = { 0 };
+	if (c->repair) {
+		repaired = snap_core_remove_dir(core, id, NULL, SNAP_KIND_UNKNOWN, &e) == 0;
+		if (repaired && c->stats)
+			c->stats->snapshots_removed++;
+	}
+	report(c, SNAP_CHECK_ORPHAN_DIR, path, "directory without a snapshot (left by a crash or a failed remove)",
+	       true, repaired, c->repair && !repaired ? e.message : NULL);
+	return 0;
+}
+
+static int check_staging(struct checker *c, const char *name, struct snap_error *err)
+{
+	struct snap_core *core = c->core;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/tmp/%s", snap_core_root(core), name);
+	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+	int r = snap_txn_begin(snap_core_store(core), &txn, err);
+	if (r < 0)
+		return r;
+	int tmpfd = snap_core_tmp_fd(core);
+	_cleanup_close_ int lockfd = snap_dir_trylock_at(tmpfd, name);
+	if (lockfd == -EWOULDBLOCK || lockfd == -ENOENT)
+		return 0;
+	snap_txn_done(&txn);
+	bool repaired = false;
+	struct snap_error e = { 0 };
+	if (c->repair) {
+		r = snap_rm_rf_at(tmpfd, name);
+		repaired = r == 0;
+		if (!repaired)
+			snap_error_set(&e, r, "remove %s: %s", path, strerror(-r));
+		else if (c->stats)
+			c->stats->staging_removed++;
+	}
+	report(c, SNAP_CHECK_STAGING_LEFTOVER, path, "staging leftover no process holds", true, repaired,
+	       c->repair && !repaired ? e.message : NULL);
+	return 0;
+}
+
+static int run_check(struct checker *c, bool mounts, struct snap_error *err)
+{
+	struct snap_core *core = c->core;
+	int r;
+	if (mounts) {
+		r = check_mounts(c, err);
+		if (r < 0)
+			return r;
+	}
+
+	struct row_brief *rows = NULL;
+	size_t n_rows = 0;
+	r = load_rows(core, &rows, &n_rows, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r >= 0 && i < n_rows; i++) {
+		if (rows[i].state != SNAP_ROW_READY)
+			r = check_stale_row(c, &rows[i], err);
+		else
+			r = check_missing_dir(c, &rows[i], err);
+	}
+	rows_free(rows, n_rows);
+	if (r < 0)
+		return r;
+
+	char **names = NULL;
+	size_t n = 0;
+	r = list_dir(snap_core_snapshots_fd(core), &names, &n);
+	if (r < 0)
+		return snap_error_set(err, r, "list %s/snapshots: %s", snap_core_root(core), strerror(-r));
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = check_snapshot_dir(c, names[i], err);
+	free_list(names, n);
+	if (r < 0)
+		return r;
+
+	r = list_dir(snap_core_tmp_fd(core), &names, &n);
+	if (r < 0)
+		return snap_error_set(err, r, "list %s/tmp: %s", snap_core_root(core), strerror(-r));
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = check_staging(c, names[i], err);
+	free_list(names, n);
+	return r;
+}
+
+int snap_check(struct snap_core *core, bool repair, snap_check_fn cb, void *userdata, struct snap_error *err)
+{
+	struct checker c = { .core = core, .repair = repair, .cb = cb, .userdata = userdata };
+	int r = run_check(&c, true, err);
+	if (r < 0)
+		return r;
+	return c.unrepaired;
+}
+
+/* containerd's Cleanup: remove what crashes left behind.  Mounts are not
+ * touched: a mount is the user's, and only `check --repair` undoes it. */
+static int gc_leftovers(struct snap_core *core, struct snap_gc_stats *stats, struct snap_error *err)
+{
+	struct checker c = { .core = core, .repair = true, .stats = stats };
+	return run_check(&c, false, err);
+}
+
+int snap_cleanup(struct snap_core *core, struct snap_error *err)
+{
+	struct snap_gc_stats stats = { 0 };
+	int r = gc_leftovers(core, &stats, err);
+	return r < 0 ? r : 0;
+}
+
+/* Append phases here (images, containers, content blobs), in the order
+ * documented in check.h. */
+static const struct snap_gc_phase gc_phases[] = {
+	{ "leftovers", gc_leftovers },
+};
+
+const struct snap_gc_phase *snap_gc_phases(size_t *ret_n)
+{
+	*ret_n = ELEMENTSOF(gc_phases);
+	return gc_phases;
+}
+
+int snap_gc(struct snap_core *core, struct snap_gc_stats *ret, struct snap_error *err)
+{
+	struct snap_gc_stats stats = { 0 };
+	for (size_t i = 0; i < ELEMENTSOF(gc_phases); i++) {
+		int r = gc_phases[i].run(core, &stats, err);
+		if (r < 0)
+			return snap_error_prefix(err, "gc phase '%s'", gc_phases[i].name);
+	}
+	if (ret)
+		*ret = stats;
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What check.c, mount.c and the benchmark need from an opened core; not for
+ * drivers or the CLI. */
+#ifndef SNAP_CORE_INTERNAL_H
+#define SNAP_CORE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "core.h"
+#include "store.h"
+
+struct snap_store *snap_core_store(struct snap_core *core);
+/* O_RDONLY|O_DIRECTORY fds of ROOT/snapshots and ROOT/tmp. */
+int snap_core_snapshots_fd(const struct snap_core *core);
+int snap_core_tmp_fd(const struct snap_core *core);
+/* One-line notice through the opener's callback (dropped without one). */
+void snap_core_notice(struct snap_core *core, const char *fmt, ...) SNAP_PRINTF(2, 3);
+/* "ROOT/snapshots/<id>" into buf. */
+void snap_core_snapshot_path(const struct snap_core *core, uint64_t id, char *buf, size_t size);
+
+/* Try to take the exclusive lock a live operation holds on its snapshot or
+ * staging directory (flock on the directory).  Returns the locked fd,
+ * -EWOULDBLOCK when a live process holds it, or another -errno. */
+int snap_dir_trylock_at(int dirfd, const char *name);
+
+/* Remove a snapshot directory whose row is gone or never published: driver
+ * remove (kind may be unknown), then the directory itself. */
+int snap_core_remove_dir(struct snap_core *core, uint64_t id, const char *key, int kind,
+			 struct snap_error *err);
+
+#endif

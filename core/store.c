@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * Schema migrations, in order.  Migration N (1-based) brings user_version
+ * from N-1 to N; each runs in its own BEGIN IMMEDIATE transaction together
+ * with the user_version bump, so a crash leaves the schema at N-1 or N.
+ * Append new migrations at the end; never edit a landed one.
+ */
+static const char *const migrations[] = {
+	/* 1: snapshots (containerd's metastore) */
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT"
+	");"
+	/* AUTOINCREMENT: an id is never reused, so a directory left behind
+	 * by a crash can never be mistaken for a newer snapshot's. */
+	"CREATE TABLE snapshots ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  key TEXT UNIQUE NOT NULL,"
+	"  parent_id INTEGER REFERENCES snapshots(id),"
+	"  kind INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  created_ns INTEGER NOT NULL,"
+	"  updated_ns INTEGER NOT NULL,"
+	"  size INTEGER,"
+	"  inodes INTEGER"
+	");"
+	"CREATE INDEX snapshots_parent ON snapshots(parent_id);"
+	"CREATE TABLE snapshot_labels ("
+	"  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (snapshot_id, key)"
+	") WITHOUT ROWID;",
+};
+
+struct stmt_cache_entry {
+	const char *sql;
+	sqlite3_stmt *stmt;
+};
+
+struct snap_store {
+	sqlite3 *db;
+	char *path;
+	bool in_txn;
+	struct stmt_cache_entry *cache;
+	size_t n_cache;
+};
+
+int snap_store_schema_version(void)
+{
+	return (int)ELEMENTSOF(migrations);
+}
+
+int snap_store_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+		return -EINVAL;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	default:
+		return -EIO;
+	}
+}
+
+int snap_store_error(struct snap_store *s, int rc, struct snap_error *err, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	/* sqlite3_errmsg describes the most recent failing call on the handle;
+	 * sqlite3_errstr(rc) is the fallback when the handle is unusable. */
+	const char *why = s && s->db && sqlite3_errcode(s->db) == rc ? sqlite3_errmsg(s->db)
+								       : sqlite3_errstr(rc);
+	int code = snap_store_errno(rc);
+	return snap_error_set(err, code ? code : -EIO, "%s: %s", what, why);
+}
+
+sqlite3 *snap_store_db(struct snap_store *s)
+{
+	return s->db;
+}
+
+const char *snap_store_path(const struct snap_store *s)
+{
+	return s->path;
+}
+
+bool snap_store_in_txn(const struct snap_store *s)
+{
+	return s->in_txn;
+}
+
+int snap_store_exec(struct snap_store *s, const char *sql, struct snap_error *err)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return snap_store_error(s, rc, err, "metadata %s", s->path);
+	return 0;
+}
+
+int snap_store_stmt(struct snap_store *s, const char *sql, sqlite3_stmt **ret, struct snap_error *err)
+{
+	for (size_t i = 0; i < s->n_cache; i++) {
+		if (s->cache[i].sql == sql) {
+			sqlite3_reset(s->cache[i].stmt);
+			sqlite3_clear_bindings(s->cache[i].stmt);
+			*ret = s->cache[i].stmt;
+			return 0;
+		}
+	}
+	struct stmt_cache_entry *n = realloc(s->cache, (s->n_cache + 1) * sizeof(*n));
+	if (!n)
+		return snap_error_set(err, -ENOMEM, "metadata %s: out of memory", s->path);
+	s->cache = n;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK)
+		return snap_store_error(s, rc, err, "metadata %s: prepare \"%.60s\"", s->path, sql);
+	s->cache[s->n_cache].sql = sql;
+	s->cache[s->n_cache].stmt = st;
+	s->n_cache++;
+	*ret = st;
+	return 0;
+}
+
+int snap_store_begin(struct snap_store *s, struct snap_error *err)
+{
+	if (s->in_txn)
+		return snap_error_set(err, -EINVAL, "metadata %s: transaction already open", s->path);
+	sqlite3_stmt *st;
+	static const char sql[] = "BEGIN IMMEDIATE";
+	int r = snap_store_stmt(s, sql, &st, err);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return snap_store_error(s, rc, err, "metadata %s: begin transaction", s->path);
+	s->in_txn = true;
+	return 0;
+}
+
+int snap_store_commit(struct snap_store *s, struct snap_error *err)
+{
+	if (!s->in_txn)
+		return snap_error_set(err, -EINVAL, "metadata %s: no transaction to commit", s->path);
+	sqlite3_stmt *st;
+	static const char sql[] = "COMMIT";
+	int r = snap_store_stmt(s, sql, &st, err);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		/* COMMIT can fail with SQLITE_BUSY while a reader holds a
+		 * lock it must wait out; the busy handler already waited, so
+		 * give up and roll back. */
+		r = snap_store_error(s, rc, err, "metadata %s: commit", s->path);
+		snap_store_rollback(s);
+		return r;
+	}
+	s->in_txn = false;
+	return 0;
+}
+
+void snap_store_rollback(struct snap_store *s)
+{
+	if (!s || !s->in_txn)
+		return;
+	/* ROLLBACK fails only when there is no transaction (sqlite rolled
+	 * back by itself after an I/O error), which is what we want anyway. */
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_txn = false;
+}
+
+int snap_txn_begin(struct snap_store *s, struct snap_store **guard, struct snap_error *err)
+{
+	int r = snap_store_begin(s, err);
+	if (r < 0)
+		return r;
+	*guard = s;
+	return 0;
+}
+
+int snap_txn_commit(struct snap_store **guard, struct snap_error *err)
+{
+	struct snap_store *s = TAKE_PTR(*guard);
+	return snap_store_commit(s, err);
+}
+
+void snap_txn_done(struct snap_store **guard)
+{
+	if (*guard)
+		snap_store_rollback(*guard);
+	*guard = NULL;
+}
+
+static int pragma_int(struct snap_store *s, const char *sql, int *ret, struct snap_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*ret = sqlite3_column_int(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	int r = 0;
+	if (rc != SQLITE_OK && rc != SQLITE_DONE)
+		r = snap_store_error(s, rc, err, "open metadata %s", s->path);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int migrate(struct snap_store *s, struct snap_error *err)
+{
+	int version = 0;
+	int r = pragma_int(s, "PRAGMA user_version", &version, err);
+	if (r < 0)
+		return r;
+	int known = snap_store_schema_version();
+	if (version > known)
+		return snap_error_set(err, -EPROTO,
+				      "open metadata %s: schema version %d is newer than this snapctl knows (%d)",
+				      s->path, version, known);
+	while (version < known) {
+		_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+		r = snap_txn_begin(s, &txn, err);
+		if (r < 0)
+			return snap_error_prefix(err, "migrate metadata %s", s->path);
+		/* Re-read under the write lock: another process may have
+		 * migrated while we waited for it. */
+		r = pragma_int(s, "PRAGMA user_version", &version, err);
+		if (r < 0)
+			return r;
+		if (version >= known)
+			break;
+		r = snap_store_exec(s, migrations[version], err);
+		if (r < 0)
+			return snap_error_prefix(err, "migrate metadata to schema version %d", version + 1);
+		char bump[64];
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", version + 1);
+		r = snap_store_exec(s, bump, err);
+		if (r < 0)
+			return r;
+		r = snap_txn_commit(&txn, err);
+		if (r < 0)
+			return snap_error_prefix(err, "migrate metadata to schema version %d", version + 1);
+		version++;
+	}
+	return 0;
+}
+
+void snap_store_close(struct snap_store *s)
+{
+	if (!s)
+		return;
+	snap_store_rollback(s);
+	for (size_t i = 0; i < s->n_cache; i++)
+		sqlite3_finalize(s->cache[i].stmt);
+	free(s->cache);
+	sqlite3_close_v2(s->db);
+	free(s->path);
+	free(s);
+}
+
+int snap_store_open(const char *path, unsigned flags, struct snap_store **ret, struct snap_error *err)
+{
+	_cleanup_(snap_store_closep) struct snap_store *s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path)))
+		return snap_error_set(err, -ENOMEM, "open metadata %s: out of memory", path);
+
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	if (!(flags & SNAP_STORE_READONLY))
+		oflags |= SQLITE_OPEN_CREATE;
+	int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		if (!s->db)
+			return snap_error_set(err, -ENOMEM, "open metadata %s: out of memory", path);
+		return snap_store_error(s, rc, err, "open metadata %s", path);
+	}
+	sqlite3_extended_result_codes(s->db, 0);
+	sqlite3_busy_timeout(s->db, SNAP_STORE_BUSY_TIMEOUT_MS);
+
+	/* Read before writing anything: a file that is not a database fails
+	 * here with SQLITE_NOTADB and stays as it was (journal_mode=WAL would
+	 * otherwise be the first statement to touch it). */
+	int version = 0;
+	int r = pragma_int(s, "PRAGMA user_version", &version, err);
+	if (r < 0)
+		return r;
+
+	/* WAL: readers never block the writer.  synchronous=NORMAL in WAL mode
+	 * is still crash-safe for the process (a committed transaction survives
+	 * a kill); only a power loss may drop the last transactions, which
+	 * leaves orphan directories that `check` finds. */
+	r = snap_store_exec(s, "PRAGMA journal_mode = WAL", err);
+	if (r < 0)
+		return snap_error_prefix(err, "open metadata %s", path);
+	r = snap_store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err);
+	if (r < 0)
+		return snap_error_prefix(err, "open metadata %s", path);
+
+	r = migrate(s, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+int snap_store_meta_get(struct snap_store *s, const char *key, char **ret, struct snap_error *err)
+{
+	static const char sql[] = "SELECT value FROM meta WHERE key = ?1";
+	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
+	int r = snap_store_stmt(s, sql, &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return snap_error_set(err, -ENOENT, "metadata %s: no '%s' recorded", s->path, key);
+	if (rc != SQLITE_ROW)
+		return snap_store_error(s, rc, err, "metadata %s: read '%s'", s->path, key);
+	const char *v = (const char *)sqlite3_column_text(st, 0);
+	char *copy = strdup(v ? v : "");
+	if (!copy)
+		return snap_error_set(err, -ENOMEM, "metadata %s: out of memory", s->path);
+	*ret = copy;
+	return 0;
+}
+
+int snap_store_meta_set(struct snap_store *s, const char *key, const char *value, struct snap_error *err)
+{
+	static const char sql[] = "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+				  "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
+	int r = snap_store_stmt(s, sql, &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return snap_store_error(s, rc, err, "metadata %s: write '%s'", s->path, key);
+	return 0;
+}
