@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The gRPC C-core plumbing of `snapctl serve`: server, completion queues,
+ * one synchronous call at a time per worker thread, shutdown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+
+#include "macro.h"
+#include "grpc-status.h"
+#include "serve.h"
+#include "service-methods.h"
+
+/* Each worker's queue has at most one operation pending at any time (the
+ * request for a new call, or one batch of the current call), so a fixed
+ * tag per kind is enough to check what completed. */
+#define TAG_REQUEST ((void *)1)
+#define TAG_BATCH ((void *)2)
+#define TAG_SHUTDOWN ((void *)3)
+
+struct worker {
+	struct snap_serve *srv;
+	pthread_t thread;
+	bool started;
+	grpc_completion_queue *cq;
+	struct snap_core *core;
+};
+
+struct snap_serve {
+	grpc_server *server;
+	grpc_completion_queue *shutdown_cq;
+	struct worker *workers;
+	size_t n_workers;
+	char *path;
+	atomic_bool stopping;
+	bool grpc_inited;
+	bool started;
+	bool stopped;
+};
+
+static void drain_and_destroy(grpc_completion_queue *cq)
+{
+	if (!cq)
+		return;
+	grpc_completion_queue_shutdown(cq);
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+	}
+	grpc_completion_queue_destroy(cq);
+}
+
+/* Wait for the one pending operation of this worker.  Returns its success. */
+static bool wait_tag(struct worker *w, void *tag)
+{
+	grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	if (ev.type != GRPC_OP_COMPLETE)
+		return false;
+	/* Only one operation is ever pending on a worker's queue. */
+	if (ev.tag != tag)
+		abort();
+	return ev.success != 0;
+}
+
+static bool run_batch(struct worker *w, grpc_call *call, const grpc_op *ops, size_t n)
+{
+	if (grpc_call_start_batch(call, ops, n, TAG_BATCH, NULL) != GRPC_CALL_OK)
+		return false;
+	return wait_tag(w, TAG_BATCH);
+}
+
+/*
+ * Answer: every reply message (unary: exactly one), then the status.  The
+ * last message travels in the same batch as the status, so a unary call is
+ * answered with a single batch.  On error no message is sent.
+ */
+static void send_reply(struct worker *w, grpc_call *call, const struct snap_grpc_reply *reply,
+		       grpc_status_code status, const char *message)
+{
+	int cancelled = 0;
+	bool md_sent = false;
+	size_t n = status == GRPC_STATUS_OK ? reply->n : 0;
+	grpc_slice details = grpc_slice_from_copied_string(message ? message : "");
+
+	for (size_t i = 0; i <= n; i++) {
+		grpc_op ops[4];
+		size_t k = 0;
+		memset(ops, 0, sizeof(ops));
+		if (!md_sent) {
+			ops[k++].op = GRPC_OP_SEND_INITIAL_METADATA;
+			md_sent = true;
+		}
+		if (i < n) {
+			ops[k].op = GRPC_OP_SEND_MESSAGE;
+			ops[k++].data.send_message.send_message = reply->msgs[i];
+		}
+		if (i + 1 >= n) {
+			ops[k].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+			ops[k].data.send_status_from_server.status = status;
+			ops[k++].data.send_status_from_server.status_details =
+				status == GRPC_STATUS_OK ? NULL : &details;
+			ops[k].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+			ops[k++].data.recv_close_on_server.cancelled = &cancelled;
+		}
+		/* A failed batch means the call is gone (cancelled by the
+		 * client, its deadline, or shutdown): nothing left to say. */
+		if (!run_batch(w, call, ops, k))
+			break;
+		if (i + 1 >= n)
+			break;
+	}
+	grpc_slice_unref(details);
+}
+
+static ProtobufCMessage *decode_request(const struct snap_method *m, grpc_byte_buffer *in)
+{
+	grpc_byte_buffer_reader reader;
+	if (!grpc_byte_buffer_reader_init(&reader, in))
+		return NULL;
+	grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
+	grpc_byte_buffer_reader_destroy(&reader);
+	ProtobufCMessage *req = protobuf_c_message_unpack(m->input, NULL, GRPC_SLICE_LENGTH(s),
+							  GRPC_SLICE_START_PTR(s));
+	grpc_slice_unref(s);
+	return req;
+}
+
+static void handle_call(struct worker *w, grpc_call *call, const grpc_call_details *details)
+{
+	const char *path = (const char *)GRPC_SLICE_START_PTR(details->method);
+	size_t path_len = GRPC_SLICE_LENGTH(details->method);
+	const struct snap_method *m = snap_service_method_find(path, path_len);
+
+	/* Every method of the service takes exactly one request message. */
+	grpc_byte_buffer *in = NULL;
+	grpc_op op = { .op = GRPC_OP_RECV_MESSAGE, .data.recv_message.recv_message = &in };
+	if (!run_batch(w, call, &op, 1)) {
+		if (in)
+			grpc_byte_buffer_destroy(in);
+		return;
+	}
+
+	struct snap_grpc_reply reply = { 0 };
+	struct snap_error err = { 0 };
+	grpc_status_code status;
+	if (!m) {
+		status = GRPC_STATUS_UNIMPLEMENTED;
+		snap_error_set(&err, -ENOSYS, "unknown method %.*s", (int)path_len, path);
+	} else if (!in) {
+		status = GRPC_STATUS_INVALID_ARGUMENT;
+		snap_error_set(&err, -EINVAL, "%s: the call carries no request message", m->name);
+	} else {
+		ProtobufCMessage *req = decode_request(m, in);
+		if (!req) {
+			status = GRPC_STATUS_INVALID_ARGUMENT;
+			snap_error_set(&err, -EINVAL, "%s: cannot decode the request as %s", m->name,
+				       m->input->name);
+		} else {
+			int r = m->fn(w->core, req, &reply, &err);
+			protobuf_c_message_free_unpacked(req, NULL);
+			status = snap_grpc_status_from_errno(r < 0 ? r : 0);
+		}
+	}
+	if (in)
+		grpc_byte_buffer_destroy(in);
+
+	send_reply(w, call, &reply, status, err.message);
+	snap_grpc_reply_done(&reply);
+}
+
+/* Ask for one call, answer it.  false once the server is shutting down. */
+static bool serve_one(struct worker *w)
+{
+	grpc_call *call = NULL;
+	grpc_call_details details;
+	grpc_metadata_array md;
+	grpc_call_details_init(&details);
+	grpc_metadata_array_init(&md);
+
+	bool ok = grpc_server_request_call(w->srv->server, &call, &details, &md, w->cq, w->cq,
+					   TAG_REQUEST) == GRPC_CALL_OK &&
+		  wait_tag(w, TAG_REQUEST);
+	if (ok)
+		handle_call(w, call, &details);
+	if (call)
+		grpc_call_unref(call);
+	grpc_metadata_array_destroy(&md);
+	grpc_call_details_destroy(&details);
+	return ok;
+}
+
+static void *worker_main(void *userdata)
+{
+	struct worker *w = userdata;
+	while (!atomic_load(&w->srv->stopping) && serve_one(w))
+		;
+	return NULL;
+}
+
+/*
+ * A socket file left by a server that died is replaced; one that a live
+ * server answers on is not taken over.  Anything else at the path is the
+ * user's and is left alone.
+ */
+static int check_socket_path(const char *path, struct snap_error *err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return snap_error_set(err, -errno, "socket %s: %s", path, strerror(errno));
+	}
+	if (!S_ISSOCK(st.st_mode))
+		return snap_error_set(err, -EEXIST, "socket %s: exists and is not a socket", path);
+
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return snap_error_set(err, -errno, "socket: %s", strerror(errno));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return snap_error_set(err, -EADDRINUSE, "socket %s: another server is listening on it",
+				      path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return snap_error_set(err, -errno, "remove stale socket %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* mkdir -p the socket's directory (/run/snapctl is usually missing). */
+static int make_parent_dirs(const char *path, struct snap_error *err)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	if (!dir)
+		return snap_error_set(err, -ENOMEM, "socket %s: %s", path, strerror(ENOMEM));
+	for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return snap_error_set(err, -errno, "create %s: %s", dir, strerror(errno));
+		*p = '/';
+	}
+	return 0;
+}
+
+static int listen_on(struct snap_serve *s, struct snap_error *err)
+{
+	int r = make_parent_dirs(s->path, err);
+	if (r < 0)
+		return r;
+	r = check_socket_path(s->path, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ char *uri = NULL;
+	if (asprintf(&uri, "unix:%s", s->path) < 0)
+		return snap_error_set(err, -ENOMEM, "socket %s: %s", s->path, strerror(ENOMEM));
+	grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+	/* gRPC binds here; the umask makes the socket 0660 from its first
+	 * instant rather than after a chmod window.  Only this thread and
+	 * gRPC's idle threads run now, none of which creates files. */
+	mode_t old = umask(0117);
+	int port = grpc_server_add_http2_port(s->server, uri, creds);
+	umask(old);
+	grpc_server_credentials_release(creds);
+	if (port == 0)
+		return snap_error_set(err, -EADDRNOTAVAIL, "listen on %s: gRPC could not bind the socket",
+				      s->path);
+	if (chmod(s->path, 0660) < 0)
+		return snap_error_set(err, -errno, "chmod 0660 %s: %s", s->path, strerror(errno));
+	return 0;
+}
+
+static int normalize_address(const char *address, char **ret, struct snap_error *err)
+{
+	if (!address || !*address)
+		return snap_error_set(err, -EINVAL, "serve: no socket address given");
+	/* containerd's configs spell addresses as plain paths; accept the URI
+	 * forms too. */
+	if (strncmp(address, "unix://", 7) == 0)
+		address += 7;
+	else if (strncmp(address, "unix:", 5) == 0)
+		address += 5;
+	if (strlen(address) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+		return snap_error_set(err, -ENAMETOOLONG, "socket %s: path longer than %zu bytes",
+				      address, sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+	char *p = strdup(address);
+	if (!p)
+		return snap_error_set(err, -ENOMEM, "socket %s: %s", address, strerror(ENOMEM));
+	*ret = p;
+	return 0;
+}
+
+int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret,
+		     struct snap_error *err)
+{
+	unsigned n = opts->workers ? opts->workers : SNAP_SERVE_DEFAULT_WORKERS;
+	if (n > SNAP_SERVE_MAX_WORKERS)
+		return snap_error_set(err, -EINVAL, "serve: %u workers requested, at most %u", n,
+				      SNAP_SERVE_MAX_WORKERS);
+
+	_cleanup_(snap_serve_freep) struct snap_serve *s = calloc(1, sizeof(*s));
+	if (!s)
+		return snap_error_set(err, -ENOMEM, "serve: %s", strerror(ENOMEM));
+	int r = normalize_address(opts->address, &s->path, err);
+	if (r < 0)
+		return r;
+	s->workers = calloc(n, sizeof(*s->workers));
+	if (!s->workers)
+		return snap_error_set(err, -ENOMEM, "serve: %s", strerror(ENOMEM));
+	s->n_workers = n;
+
+	/* Open the root before binding: a bad root or driver is reported
+	 * without ever touching the socket. */
+	for (size_t i = 0; i < n; i++) {
+		s->workers[i].srv = s;
+		r = snap_core_open(&opts->core, &s->workers[i].core, err);
+		if (r < 0)
+			return r;
+	}
+	/* Recovery after a crash: staging dirs and snapshot dirs no row
+	 * references are removed before the first call is answered. */
+	r = snap_cleanup(s->workers[0].core, err);
+	if (r < 0) {
+		char why[sizeof(err->message)];
+		memcpy(why, err->message, sizeof(why));
+		return snap_error_set(err, r, "recover %s: %s", snap_core_root(s->workers[0].core), why);
+	}
+
+	grpc_init();
+	s->grpc_inited = true;
+	s->server = grpc_server_create(NULL, NULL);
+	s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
+	for (size_t i = 0; i < n; i++) {
+		s->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
+		grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
+	}
+	r = listen_on(s, err);
+	if (r < 0)
+		return r;
+	grpc_server_start(s->server);
+	s->started = true;
+
+	for (size_t i = 0; i < n; i++) {
+		r = -pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]);
+		if (r < 0)
+			return snap_error_set(err, r, "serve: start worker thread: %s", strerror(-r));
+		s->workers[i].started = true;
+	}
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+const char *snap_serve_address(const struct snap_serve *s)
+{
+	return s->path;
+}
+
+int snap_serve_stop(struct snap_serve *s, unsigned grace_ms)
+{
+	if (!s->started || s->stopped)
+		return 0;
+	s->stopped = true;
+	atomic_store(&s->stopping, true);
+
+	/* Refuses new calls and fails every pending request_call, so idle
+	 * workers return; the busy ones finish the call they are answering. */
+	grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, TAG_SHUTDOWN);
+	int cancelled = 0;
+	gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+					     gpr_time_from_millis(grace_ms, GPR_TIMESPAN));
+	grpc_event ev = grpc_completion_queue_next(s->shutdown_cq, deadline, NULL);
+	if (ev.type == GRPC_QUEUE_TIMEOUT) {
+		/* A client that does not read its answer (or a call stuck
+		 * past the grace period) must not keep the process alive. */
+		grpc_server_cancel_all_calls(s->server);
+		cancelled = 1;
+		grpc_completion_queue_next(s->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	}
+	for (size_t i = 0; i < s->n_workers; i++)
+		if (s->workers[i].started) {
+			pthread_join(s->workers[i].thread, NULL);
+			s->workers[i].started = false;
+		}
+	for (size_t i = 0; i < s->n_workers; i++) {
+		drain_and_destroy(s->workers[i].cq);
+		s->workers[i].cq = NULL;
+	}
+	grpc_server_destroy(s->server);
+	s->server = NULL;
+	drain_and_destroy(s->shutdown_cq);
+	s->shutdown_cq = NULL;
+	unlink(s->path);
+	return cancelled;
+}
+
+void snap_serve_free(struct snap_serve *s)
+{
+	if (!s)
+		return;
+	if (s->started) {
+		snap_serve_stop(s, 0);
+	} else {
+		/* Failed start: nothing was served; the server goes before
+		 * the queues registered with it. */
+		if (s->server) {
+			grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, TAG_SHUTDOWN);
+			grpc_completion_queue_next(s->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+			grpc_server_destroy(s->server);
+		}
+		for (size_t i = 0; s->workers && i < s->n_workers; i++)
+			drain_and_destroy(s->workers[i].cq);
+		drain_and_destroy(s->shutdown_cq);
+	}
+	for (size_t i = 0; s->workers && i < s->n_workers; i++)
+		if (s->workers[i].core)
+			snap_core_close(s->workers[i].core);
+	free(s->workers);
+	free(s->path);
+	if (s->grpc_inited)
+		grpc_shutdown();
+	free(s);
+}
