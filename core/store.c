@@ -39,6 +39,24 @@ static const char *const migrations[] = {
 	"  value TEXT NOT NULL,"
 	"  PRIMARY KEY (snapshot_id, key)"
 	") WITHOUT ROWID;",
+	/* 2: containers (core/container-store.c).  No foreign key on the
+	 * snapshot: the row is written before the snapshot is prepared and
+	 * removed after it is, so each can exist alone for a moment. */
+	"CREATE TABLE containers ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT UNIQUE NOT NULL,"
+	"  image TEXT NOT NULL,"
+	"  image_id TEXT NOT NULL,"
+	"  snapshot TEXT NOT NULL,"
+	"  command TEXT NOT NULL,"
+	"  created_ns INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  pid INTEGER NOT NULL DEFAULT 0,"
+	"  pid_start INTEGER NOT NULL DEFAULT 0,"
+	"  exit_code INTEGER NOT NULL DEFAULT -1,"
+	"  finished_ns INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"CREATE INDEX containers_image ON containers(image_id);",
 };
 
 struct stmt_cache_entry {
