@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Kernel feature probes, run once per opened driver on first need.
+ *
+ * Each feature is probed by creating a real overlay superblock over scratch
+ * directories in ROOT/tmp with the option set: option parsing alone is not
+ * enough, since the kernel accepts e.g. metacopy=on and then silently falls
+ * back (with a warning in the fs context log) when the upper filesystem lacks
+ * trusted xattrs.  With the new mount API no mount point is needed: the
+ * superblock is created (FSCONFIG_CMD_CREATE) and dropped with the fd, and
+ * warnings are read back from the fs context.  Without it, mount(2) and
+ * umount on a scratch mount point.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "macro.h"
+#include "ovl-internal.h"
+
+#define OVERLAYFS_MAGIC 0x794c7630
+
+int ovl_probe_root(const char *root, struct snap_error *err)
+{
+	int fd = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno == ENODEV) {
+		return snap_error_set(err, -ENODEV, "overlay driver: the kernel has no overlay filesystem");
+	} else if (errno == EPERM) {
+		return snap_error_set(err, -EPERM, "overlay driver: mounting overlayfs needs CAP_SYS_ADMIN");
+	} else {
+		/* No new mount API: look the filesystem up by name. */
+		_cleanup_free_ char *fs = NULL;
+		int r = snap_read_file_at(AT_FDCWD, "/proc/filesystems", 1 << 16, &fs, NULL);
+		if (r < 0)
+			return snap_error_set(err, r, "overlay driver: read /proc/filesystems: %s", strerror(-r));
+		if (!strstr(fs, "\toverlay\n"))
+			return snap_error_set(err, -ENODEV, "overlay driver: the kernel has no overlay filesystem");
+	}
+
+	/* The root may not exist yet: look at its nearest existing ancestor. */
+	_cleanup_free_ char *p = strdup(root);
+	if (!p)
+		return -ENOMEM;
+	struct statfs sfs;
+	while (statfs(p, &sfs) < 0) {
+		char *slash = strrchr(p, '/');
+		if (errno != ENOENT || !slash || slash == p)
+			return snap_error_set(err, negative_errno(), "overlay driver: statfs %s: %s", root, strerror(errno));
+		*slash = '\0';
+	}
+	if (sfs.f_type == OVERLAYFS_MAGIC)
+		return snap_error_set(err, -EOPNOTSUPP,
+				      "overlay driver: root %s is on overlayfs, which cannot hold upper directories", root);
+	return 0;
+}
+
+struct scratch {
+	char *dir;  /* ROOT/tmp/ovl-probe-XXXXXX */
+	int dirfd;
+	int n;      /* probes made: each gets fresh upper/work dirs */
+};
+
+static void scratch_done(struct scratch *s)
+{
+	if (s->dirfd >= 0) {
+		snap_rm_children_at(s->dirfd);
+		close(s->dirfd);
+	}
+	if (s->dir)
+		rmdir(s->dir);
+	free(s->dir);
+}
+
+static int scratch_init(struct ovl_state *st, struct scratch *s)
+{
+	*s = (struct scratch){ .dirfd = -EBADF };
+	_cleanup_free_ char *tmp = ovl_join(st->root, "tmp");
+	if (!tmp)
+		return -ENOMEM;
+	int r = snap_mkdir_p(tmp, 0700);
+	if (r < 0)
+		return r;
+	if (asprintf(&s->dir, "%s/ovl-probe-XXXXXX", tmp) < 0) {
+		s->dir = NULL;
+		return -ENOMEM;
+	}
+	if (!mkdtemp(s->dir))
+		return negative_errno();
+	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0)
+		return negative_errno();
+	if (mkdirat(s->dirfd, "l1", 0755) < 0 || mkdirat(s->dirfd, "l2", 0755) < 0 ||
+	    mkdirat(s->dirfd, "m", 0755) < 0)
+		return negative_errno();
+	return 0;
+}
+
+/* Paths of fresh upper/work dirs for one probe. */
+static int scratch_upper(struct scratch *s, char **upper, char **work)
+{
+	int n = s->n++;
+	char u[32], w[32];
+	snprintf(u, sizeof(u), "u%d", n);
+	snprintf(w, sizeof(w), "w%d", n);
+	if (mkdirat(s->dirfd, u, 0755) < 0 || mkdirat(s->dirfd, w, 0755) < 0)
+		return negative_errno();
+	if (asprintf(upper, "%s/%s", s->dir, u) < 0)
+		return -ENOMEM;
+	if (asprintf(work, "%s/%s", s->dir, w) < 0) {
+		free(*upper);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A scratch overlay (two lowers, and an upper when `upper`) with extra
+ * options; with the new API returns the fsfd after CMD_CREATE in *ret_fsfd
+ * (-EBADF with the legacy API).  Returns 1 if the kernel took the options
+ * without a warning, 0 if not, -errno on a scratch failure. */
+struct probe_opt {
+	const char *key;
+	const char *value; /* NULL: a flag */
+};
+
+static int probe_mount(struct scratch *s, bool new_api, bool lowerdir_plus, bool upper,
+		       const struct probe_opt *opts, size_t n_opts, int *ret_fsfd)
+{
+	_cleanup_free_ char *u = NULL, *w = NULL, *l1 = NULL, *l2 = NULL;
+	if (ret_fsfd)
+		*ret_fsfd = -EBADF;
+	if (upper) {
+		int r = scratch_upper(s, &u, &w);
+		if (r < 0)
+			return r;
+	}
+	if (asprintf(&l1, "%s/l1", s->dir) < 0 || asprintf(&l2, "%s/l2", s->dir) < 0)
+		return -ENOMEM;
+
+	if (new_api) {
+		_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
+		if (fsfd < 0)
+			return 0;
+		bool ok = fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "overlay", 0) == 0;
+		if (ok && lowerdir_plus)
+			ok = fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", l1, 0) == 0 &&
+			     fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", l2, 0) == 0;
+		else if (ok) {
+			_cleanup_free_ char *both = NULL;
+			ok = asprintf(&both, "%s:%s", l1, l2) >= 0 &&
+			     fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", both, 0) == 0;
+		}
+		if (ok && upper)
+			ok = fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", u, 0) == 0 &&
+			     fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", w, 0) == 0;
+		for (size_t i = 0; ok && i < n_opts; i++)
+			ok = fsconfig(fsfd, opts[i].value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, opts[i].key,
+				      opts[i].value, 0) == 0;
+		if (ok)
+			ok = fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
+		/* A warning ("w overlay: ... falling back to ...=off") means
+		 * the option was taken but turned off. */
+		char line[512];
+		ssize_t n;
+		while ((n = read(fsfd, line, sizeof(line) - 1)) > 0)
+			if (line[0] == 'w')
+				ok = false;
+		if (ok && ret_fsfd)
+			*ret_fsfd = TAKE_FD(fsfd);
+		return ok;
+	}
+
+	_cleanup_free_ char *data = NULL, *m = NULL;
+	if (asprintf(&m, "%s/m", s->dir) < 0)
+		return -ENOMEM;
+	size_t cap = 4096;
+	data = malloc(cap);
+	if (!data)
+		return -ENOMEM;
+	int len = snprintf(data, cap, "lowerdir=%s:%s", l1, l2);
+	if (upper)
+		len += snprintf(data + len, cap - (size_t)len, ",upperdir=%s,workdir=%s", u, w);
+	for (size_t i = 0; i < n_opts && len < (int)cap; i++)
+		len += snprintf(data + len, cap - (size_t)len, ",%s%s%s", opts[i].key, opts[i].value ? "=" : "",
+				opts[i].value ? opts[i].value : "");
+	if (len >= (int)cap)
+		return -E2BIG;
+	if (mount("overlay", m, "overlay", 0, data) < 0)
+		return 0;
+	umount2(m, MNT_DETACH);
+	return 1;
+}
+
+/* A user namespace mapping 0 → 100000 (65536 ids), as an fd; -errno when
+ * user namespaces are unavailable.  The child only unshares and waits, so
+ * fork() is safe in a multithreaded caller. */
+static int userns_fd(void)
+{
+	int to_child[2], from_child[2];
+	if (pipe2(to_child, O_CLOEXEC) < 0)
+		return negative_errno();
+	if (pipe2(from_child, O_CLOEXEC) < 0) {
+		close(to_child[0]);
+		close(to_child[1]);
+		return negative_errno();
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = negative_errno();
+		close(to_child[0]);
+		close(to_child[1]);
+		close(from_child[0]);
+		close(from_child[1]);
+		return r;
+	}
+	if (pid == 0) {
+		char c = 0;
+		close(to_child[1]);
+		close(from_child[0]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		if (write(from_child[1], &c, 1) != 1)
+			_exit(1);
+		(void)!read(to_child[0], &c, 1);
+		_exit(0);
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+	char c;
+	int r = 0;
+	if (read(from_child[0], &c, 1) != 1)
+		r = -EOPNOTSUPP;
+	int fd = -EBADF;
+	if (r == 0) {
+		char path[64];
+		static const char map[] = "0 100000 65536\n";
+		for (int i = 0; i < 2 && r == 0; i++) {
+			snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, i ? "gid_map" : "uid_map");
+			_cleanup_close_ int mfd = open(path, O_WRONLY | O_CLOEXEC);
+			if (mfd < 0 || write(mfd, map, sizeof(map) - 1) != (ssize_t)(sizeof(map) - 1))
+				r = -EPERM;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+		if (r == 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			r = negative_errno();
+	}
+	close(to_child[1]);
+	close(from_child[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return r < 0 ? r : fd;
+}
+
+static bool probe_idmap(struct scratch *s, bool lowerdir_plus)
+{
+	_cleanup_close_ int fsfd = -EBADF;
+	if (probe_mount(s, true, lowerdir_plus, true, NULL, 0, &fsfd) != 1)
+		return false;
+	_cleanup_close_ int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
+	if (mfd < 0)
+		return false;
+	_cleanup_close_ int ns = userns_fd();
+	if (ns < 0)
+		return false;
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
+	return mount_setattr(mfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0;
+}
+
+static void probe_all(struct ovl_state *st, struct ovl_features *f)
+{
+	*f = (struct ovl_features){ 0 };
+	int fd = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fd >= 0) {
+		f->new_api = true;
+		close(fd);
+	}
+	struct scratch s;
+	if (scratch_init(st, &s) < 0) {
+		scratch_done(&s);
+		return;
+	}
+	if (f->new_api) {
+		/* "lowerdir+" needs no superblock to be recognised. */
+		_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
+		_cleanup_free_ char *l1 = ovl_join(s.dir, "l1");
+		f->lowerdir_plus = fsfd >= 0 && l1 && fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", l1, 0) == 0;
+	}
+	/* Unprivileged (user namespace) mounts keep their xattrs in user.overlay.*. */
+	if (fsetxattr(s.dirfd, "trusted.snapctl-probe", "1", 1, 0) < 0 && errno == EPERM)
+		f->need_userxattr = true;
+	else
+		fremovexattr(s.dirfd, "trusted.snapctl-probe");
+
+	bool na = f->new_api, lp = f->lowerdir_plus;
+	struct probe_opt ux = { "userxattr", NULL };
+	f->userxattr = probe_mount(&s, na, lp, true, &ux, 1, NULL) == 1;
+	size_t nb = f->need_userxattr ? 1 : 0; /* every probe below in userxattr mode if needed */
+	struct probe_opt o[3] = { ux };
+	o[nb] = (struct probe_opt){ "redirect_dir", "on" };
+	f->redirect_dir = probe_mount(&s, na, lp, true, o, nb + 1, NULL) == 1;
+	o[nb + 1] = (struct probe_opt){ "metacopy", "on" };
+	f->metacopy = probe_mount(&s, na, lp, true, o, nb + 2, NULL) == 1;
+	o[nb] = (struct probe_opt){ "index", "off" };
+	f->index = probe_mount(&s, na, lp, true, o, nb + 1, NULL) == 1;
+	o[nb] = (struct probe_opt){ "volatile", NULL };
+	f->volatile_ = probe_mount(&s, na, lp, true, o, nb + 1, NULL) == 1;
+	o[nb] = (struct probe_opt){ "index", "on" };
+	o[nb + 1] = (struct probe_opt){ "nfs_export", "on" };
+	f->nfs_export = probe_mount(&s, na, lp, true, o, nb + 2, NULL) == 1;
+	if (na)
+		f->idmap = probe_idmap(&s, lp);
+	scratch_done(&s);
+}
+
+const struct ovl_features *ovl_features_get(struct ovl_state *st)
+{
+	pthread_mutex_lock(&st->lock);
+	if (!st->probed) {
+		probe_all(st, &st->feat);
+		st->probed = true;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return &st->feat;
+}
+
+int ovl_info(void *state, void (*emit)(void *ctx, const char *key, const char *value), void *ctx,
+	     struct snap_error *err)
+{
+	struct ovl_state *st = state;
+	const struct ovl_features *f = ovl_features_get(st);
+	bool legacy = !f->new_api || !f->lowerdir_plus || __atomic_load_n(&st->legacy_only, __ATOMIC_RELAXED);
+	emit(ctx, "mount_api", legacy ? "mount(2) with relative layer names (max. one page of options)"
+				      : "fsopen/fsconfig lowerdir+/fsmount");
+	const struct {
+		const char *key;
+		bool on;
+	} feats[] = {
+		{ "lowerdir+", f->lowerdir_plus },
+		{ "userxattr", f->userxattr },
+		{ "metacopy", f->metacopy },
+		{ "redirect_dir", f->redirect_dir },
+		{ "index", f->index },
+		{ "volatile", f->volatile_ },
+		{ "nfs_export", f->nfs_export },
+		{ "idmapped_mounts", f->idmap },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(feats); i++)
+		emit(ctx, feats[i].key, feats[i].on ? "yes" : "no");
+	emit(ctx, "xattrs", f->need_userxattr ? "user.overlay.* (userxattr)" : "trusted.overlay.*");
+	emit(ctx, "usage", "walk of the upper dir (active), stored at commit (committed)");
+	return 0;
+}
