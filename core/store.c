@@ -57,6 +57,47 @@ static const char *const migrations[] = {
 	"  finished_ns INTEGER NOT NULL DEFAULT 0"
 	") WITHOUT ROWID;"
 	"CREATE INDEX containers_image ON containers(image_id);",
+	/* 3: images and the content store (core/image-db.c).  An image is
+	 * its config digest; blobs are referenced by rows of image_blobs
+	 * (a blob without references is garbage), layers by chain ID. */
+	"CREATE TABLE blobs ("
+	"  digest TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  added_ns INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE images ("
+	"  id TEXT PRIMARY KEY,"
+	"  manifest_digest TEXT NOT NULL,"
+	"  manifest_media_type TEXT NOT NULL,"
+	"  top_chain_id TEXT NOT NULL,"
+	"  n_layers INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL,"
+	"  added_ns INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX images_top ON images(top_chain_id);"
+	"CREATE TABLE image_tags ("
+	"  name TEXT PRIMARY KEY,"
+	"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  added_ns INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX image_tags_image ON image_tags(image_id);"
+	"CREATE TABLE image_blobs ("
+	"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  digest TEXT NOT NULL REFERENCES blobs(digest),"
+	"  PRIMARY KEY (image_id, digest)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX image_blobs_digest ON image_blobs(digest);"
+	"CREATE TABLE image_layers ("
+	"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  chain_id TEXT NOT NULL,"
+	"  diff_id TEXT NOT NULL,"
+	"  blob_digest TEXT NOT NULL,"
+	"  diff_size INTEGER NOT NULL,"
+	"  PRIMARY KEY (image_id, idx)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX image_layers_chain ON image_layers(chain_id);",
 };
 
 struct stmt_cache_entry {
