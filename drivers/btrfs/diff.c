@@ -1,0 +1,747 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The changes of a snapshot against its parent from inode generations, not
+ * from walking both trees.
+ *
+ * The snapshot N was made from its committed (read-only) parent O in
+ * transaction N.otransid; everything N changed since lives in tree blocks
+ * written in that transaction or later.  So:
+ *
+ *  1. A tree search of N's tree with min_transid = N.otransid (what
+ *     `btrfs subvolume find-new` does) returns only the leaves rewritten
+ *     since the snapshot; their inode items with transid >= otransid are
+ *     the candidates.  A candidate whose item equals O's item for the same
+ *     inode but for atime/transid/sequence was only read (relatime), not
+ *     changed; what remains is K, the changed inodes.
+ *  2. BTRFS_IOC_INO_PATHS names every path of every K inode in N; these
+ *     paths and their ancestors are the "dirty" paths.
+ *  3. The generic differ's walk (core/layer-diff.c), pruned: a directory
+ *     whose inode is not in K has the same entries as in O, so only its
+ *     dirty children are visited; a directory in K (or one that is not the
+ *     same inode as O's at that path) is listed on both sides and compared
+ *     name by name, which finds deletions.  An entry that is the same inode
+ *     as in O and not in K is unchanged and, unless dirty, not descended.
+ *  4. Entries that are visited are judged by the generic differ's rules
+ *     (type, mode, owner, size, mtime, rdev, link target, xattrs, content
+ *     when the mtime has no nanoseconds), so both report the same set.
+ *
+ * The cost follows the change, not the tree.  When the premises do not hold
+ * (no parent, N not a snapshot of O, O writable or changed since, nested
+ * subvolumes, no CAP_SYS_ADMIN for the search ioctls) the method returns
+ * -EOPNOTSUPP with the reason and the core walks both trees instead.
+ */
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <btrfsutil.h>
+
+#include "btrfs-internal.h"
+#include "macro.h"
+
+/* core/layer-internal.h: an apply's undo directory at the tree's root,
+ * which the generic differ leaves out too. */
+#define APPLY_BACKUP_PREFIX ".snapctl-apply-"
+
+/* ---- sets --------------------------------------------------------------- */
+
+struct u64set {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int u64set_add(struct u64set *s, uint64_t x)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		uint64_t *nv = realloc(s->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->n++] = x;
+	return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool u64set_has(const struct u64set *s, uint64_t x)
+{
+	return s->n && bsearch(&x, s->v, s->n, sizeof(*s->v), u64_cmp) != NULL;
+}
+
+struct strset {
+	char **v;
+	size_t n, cap;
+};
+
+static void strset_done(struct strset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	*s = (struct strset){ 0 };
+}
+
+static int strset_addn(struct strset *s, const char *p, size_t len)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		char **nv = realloc(s->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = cap;
+	}
+	if (!(s->v[s->n] = strndup(p, len)))
+		return -ENOMEM;
+	s->n++;
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void strset_seal(struct strset *s)
+{
+	if (s->n < 2)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), str_cmp);
+	size_t o = 1;
+	for (size_t i = 1; i < s->n; i++) {
+		if (strcmp(s->v[i], s->v[o - 1]) == 0)
+			free(s->v[i]);
+		else
+			s->v[o++] = s->v[i];
+	}
+	s->n = o;
+}
+
+static bool strset_has(const struct strset *s, const char *p)
+{
+	return s->n && bsearch(&p, s->v, s->n, sizeof(*s->v), str_cmp) != NULL;
+}
+
+/* Index of the first element >= p. */
+static size_t strset_lower(const struct strset *s, const char *p)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(s->v[mid], p) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* ---- step 1: changed inodes ----------------------------------------------- */
+
+struct candidates {
+	uint64_t otransid;
+	struct btrfs_inode_item *items;
+	uint64_t *inos;
+	size_t n, cap;
+};
+
+static void candidates_done(struct candidates *c)
+{
+	free(c->items);
+	free(c->inos);
+}
+
+static int candidate_cb(const struct btrfs_search_item *it, void *ctx)
+{
+	struct candidates *c = ctx;
+	if (it->type != BTRFS_INODE_ITEM_KEY || it->len < sizeof(struct btrfs_inode_item))
+		return 0;
+	struct btrfs_inode_item ii;
+	memcpy(&ii, it->data, sizeof(ii));
+	/* the leaf was rewritten, but this inode's item may be older */
+	if (le64toh(ii.transid) < c->otransid)
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct btrfs_inode_item *ni = realloc(c->items, cap * sizeof(*ni));
+		if (!ni)
+			return -ENOMEM;
+		c->items = ni;
+		uint64_t *nn = realloc(c->inos, cap * sizeof(*nn));
+		if (!nn)
+			return -ENOMEM;
+		c->inos = nn;
+		c->cap = cap;
+	}
+	c->items[c->n] = ii;
+	c->inos[c->n] = it->objectid;
+	c->n++;
+	return 0;
+}
+
+struct item_lookup {
+	bool found;
+	struct btrfs_inode_item item;
+};
+
+static int lookup_cb(const struct btrfs_search_item *it, void *ctx)
+{
+	struct item_lookup *l = ctx;
+	if (it->type == BTRFS_INODE_ITEM_KEY && it->len >= sizeof(l->item)) {
+		memcpy(&l->item, it->data, sizeof(l->item));
+		l->found = true;
+	}
+	return 1;
+}
+
+static bool same_ts(const struct btrfs_timespec *a, const struct btrfs_timespec *b)
+{
+	return a->sec == b->sec && a->nsec == b->nsec;
+}
+
+/* Equal but for what a read changes (atime, and with it transid and the
+ * NFS sequence): the inode was not modified. */
+static bool same_inode_item(const struct btrfs_inode_item *a, const struct btrfs_inode_item *b)
+{
+	return a->generation == b->generation && a->size == b->size && a->nbytes == b->nbytes &&
+	       a->nlink == b->nlink && a->uid == b->uid && a->gid == b->gid &&
+	       a->mode == b->mode && a->rdev == b->rdev && a->flags == b->flags &&
+	       same_ts(&a->ctime, &b->ctime) && same_ts(&a->mtime, &b->mtime) &&
+	       same_ts(&a->otime, &b->otime);
+}
+
+/* ---- the walk ------------------------------------------------------------- */
+
+struct fast_differ {
+	int nroot; /* N's subvolume root (handed to the sink) */
+	struct u64set changed; /* K, sorted */
+	struct strset dirty;   /* N paths of K inodes and their ancestors */
+	struct snap_change_sink *sink;
+	struct snap_error *err;
+	char path[PATH_MAX];
+	char *buf1, *buf2;
+	uint64_t emitted;
+};
+
+static int emit(struct fast_differ *d, int kind)
+{
+	d->emitted++;
+	int r = d->sink->change(d->sink, kind, d->path, kind == SNAP_CHANGE_DELETE ? -1 : d->nroot);
+	if (r < 0 && d->err->code == 0)
+		snap_error_set(d->err, r, "diff: report change '%s': %s", d->path, strerror(-r));
+	return r;
+}
+
+static int path_push(struct fast_differ *d, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+	if (len + nl + 2 >= sizeof(d->path))
+		return snap_error_set(d->err, -ENAMETOOLONG, "diff: path too long below '%s'",
+				      d->path);
+	if (len)
+		d->path[len++] = '/';
+	memcpy(d->path + len, name, nl + 1);
+	return 0;
+}
+
+struct xattr_list {
+	char *names; /* sorted, NUL-separated copies */
+	size_t len;
+};
+
+static bool xattr_private(const char *name)
+{
+	return strncmp(name, "trusted.overlay.", 16) == 0 ||
+	       strncmp(name, "user.overlay.", 13) == 0;
+}
+
+/* The xattrs of dirfd/name without following a symlink: through the
+ * /proc/self/fd magic link of our own directory fd, since symlinks and
+ * devices cannot be opened for f*xattr(). */
+static int xattrs_equal(int ofd, int nfd, const char *name)
+{
+	char pa[PATH_MAX + 64], pb[PATH_MAX + 64];
+	snprintf(pa, sizeof(pa), "/proc/self/fd/%d/%s", ofd, name);
+	snprintf(pb, sizeof(pb), "/proc/self/fd/%d/%s", nfd, name);
+	char la[65536], lb[65536];
+	ssize_t x = llistxattr(pa, la, sizeof(la));
+	ssize_t y = llistxattr(pb, lb, sizeof(lb));
+	if (x < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+		x = 0;
+	if (y < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+		y = 0;
+	if (x < 0 || y < 0)
+		return negative_errno();
+	/* every public name of a is in b with the same value, and b has no
+	 * public name a lacks */
+	size_t na = 0, nb = 0;
+	for (const char *k = la; k < la + x; k += strlen(k) + 1) {
+		if (xattr_private(k))
+			continue;
+		na++;
+		ssize_t va = lgetxattr(pa, k, NULL, 0);
+		ssize_t vb = lgetxattr(pb, k, NULL, 0);
+		if (va < 0 && errno == ENODATA)
+			continue;
+		if (va < 0 || vb < 0)
+			return (errno == ENODATA) ? 0 : negative_errno();
+		if (va != vb)
+			return 0;
+		_cleanup_free_ char *a = malloc((size_t)va + 1), *b = malloc((size_t)vb + 1);
+		if (!a || !b)
+			return -ENOMEM;
+		va = lgetxattr(pa, k, a, (size_t)va);
+		vb = lgetxattr(pb, k, b, (size_t)vb);
+		if (va < 0 || vb < 0)
+			return negative_errno();
+		if (va != vb || memcmp(a, b, (size_t)va) != 0)
+			return 0;
+	}
+	for (const char *k = lb; k < lb + y; k += strlen(k) + 1)
+		if (!xattr_private(k))
+			nb++;
+	return na == nb;
+}
+
+static int same_content(struct fast_differ *d, int ofd, int nfd, const char *name, off_t size)
+{
+	_cleanup_close_ int a = openat(ofd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int b = openat(nfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (a < 0 || b < 0)
+		return snap_error_set(d->err, negative_errno(), "diff: open '%s': %s", d->path,
+				      strerror(errno));
+	const size_t bs = 1 << 16;
+	if (!d->buf1 && !(d->buf1 = malloc(bs)))
+		return -ENOMEM;
+	if (!d->buf2 && !(d->buf2 = malloc(bs)))
+		return -ENOMEM;
+	off_t left = size;
+	while (left > 0) {
+		size_t want = left < (off_t)bs ? (size_t)left : bs;
+		ssize_t x = pread(a, d->buf1, want, size - left);
+		ssize_t y = pread(b, d->buf2, want, size - left);
+		if (x < 0 || y < 0)
+			return snap_error_set(d->err, negative_errno(), "diff: read '%s': %s",
+					      d->path, strerror(errno));
+		if (x != y || memcmp(d->buf1, d->buf2, (size_t)x) != 0)
+			return 0;
+		if (x == 0)
+			return 1;
+		left -= x;
+	}
+	return 1;
+}
+
+/* The generic differ's rules (containerd continuity/fs): 1 changed, 0 not. */
+static int entry_changed(struct fast_differ *d, int ofd, int nfd, const char *name,
+			 const struct stat *os, const struct stat *ns)
+{
+	if (os->st_mode != ns->st_mode || os->st_uid != ns->st_uid || os->st_gid != ns->st_gid)
+		return 1;
+	if (!S_ISDIR(ns->st_mode) && os->st_size != ns->st_size)
+		return 1;
+	if (os->st_mtim.tv_sec != ns->st_mtim.tv_sec || os->st_mtim.tv_nsec != ns->st_mtim.tv_nsec)
+		return 1;
+	if ((S_ISCHR(ns->st_mode) || S_ISBLK(ns->st_mode)) && os->st_rdev != ns->st_rdev)
+		return 1;
+	if (S_ISLNK(ns->st_mode)) {
+		char a[PATH_MAX], b[PATH_MAX];
+		ssize_t x = readlinkat(ofd, name, a, sizeof(a));
+		ssize_t y = readlinkat(nfd, name, b, sizeof(b));
+		if (x < 0 || y < 0)
+			return snap_error_set(d->err, negative_errno(), "diff: readlink '%s': %s",
+					      d->path, strerror(errno));
+		if (x != y || memcmp(a, b, (size_t)x) != 0)
+			return 1;
+	}
+	int r = xattrs_equal(ofd, nfd, name);
+	if (r < 0)
+		return snap_error_set(d->err, r, "diff: read xattrs of '%s': %s", d->path,
+				      strerror(-r));
+	if (r == 0)
+		return 1;
+	if (S_ISREG(ns->st_mode) && ns->st_mtim.tv_nsec == 0 && ns->st_size > 0) {
+		r = same_content(d, ofd, nfd, name, ns->st_size);
+		if (r < 0)
+			return r;
+		return !r;
+	}
+	return 0;
+}
+
+struct dent {
+	char *name;
+	uint64_t ino;
+};
+
+struct dents {
+	struct dent *v;
+	size_t n;
+};
+
+static void dents_done(struct dents *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	*l = (struct dents){ 0 };
+}
+
+static int dent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
+}
+
+static int list_dir(int fd, bool root, struct dents *ret)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return negative_errno();
+	_cleanup_closedir_ DIR *dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return negative_errno();
+	}
+	struct dents out = { 0 };
+	size_t cap = 0;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(dir))) {
+		const char *n = de->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		if (root && strncmp(n, APPLY_BACKUP_PREFIX, strlen(APPLY_BACKUP_PREFIX)) == 0)
+			continue;
+		if (out.n == cap) {
+			cap = cap ? cap * 2 : 32;
+			struct dent *nv = realloc(out.v, cap * sizeof(*nv));
+			if (!nv) {
+				dents_done(&out);
+				return -ENOMEM;
+			}
+			out.v = nv;
+		}
+		if (!(out.v[out.n].name = strdup(n))) {
+			dents_done(&out);
+			return -ENOMEM;
+		}
+		out.v[out.n++].ino = de->d_ino;
+	}
+	if (errno) {
+		int r = negative_errno();
+		dents_done(&out);
+		return r;
+	}
+	if (out.n > 1)
+		qsort(out.v, out.n, sizeof(*out.v), dent_cmp);
+	*ret = out;
+	return 0;
+}
+
+static int open_sub(struct fast_differ *d, int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return snap_error_set(d->err, negative_errno(), "diff: open directory '%s': %s",
+				      d->path, strerror(errno));
+	return fd;
+}
+
+static int walk(struct fast_differ *d, int ofd, int nfd, size_t len, bool full);
+
+/* One name present in N (and in O when in_old), d->path set to it.
+ * `same` says O's entry is the same inode, unchanged (not in K). */
+static int visit(struct fast_differ *d, int ofd, int nfd, const char *name, bool in_old,
+		 bool same)
+{
+	size_t sublen = strlen(d->path);
+	bool dirty = strset_has(&d->dirty, d->path);
+	if (same && !dirty)
+		return 0; /* the same inode with nothing changed below it */
+
+	struct stat ns, os;
+	if (fstatat(nfd, name, &ns, AT_SYMLINK_NOFOLLOW) < 0)
+		return snap_error_set(d->err, negative_errno(), "diff: stat '%s': %s", d->path,
+				      strerror(errno));
+	bool old_dir = false;
+	int r;
+	if (!in_old) {
+		if ((r = emit(d, SNAP_CHANGE_ADD)) < 0)
+			return r;
+	} else {
+		if (fstatat(ofd, name, &os, AT_SYMLINK_NOFOLLOW) < 0)
+			return snap_error_set(d->err, negative_errno(),
+					      "diff: stat '%s' in the parent: %s", d->path,
+					      strerror(errno));
+		old_dir = S_ISDIR(os.st_mode) && S_ISDIR(ns.st_mode);
+		if (!same) {
+			r = entry_changed(d, ofd, nfd, name, &os, &ns);
+			if (r < 0)
+				return r;
+			if (r > 0 && (r = emit(d, SNAP_CHANGE_MODIFY)) < 0)
+				return r;
+		}
+	}
+	if (!S_ISDIR(ns.st_mode))
+		return 0;
+	_cleanup_close_ int nsub = open_sub(d, nfd, name);
+	if (nsub < 0)
+		return nsub;
+	_cleanup_close_ int osub = -EBADF;
+	if (old_dir && (osub = open_sub(d, ofd, name)) < 0)
+		return osub;
+	/* An unchanged directory has the entries it had in O: only its dirty
+	 * children need a look.  Otherwise compare its listing. */
+	return walk(d, old_dir ? osub : -1, nsub, sublen, !same);
+}
+
+/* Directory nfd at d->path (length len) against ofd (-1: absent in O). */
+static int walk(struct fast_differ *d, int ofd, int nfd, size_t len, bool full)
+{
+	int r;
+	if (!full) {
+		/* the dirty children: the dirty paths one level below */
+		char prefix[PATH_MAX + 1];
+		size_t plen = 0;
+		if (len) {
+			memcpy(prefix, d->path, len);
+			prefix[len] = '/';
+			plen = len + 1;
+		}
+		prefix[plen] = '\0';
+		size_t i = strset_lower(&d->dirty, prefix);
+		/* copy the names first: visit() rewrites d->path */
+		struct strset kids = { 0 };
+		for (; i < d->dirty.n && strncmp(d->dirty.v[i], prefix, plen) == 0; i++) {
+			const char *rest = d->dirty.v[i] + plen;
+			if (*rest == '\0' || strchr(rest, '/'))
+				continue;
+			if (len == 0 && strncmp(rest, APPLY_BACKUP_PREFIX,
+						strlen(APPLY_BACKUP_PREFIX)) == 0)
+				continue;
+			if ((r = strset_addn(&kids, rest, strlen(rest))) < 0) {
+				strset_done(&kids);
+				return snap_error_set(d->err, r, "diff: out of memory");
+			}
+		}
+		r = 0;
+		for (size_t k = 0; r == 0 && k < kids.n; k++) {
+			if ((r = path_push(d, len, kids.v[k])) < 0)
+				break;
+			struct stat ns;
+			if (fstatat(nfd, kids.v[k], &ns, AT_SYMLINK_NOFOLLOW) < 0) {
+				r = snap_error_set(d->err, negative_errno(), "diff: stat '%s': %s",
+						   d->path, strerror(errno));
+				break;
+			}
+			/* same entries as O: the same inode is there */
+			r = visit(d, ofd, nfd, kids.v[k], true,
+				  !u64set_has(&d->changed, (uint64_t)ns.st_ino));
+			d->path[len] = '\0';
+		}
+		strset_done(&kids);
+		return r;
+	}
+
+	_cleanup_(dents_done) struct dents on = { 0 }, nn = { 0 };
+	if (ofd >= 0 && (r = list_dir(ofd, len == 0, &on)) < 0)
+		return snap_error_set(d->err, r, "diff: list '%s' in the parent: %s",
+				      len ? d->path : ".", strerror(-r));
+	if ((r = list_dir(nfd, len == 0, &nn)) < 0)
+		return snap_error_set(d->err, r, "diff: list '%s': %s", len ? d->path : ".",
+				      strerror(-r));
+	size_t i = 0, j = 0;
+	while (i < on.n || j < nn.n) {
+		int c = i >= on.n ? 1 : j >= nn.n ? -1 : strcmp(on.v[i].name, nn.v[j].name);
+		const char *name = c <= 0 ? on.v[i].name : nn.v[j].name;
+		if ((r = path_push(d, len, name)) < 0)
+			return r;
+		if (c < 0) {
+			r = emit(d, SNAP_CHANGE_DELETE);
+		} else if (c > 0) {
+			r = visit(d, -1, nfd, name, false, false);
+		} else {
+			bool same = on.v[i].ino == nn.v[j].ino &&
+				    !u64set_has(&d->changed, nn.v[j].ino);
+			r = visit(d, ofd, nfd, name, true, same);
+		}
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+		d->path[len] = '\0';
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- step 2: paths of changed inodes --------------------------------------- */
+
+static int add_paths(struct fast_differ *d, int nfd, uint64_t ino)
+{
+	/* The kernel caps the buffer at 4 KiB; an inode with more links than
+	 * fit is reported with elem_missed, and then we cannot be exact. */
+	char buf[4096 + sizeof(struct btrfs_data_container)] __attribute__((aligned(8)));
+	struct btrfs_data_container *dc = (void *)buf;
+	struct btrfs_ioctl_ino_path_args args = {
+		.inum = ino,
+		.size = 4096,
+		.fspath = (uintptr_t)dc,
+	};
+	if (ioctl(nfd, BTRFS_IOC_INO_PATHS, &args) < 0) {
+		if (errno == ENOENT)
+			return 0; /* unlinked but still open: no path, nothing to report */
+		return negative_errno();
+	}
+	if (dc->elem_missed)
+		return -E2BIG;
+	for (uint32_t i = 0; i < dc->elem_cnt; i++) {
+		const char *p = (const char *)dc->val + dc->val[i];
+		/* the path and each of its ancestors */
+		for (const char *s = p;; s++) {
+			if (*s == '/' || *s == '\0') {
+				if (s > p) {
+					int r = strset_addn(&d->dirty, p, (size_t)(s - p));
+					if (r < 0)
+						return r;
+				}
+				if (*s == '\0')
+					break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int root_ref_cb(const struct btrfs_search_item *it, void *ctx)
+{
+	if (it->type == BTRFS_ROOT_REF_KEY)
+		*(bool *)ctx = true;
+	return 1;
+}
+
+/* 1 when subvolume `id` holds other subvolumes (their trees are not in its
+ * tree search, and its snapshots show them as empty directories). */
+static int has_nested_subvolumes(int fd, uint64_t id)
+{
+	bool any = false;
+	struct btrfs_key min = { id, BTRFS_ROOT_REF_KEY, 0 };
+	struct btrfs_key max = { id, BTRFS_ROOT_REF_KEY, UINT64_MAX };
+	int r = btrfs_tree_search(fd, BTRFS_ROOT_TREE_OBJECTID, &min, &max, 0, root_ref_cb, &any);
+	return r < 0 ? r : any;
+}
+
+static void fast_differ_done(struct fast_differ *d)
+{
+	free(d->changed.v);
+	strset_done(&d->dirty);
+	free(d->buf1);
+	free(d->buf2);
+}
+
+#define FALLBACK(fmt, ...)                                                                     \
+	snap_error_set(err, -EOPNOTSUPP,                                                       \
+		       "btrfs fast diff of snapshot %" PRIu64 ": " fmt "; using the generic walk", \
+		       snap->id, ##__VA_ARGS__)
+
+int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
+	       struct snap_change_sink *sink, struct snap_error *err)
+{
+	if (!parents || parents->n == 0)
+		return FALLBACK("no parent, every entry is new");
+	_cleanup_close_ int nfd = -EBADF, ofd = -EBADF;
+	int r = btrfs_open_subvol(snap, &nfd, err);
+	if (r < 0)
+		return snap_error_prefix(err, "diff");
+	r = btrfs_open_subvol(&parents->refs[0], &ofd, err);
+	if (r < 0)
+		return snap_error_prefix(err, "diff");
+
+	/* Recent inode updates sit in delayed items and data in delalloc,
+	 * neither visible to a tree search until written out. */
+	if (btrfs_util_sync_fd(nfd) != BTRFS_UTIL_OK)
+		return snap_error_set(err, negative_errno(), "diff: sync btrfs: %s",
+				      strerror(errno));
+	struct btrfs_subvol_facts nf, of;
+	if ((r = btrfs_subvol_facts(nfd, &nf)) < 0 || (r = btrfs_subvol_facts(ofd, &of)) < 0)
+		return FALLBACK("subvolume info: %s", strerror(-r));
+	if (memcmp(nf.parent_uuid, of.uuid, sizeof(of.uuid)) != 0)
+		return FALLBACK("it is not a snapshot of its parent %" PRIu64 "'s subvolume",
+				parents->refs[0].id);
+	if (!of.readonly)
+		return FALLBACK("the parent's subvolume is writable");
+	if (of.generation > nf.otransid)
+		return FALLBACK("the parent changed after the snapshot was taken");
+	int nested = has_nested_subvolumes(nfd, nf.id);
+	if (nested == 0)
+		nested = has_nested_subvolumes(nfd, of.id);
+	if (nested < 0)
+		return FALLBACK("search the root tree: %s", strerror(-nested));
+	if (nested > 0)
+		return FALLBACK("nested subvolumes are not in the snapshot's tree");
+
+	/* 1. candidates from the leaves written since the snapshot */
+	_cleanup_(candidates_done) struct candidates cand = { .otransid = nf.otransid };
+	struct btrfs_key min = { BTRFS_FIRST_FREE_OBJECTID, BTRFS_INODE_ITEM_KEY, 0 };
+	struct btrfs_key max = { BTRFS_LAST_FREE_OBJECTID, BTRFS_INODE_ITEM_KEY, UINT64_MAX };
+	r = btrfs_tree_search(nfd, nf.id, &min, &max, nf.otransid, candidate_cb, &cand);
+	if (r == -EPERM)
+		return FALLBACK("the tree search needs CAP_SYS_ADMIN");
+	if (r < 0)
+		return FALLBACK("tree search of subvolume %" PRIu64 ": %s", nf.id, strerror(-r));
+
+	_cleanup_(fast_differ_done) struct fast_differ d = { .nroot = nfd, .sink = sink, .err = err };
+	for (size_t i = 0; i < cand.n; i++) {
+		struct item_lookup l = { 0 };
+		struct btrfs_key k = { cand.inos[i], BTRFS_INODE_ITEM_KEY, 0 };
+		r = btrfs_tree_search(ofd, of.id, &k, &k, 0, lookup_cb, &l);
+		if (r < 0 && r != -ENOENT)
+			return FALLBACK("tree search of subvolume %" PRIu64 ": %s", of.id,
+					strerror(-r));
+		if (l.found && same_inode_item(&l.item, &cand.items[i]))
+			continue; /* read, not changed */
+		if (u64set_add(&d.changed, cand.inos[i]) < 0)
+			return snap_error_set(err, -ENOMEM, "diff: out of memory");
+	}
+	if (d.changed.n > 1)
+		qsort(d.changed.v, d.changed.n, sizeof(*d.changed.v), u64_cmp);
+
+	/* 2. where they are */
+	for (size_t i = 0; i < d.changed.n; i++) {
+		if (d.changed.v[i] == BTRFS_FIRST_FREE_OBJECTID)
+			continue; /* the root itself */
+		r = add_paths(&d, nfd, d.changed.v[i]);
+		if (r == -E2BIG)
+			return FALLBACK("inode %" PRIu64 " has more links than "
+					"BTRFS_IOC_INO_PATHS returns",
+					d.changed.v[i]);
+		if (r == -ENOMEM)
+			return snap_error_set(err, -ENOMEM, "diff: out of memory");
+		if (r < 0)
+			return FALLBACK("resolve inode %" PRIu64 ": %s", d.changed.v[i],
+					strerror(-r));
+	}
+	strset_seal(&d.dirty);
+
+	/* 3. the pruned walk */
+	d.path[0] = '\0';
+	r = walk(&d, ofd, nfd, 0, u64set_has(&d.changed, BTRFS_FIRST_FREE_OBJECTID));
+	if (r == -ENOMEM && err->code == 0)
+		snap_error_set(err, r, "diff: out of memory");
+	return r;
+}
