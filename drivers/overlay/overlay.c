@@ -387,6 +387,7 @@ const struct snap_driver snap_overlay_driver = {
 	.remove = ovl_remove,
 	.usage = ovl_usage,
 	.open_tree = ovl_open_tree,
+	.diff = ovl_diff,
 	.apply_whiteout = ovl_apply_whiteout,
 	.mount = ovl_mount,
 	.info = ovl_info,

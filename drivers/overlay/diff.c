@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The fast diff: the changes of a snapshot against its parent, found by
+ * walking only its upper dir.
+ *
+ * Three trees are in play, all read through directory fds:
+ *   U  the upper dir (ROOT/snapshots/<id>/fs): where to look;
+ *   M  the snapshot as a container sees it: a private read-only overlay of
+ *      U over the parents (detached mount, gone with its fd);
+ *   P  the parent as the generic differ sees it: the parent's fs for one
+ *      parent, a private read-only overlay of the parents otherwise.
+ * An entry of U is a candidate; whether and how it changed is decided by
+ * comparing M and P at that path with the same rules as the core's generic
+ * differ (core/layer-diff.c: type, mode, owner, size, mtime, rdev, link
+ * target, xattrs, content when the mtime has no nanoseconds), so that both
+ * report the same set of changes and the layer tars are byte-identical.
+ *
+ * What U holds and what it means:
+ *   - a name in U that M does not show is a whiteout (device 0/0, or the
+ *     xattr form): DELETE when P has it;
+ *   - a directory merged with the layers below: its own metadata is compared,
+ *     then only its entries in U are visited (the rest comes unchanged from
+ *     the same lower layers P is made of);
+ *   - an opaque directory (overlay.opaque=y) or a redirected one
+ *     (overlay.redirect: a renamed directory whose contents still live in a
+ *     lower layer at the old path): its whole subtree in M is compared with
+ *     P, so a renamed directory is emitted whole at its new path; the old
+ *     path holds a whiteout in U and yields the DELETE;
+ *   - a metacopy file (overlay.metacopy: metadata copied up, data still
+ *     below): nothing special, because entries are read from M, where the
+ *     data is.
+ * Every ADD/MODIFY names M as its source.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "layer-internal.h" /* SNAP_APPLY_BACKUP_PREFIX only: no link dependency */
+#include "macro.h"
+#include "ovl-internal.h"
+
+struct differ {
+	struct snap_change_sink *sink;
+	struct snap_error *err;
+	int mroot; /* M: source of every ADD/MODIFY */
+	const char *xprefix; /* "trusted.overlay." or "user.overlay." */
+	char path[PATH_MAX];
+	char *buf1, *buf2;
+};
+
+struct names {
+	char **v;
+	size_t n;
+};
+
+static void names_done(struct names *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		free(n->v[i]);
+	free(n->v);
+	*n = (struct names){ 0 };
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_dir(int fd, bool root, struct names *ret)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return negative_errno();
+	_cleanup_closedir_ DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return negative_errno();
+	}
+	struct names out = { 0 };
+	size_t cap = 0;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		const char *n = de->d_name;
+		if (!strcmp(n, ".") || !strcmp(n, ".."))
+			continue;
+		/* The core's apply keeps its undo dir in the root while it
+		 * runs; the generic differ skips it too. */
+		if (root && !strncmp(n, SNAP_APPLY_BACKUP_PREFIX, strlen(SNAP_APPLY_BACKUP_PREFIX)))
+			continue;
+		if (out.n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **nv = realloc(out.v, cap * sizeof(*nv));
+			if (!nv) {
+				names_done(&out);
+				return -ENOMEM;
+			}
+			out.v = nv;
+		}
+		if (!(out.v[out.n] = strdup(n))) {
+			names_done(&out);
+			return -ENOMEM;
+		}
+		out.n++;
+	}
+	if (errno) {
+		int r = negative_errno();
+		names_done(&out);
+		return r;
+	}
+	if (out.n > 1)
+		qsort(out.v, out.n, sizeof(*out.v), name_cmp);
+	*ret = out;
+	return 0;
+}
+
+static int emit(struct differ *d, int kind)
+{
+	int r = d->sink->change(d->sink, kind, d->path, kind == SNAP_CHANGE_DELETE ? -1 : d->mroot);
+	if (r < 0 && d->err->code == 0)
+		snap_error_set(d->err, r, "overlay diff: report change '%s': %s", d->path, strerror(-r));
+	return r;
+}
+
+static int path_push(struct differ *d, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+	if (len + nl + 2 >= sizeof(d->path))
+		return snap_error_set(d->err, -ENAMETOOLONG, "overlay diff: path too long below '%s'", d->path);
+	if (len)
+		d->path[len++] = '/';
+	memcpy(d->path + len, name, nl + 1);
+	return 0;
+}
+
+/* ---- the comparison rule of the generic differ ---- */
+
+/* Overlayfs' own metadata never counts (the core never writes it either). */
+static bool xattr_private(const char *k)
+{
+	return !strncmp(k, "trusted.overlay.", 16) || !strncmp(k, "user.overlay.", 13);
+}
+
+/* Sorted, NUL-separated list of the non-private xattr names of dirfd/name
+ * into *ret (length *ret_len), or -errno. */
+static int xattr_names(const char *path, char **ret, size_t *ret_len)
+{
+	for (;;) {
+		ssize_t len = llistxattr(path, NULL, 0);
+		if (len < 0)
+			return (errno == ENOTSUP || errno == EOPNOTSUPP) ? (*ret = NULL, *ret_len = 0, 0)
+									 : negative_errno();
+		char *buf = malloc((size_t)len + 1);
+		if (!buf)
+			return -ENOMEM;
+		ssize_t got = len ? llistxattr(path, buf, (size_t)len) : 0;
+		if (got < 0) {
+			free(buf);
+			if (errno == ERANGE)
+				continue;
+			return negative_errno();
+		}
+		/* Keep the public names, sorted. */
+		size_t n = 0;
+		for (char *k = buf; k < buf + got; k += strlen(k) + 1)
+			n++;
+		char **v = calloc(n ? n : 1, sizeof(char *));
+		if (!v) {
+			free(buf);
+			return -ENOMEM;
+		}
+		size_t m = 0;
+		for (char *k = buf; k < buf + got; k += strlen(k) + 1)
+			if (!xattr_private(k))
+				v[m++] = k;
+		if (m > 1)
+			qsort(v, m, sizeof(*v), name_cmp);
+		char *out = malloc((size_t)got + 1);
+		if (!out) {
+			free(v);
+			free(buf);
+			return -ENOMEM;
+		}
+		size_t o = 0;
+		for (size_t i = 0; i < m; i++) {
+			size_t kl = strlen(v[i]) + 1;
+			memcpy(out + o, v[i], kl);
+			o += kl;
+		}
+		free(v);
+		free(buf);
+		*ret = out;
+		*ret_len = o;
+		return 0;
+	}
+}
+
+static int xattr_value(const char *path, const char *k, char **ret, ssize_t *ret_len)
+{
+	ssize_t n = lgetxattr(path, k, NULL, 0);
+	if (n < 0)
+		return negative_errno();
+	char *v = malloc((size_t)n + 1);
+	if (!v)
+		return -ENOMEM;
+	n = lgetxattr(path, k, v, (size_t)n);
+	if (n < 0) {
+		free(v);
+		return negative_errno();
+	}
+	*ret = v;
+	*ret_len = n;
+	return 0;
+}
+
+/* 1 when the xattrs differ, 0 when equal, -errno. */
+static int xattrs_differ(int ofd, int nfd, const char *name)
+{
+	char a[PATH_MAX + 64], b[PATH_MAX + 64];
+	if (snprintf(a, sizeof(a), "/proc/self/fd/%d/%s", ofd, name) >= (int)sizeof(a) ||
+	    snprintf(b, sizeof(b), "/proc/self/fd/%d/%s", nfd, name) >= (int)sizeof(b))
+		return -ENAMETOOLONG;
+	_cleanup_free_ char *la = NULL, *lb = NULL;
+	size_t na = 0, nb = 0;
+	int r = xattr_names(a, &la, &na);
+	if (r == 0)
+		r = xattr_names(b, &lb, &nb);
+	if (r < 0)
+		return r;
+	if (na != nb || (na && memcmp(la, lb, na) != 0))
+		return 1;
+	for (char *k = la; k && k < la + na; k += strlen(k) + 1) {
+		_cleanup_free_ char *va = NULL, *vb = NULL;
+		ssize_t sa = 0, sb = 0;
+		r = xattr_value(a, k, &va, &sa);
+		if (r == 0)
+			r = xattr_value(b, k, &vb, &sb);
+		if (r == -ENODATA)
+			return 1;
+		if (r < 0)
+			return r;
+		if (sa != sb || memcmp(va, vb, (size_t)sa) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int same_content(struct differ *d, int ofd, int nfd, const char *name, off_t size)
+{
+	_cleanup_close_ int a = openat(ofd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int b = openat(nfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (a < 0 || b < 0)
+		return snap_error_set(d->err, negative_errno(), "overlay diff: open '%s': %s", d->path, strerror(errno));
+	const size_t bs = 1 << 16;
+	if (!d->buf1 && !(d->buf1 = malloc(bs)))
+		return -ENOMEM;
+	if (!d->buf2 && !(d->buf2 = malloc(bs)))
+		return -ENOMEM;
+	for (off_t off = 0; off < size;) {
+		size_t want = size - off < (off_t)bs ? (size_t)(size - off) : bs;
+		ssize_t x = pread(a, d->buf1, want, off);
+		ssize_t y = pread(b, d->buf2, want, off);
+		if (x < 0 || y < 0)
+			return snap_error_set(d->err, negative_errno(), "overlay diff: read '%s': %s", d->path,
+					      strerror(errno));
+		if (x != y || memcmp(d->buf1, d->buf2, (size_t)x) != 0)
+			return 0;
+		if (x == 0)
+			return 1;
+		off += x;
+	}
+	return 1;
+}
+
+/* 1 when the entry changed between P (ofd) and M (nfd), 0 when not, -errno. */
+static int entry_changed(struct differ *d, int ofd, int nfd, const char *name, const struct stat *os,
+			 const struct stat *ns)
+{
+	if (os->st_mode != ns->st_mode || os->st_uid != ns->st_uid || os->st_gid != ns->st_gid)
+		return 1;
+	if (!S_ISDIR(ns->st_mode) && os->st_size != ns->st_size)
+		return 1;
+	if (os->st_mtim.tv_sec != ns->st_mtim.tv_sec || os->st_mtim.tv_nsec != ns->st_mtim.tv_nsec)
+		return 1;
+	if ((S_ISCHR(ns->st_mode) || S_ISBLK(ns->st_mode)) && os->st_rdev != ns->st_rdev)
+		return 1;
+	if (S_ISLNK(ns->st_mode)) {
+		char a[PATH_MAX], b[PATH_MAX];
+		ssize_t x = readlinkat(ofd, name, a, sizeof(a));
+		ssize_t y = readlinkat(nfd, name, b, sizeof(b));
+		if (x < 0 || y < 0)
+			return snap_error_set(d->err, negative_errno(), "overlay diff: readlink '%s': %s", d->path,
+					      strerror(errno));
+		if (x != y || memcmp(a, b, (size_t)x) != 0)
+			return 1;
+	}
+	int r = xattrs_differ(ofd, nfd, name);
+	if (r < 0)
+		return snap_error_set(d->err, r, "overlay diff: read xattrs of '%s': %s", d->path, strerror(-r));
+	if (r > 0)
+		return 1;
+	if (S_ISREG(ns->st_mode) && ns->st_mtim.tv_nsec == 0 && ns->st_size > 0) {
+		r = same_content(d, ofd, nfd, name, ns->st_size);
+		if (r < 0)
+			return r;
+		return !r;
+	}
+	return 0;
+}
+
+static int open_sub(struct differ *d, int dirfd, const char *name, const char *tree)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return snap_error_set(d->err, negative_errno(), "overlay diff: open directory '%s' in %s: %s", d->path,
+				      tree, strerror(errno));
+	return fd;
+}
+
+/* Compare one entry present in M (ns) with P (os, when has_old) at d->path;
+ * returns 0 or -errno. */
+static int compare_entry(struct differ *d, int pdir, int mdir, const char *name, const struct stat *ns,
+			 const struct stat *os, bool has_old, bool *ret_both_dirs)
+{
+	*ret_both_dirs = false;
+	if (!has_old)
+		return emit(d, SNAP_CHANGE_ADD);
+	int r = entry_changed(d, pdir, mdir, name, os, ns);
+	if (r < 0)
+		return r;
+	if (r > 0 && (r = emit(d, SNAP_CHANGE_MODIFY)) < 0)
+		return r;
+	*ret_both_dirs = S_ISDIR(os->st_mode) && S_ISDIR(ns->st_mode);
+	return 0;
+}
+
+/* The generic two-tree walk of P directory pdir (-1: absent, all added) and
+ * M directory mdir, at d->path of length len. */
+static int walk_both(struct differ *d, int pdir, int mdir, size_t len)
+{
+	_cleanup_(names_done) struct names on = { 0 }, nn = { 0 };
+	int r;
+	if (pdir >= 0 && (r = list_dir(pdir, len == 0, &on)) < 0)
+		return snap_error_set(d->err, r, "overlay diff: list '%s' in the parent: %s", len ? d->path : ".",
+				      strerror(-r));
+	if ((r = list_dir(mdir, len == 0, &nn)) < 0)
+		return snap_error_set(d->err, r, "overlay diff: list '%s': %s", len ? d->path : ".", strerror(-r));
+	size_t i = 0, j = 0;
+	while (i < on.n || j < nn.n) {
+		int c = i >= on.n ? 1 : j >= nn.n ? -1 : strcmp(on.v[i], nn.v[j]);
+		const char *name = c <= 0 ? on.v[i] : nn.v[j];
+		if ((r = path_push(d, len, name)) < 0)
+			return r;
+		size_t sublen = strlen(d->path);
+		if (c < 0) {
+			i++;
+			if ((r = emit(d, SNAP_CHANGE_DELETE)) < 0)
+				return r;
+			d->path[len] = '\0';
+			continue;
+		}
+		struct stat ns, os;
+		if (fstatat(mdir, name, &ns, AT_SYMLINK_NOFOLLOW) < 0)
+			return snap_error_set(d->err, negative_errno(), "overlay diff: stat '%s': %s", d->path,
+					      strerror(errno));
+		if (c == 0 && fstatat(pdir, name, &os, AT_SYMLINK_NOFOLLOW) < 0)
+			return snap_error_set(d->err, negative_errno(), "overlay diff: stat '%s' in the parent: %s",
+					      d->path, strerror(errno));
+		if (c > 0)
+			j++;
+		else {
+			i++;
+			j++;
+		}
+		bool both_dirs;
+		if ((r = compare_entry(d, pdir, mdir, name, &ns, &os, c == 0, &both_dirs)) < 0)
+			return r;
+		if (S_ISDIR(ns.st_mode)) {
+			_cleanup_close_ int msub = open_sub(d, mdir, name, "the snapshot");
+			if (msub < 0)
+				return msub;
+			_cleanup_close_ int psub = -EBADF;
+			if (both_dirs && (psub = open_sub(d, pdir, name, "the parent")) < 0)
+				return psub;
+			if ((r = walk_both(d, both_dirs ? psub : -1, msub, sublen)) < 0)
+				return r;
+		}
+		d->path[len] = '\0';
+	}
+	return 0;
+}
+
+/* overlay.opaque = "y" or an overlay.redirect on upper dir `fd`: the dir
+ * does not merge with the lower dir at its own path. */
+static bool replaces_lower(struct differ *d, int fd)
+{
+	char k[64], v[8];
+	snprintf(k, sizeof(k), "%sopaque", d->xprefix);
+	ssize_t n = fgetxattr(fd, k, v, sizeof(v));
+	if (n == 1 && v[0] == 'y')
+		return true;
+	snprintf(k, sizeof(k), "%sredirect", d->xprefix);
+	return fgetxattr(fd, k, NULL, 0) >= 0;
+}
+
+/* Visit the entries of upper dir udir (merged with lower dirs at the same
+ * path), whose views are mdir in M and pdir in P (-1: not a dir in P). */
+static int walk_upper(struct differ *d, int udir, int mdir, int pdir, size_t len)
+{
+	_cleanup_(names_done) struct names un = { 0 };
+	int r = list_dir(udir, len == 0, &un);
+	if (r < 0)
+		return snap_error_set(d->err, r, "overlay diff: list '%s' in the upper dir: %s", len ? d->path : ".",
+				      strerror(-r));
+	for (size_t i = 0; i < un.n; i++) {
+		const char *name = un.v[i];
+		if ((r = path_push(d, len, name)) < 0)
+			return r;
+		size_t sublen = strlen(d->path);
+		struct stat ns, os;
+		bool has_old = pdir >= 0 && fstatat(pdir, name, &os, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!has_old && pdir >= 0 && errno != ENOENT)
+			return snap_error_set(d->err, negative_errno(), "overlay diff: stat '%s' in the parent: %s",
+					      d->path, strerror(errno));
+		if (fstatat(mdir, name, &ns, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				return snap_error_set(d->err, negative_errno(), "overlay diff: stat '%s': %s", d->path,
+						      strerror(errno));
+			/* In U, hidden in M: a whiteout. */
+			if (has_old && (r = emit(d, SNAP_CHANGE_DELETE)) < 0)
+				return r;
+			d->path[len] = '\0';
+			continue;
+		}
+		bool both_dirs;
+		if ((r = compare_entry(d, pdir, mdir, name, &ns, &os, has_old, &both_dirs)) < 0)
+			return r;
+		if (S_ISDIR(ns.st_mode)) {
+			_cleanup_close_ int msub = open_sub(d, mdir, name, "the snapshot");
+			if (msub < 0)
+				return msub;
+			_cleanup_close_ int psub = -EBADF;
+			if (both_dirs && (psub = open_sub(d, pdir, name, "the parent")) < 0)
+				return psub;
+			_cleanup_close_ int usub = -EBADF;
+			struct stat us;
+			bool merge = both_dirs && fstatat(udir, name, &us, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(us.st_mode);
+			if (merge) {
+				if ((usub = open_sub(d, udir, name, "the upper dir")) < 0)
+					return usub;
+				merge = !replaces_lower(d, usub);
+			}
+			if (merge)
+				r = walk_upper(d, usub, msub, psub, sublen);
+			else
+				r = walk_both(d, both_dirs ? psub : -1, msub, sublen);
+			if (r < 0)
+				return r;
+		}
+		d->path[len] = '\0';
+	}
+	return 0;
+}
+
+/* Detached read-only overlay of `layers` (nearest first), or the single
+ * layer's dir opened as is: overlayfs needs two lowers without an upper, and
+ * a lone layer is what the generic differ sees through a bind anyway. */
+static int open_view(struct ovl_state *st, const char *const *layers, size_t n, unsigned opts, struct snap_error *err)
+{
+	if (n == 1) {
+		int fd = open(layers[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return snap_error_set(err, negative_errno(), "open %s: %s", layers[0], strerror(errno));
+		return fd;
+	}
+	struct ovl_spec spec;
+	int r = ovl_spec_view(st, layers, n, opts, &spec);
+	if (r < 0)
+		return snap_error_set(err, r, "overlay view: out of memory");
+	r = ovl_open_detached(st, &spec, err);
+	ovl_spec_done(&spec);
+	return r;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int ovl_diff(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
+	     struct snap_change_sink *sink, struct snap_error *err)
+{
+	struct ovl_state *st = state;
+	size_t n = parents->n + 1;
+	char **layers = calloc(n, sizeof(char *));
+	if (!layers)
+		return snap_error_set(err, -ENOMEM, "overlay diff of '%s': out of memory", snap->key);
+	for (size_t i = 0; i < n; i++)
+		if (!(layers[i] = ovl_join(i == 0 ? snap->path : parents->refs[i - 1].path, "fs"))) {
+			strv_free(layers, n);
+			return snap_error_set(err, -ENOMEM, "overlay diff of '%s': out of memory", snap->key);
+		}
+
+	unsigned own = 0;
+	int r = ovl_opts_read(snap->path, &own);
+	if (r < 0) {
+		strv_free(layers, n);
+		return snap_error_set(err, r, "overlay diff of '%s': read %s/%s: %s", snap->key, snap->path,
+				      OVL_OPTS_FILE, strerror(-r));
+	}
+	own |= ovl_opts_chain(parents);
+
+	_cleanup_close_ int ufd = open(layers[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int mfd = -EBADF, pfd = -EBADF;
+	if (ufd < 0)
+		r = snap_error_set(err, negative_errno(), "open %s: %s", layers[0], strerror(errno));
+	else if (parents->n > 0) {
+		mfd = r = open_view(st, (const char *const *)layers, n, own, err);
+		if (r >= 0)
+			pfd = r = open_view(st, (const char *const *)layers + 1, n - 1, own, err);
+	}
+	strv_free(layers, n);
+	if (r < 0)
+		return snap_error_prefix(err, "overlay diff of '%.64s'", snap->key);
+
+	struct differ d = {
+		.sink = sink,
+		.err = err,
+		.mroot = parents->n > 0 ? mfd : ufd,
+		.xprefix = (own & OVL_OPT_USERXATTR) ? "user.overlay." : "trusted.overlay.",
+	};
+	d.path[0] = '\0';
+	if (parents->n == 0)
+		/* A bind of the upper dir: everything in it is new, whiteout
+		 * devices included (they are plain devices there). */
+		r = walk_both(&d, -1, ufd, 0);
+	else
+		r = walk_upper(&d, ufd, mfd, pfd, 0);
+	free(d.buf1);
+	free(d.buf2);
+	return r;
+}
