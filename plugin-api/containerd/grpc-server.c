@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The gRPC C-core plumbing of `snapctl serve`: server, completion queues,
- * one synchronous call at a time per worker thread, shutdown.
+ * The gRPC C-core plumbing of `snapctl serve`: server, one completion
+ * queue shared by the worker threads, calls as state machines, shutdown.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,24 +25,41 @@
 #include "serve.h"
 #include "service-methods.h"
 
-/* Each worker's queue has at most one operation pending at any time (the
- * request for a new call, or one batch of the current call), so a fixed
- * tag per kind is enough to check what completed. */
-#define TAG_REQUEST ((void *)1)
-#define TAG_BATCH ((void *)2)
-#define TAG_SHUTDOWN ((void *)3)
+/* Calls are small state machines advanced by whichever worker takes their
+ * next event off the shared completion queue; the tag of every operation
+ * is its call.  The handler runs in the worker that received the request
+ * message, with that worker's core. */
+enum call_state {
+	CALL_REQUESTED, /* waiting for grpc_server_request_call to match a call */
+	CALL_RECEIVING, /* waiting for the request message */
+	CALL_SENDING,   /* a batch of the reply is in flight */
+};
+
+struct call {
+	enum call_state state;
+	grpc_call *call;
+	grpc_call_details details;
+	grpc_metadata_array md;
+	grpc_byte_buffer *in;
+	struct snap_grpc_reply reply;
+	size_t next_msg;
+	bool md_sent, finishing;
+	grpc_status_code status;
+	grpc_slice status_details;
+	int cancelled;
+};
 
 struct worker {
 	struct snap_serve *srv;
 	pthread_t thread;
 	bool started;
-	grpc_completion_queue *cq;
 	struct snap_core *core;
 };
 
 struct snap_serve {
 	grpc_server *server;
-	grpc_completion_queue *shutdown_cq;
+	grpc_completion_queue *cq;          /* shared by the workers */
+	grpc_completion_queue *shutdown_cq; /* only for the shutdown tag */
 	struct worker *workers;
 	size_t n_workers;
 	char *path;
@@ -51,6 +68,15 @@ struct snap_serve {
 	bool started;
 	bool stopped;
 };
+
+/* Outstanding grpc_server_request_call per worker.  A call that arrives
+ * while none is outstanding waits in gRPC's own queue, and gRPC cancels
+ * those at shutdown instead of letting us answer them: so keep enough
+ * requests posted that matched calls wait in our queue instead.  A call
+ * costs a few hundred bytes until it arrives. */
+#define REQUESTS_PER_WORKER 16
+
+#define TAG_SHUTDOWN ((void *)1)
 
 static void drain_and_destroy(grpc_completion_queue *cq)
 {
@@ -65,66 +91,70 @@ static void drain_and_destroy(grpc_completion_queue *cq)
 	grpc_completion_queue_destroy(cq);
 }
 
-/* Wait for the one pending operation of this worker.  Returns its success. */
-static bool wait_tag(struct worker *w, void *tag)
+static void call_free(struct call *c)
 {
-	grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-	if (ev.type != GRPC_OP_COMPLETE)
-		return false;
-	/* Only one operation is ever pending on a worker's queue. */
-	if (ev.tag != tag)
-		abort();
-	return ev.success != 0;
+	if (c->call)
+		grpc_call_unref(c->call);
+	grpc_call_details_destroy(&c->details);
+	grpc_metadata_array_destroy(&c->md);
+	if (c->in)
+		grpc_byte_buffer_destroy(c->in);
+	snap_grpc_reply_done(&c->reply);
+	grpc_slice_unref(c->status_details);
+	free(c);
 }
 
-static bool run_batch(struct worker *w, grpc_call *call, const grpc_op *ops, size_t n)
+/* Post one more request for a new call.  false when gRPC refuses (the
+ * server is shutting down) or memory is short; the other outstanding
+ * requests keep the service going. */
+static bool post_request(struct snap_serve *s)
 {
-	if (grpc_call_start_batch(call, ops, n, TAG_BATCH, NULL) != GRPC_CALL_OK)
+	struct call *c = calloc(1, sizeof(*c));
+	if (!c)
 		return false;
-	return wait_tag(w, TAG_BATCH);
+	c->state = CALL_REQUESTED;
+	c->status_details = grpc_empty_slice();
+	grpc_call_details_init(&c->details);
+	grpc_metadata_array_init(&c->md);
+	if (grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c) !=
+	    GRPC_CALL_OK) {
+		call_free(c);
+		return false;
+	}
+	return true;
 }
 
 /*
- * Answer: every reply message (unary: exactly one), then the status.  The
- * last message travels in the same batch as the status, so a unary call is
- * answered with a single batch.  On error no message is sent.
+ * The next batch of the answer: every reply message (unary: exactly one),
+ * then the status.  The last message travels in the same batch as the
+ * status, so a unary call is answered with a single batch.  On error no
+ * message is sent.  false when the batch could not start.
  */
-static void send_reply(struct worker *w, grpc_call *call, const struct snap_grpc_reply *reply,
-		       grpc_status_code status, const char *message)
+static bool send_next(struct call *c)
 {
-	int cancelled = 0;
-	bool md_sent = false;
-	size_t n = status == GRPC_STATUS_OK ? reply->n : 0;
-	grpc_slice details = grpc_slice_from_copied_string(message ? message : "");
-
-	for (size_t i = 0; i <= n; i++) {
-		grpc_op ops[4];
-		size_t k = 0;
-		memset(ops, 0, sizeof(ops));
-		if (!md_sent) {
-			ops[k++].op = GRPC_OP_SEND_INITIAL_METADATA;
-			md_sent = true;
-		}
-		if (i < n) {
-			ops[k].op = GRPC_OP_SEND_MESSAGE;
-			ops[k++].data.send_message.send_message = reply->msgs[i];
-		}
-		if (i + 1 >= n) {
-			ops[k].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-			ops[k].data.send_status_from_server.status = status;
-			ops[k++].data.send_status_from_server.status_details =
-				status == GRPC_STATUS_OK ? NULL : &details;
-			ops[k].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-			ops[k++].data.recv_close_on_server.cancelled = &cancelled;
-		}
-		/* A failed batch means the call is gone (cancelled by the
-		 * client, its deadline, or shutdown): nothing left to say. */
-		if (!run_batch(w, call, ops, k))
-			break;
-		if (i + 1 >= n)
-			break;
+	size_t n = c->status == GRPC_STATUS_OK ? c->reply.n : 0;
+	grpc_op ops[4];
+	size_t k = 0;
+	memset(ops, 0, sizeof(ops));
+	if (!c->md_sent) {
+		ops[k++].op = GRPC_OP_SEND_INITIAL_METADATA;
+		c->md_sent = true;
 	}
-	grpc_slice_unref(details);
+	if (c->next_msg < n) {
+		ops[k].op = GRPC_OP_SEND_MESSAGE;
+		ops[k++].data.send_message.send_message = c->reply.msgs[c->next_msg++];
+	}
+	if (c->next_msg >= n) {
+		ops[k].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+		ops[k].data.send_status_from_server.status = c->status;
+		ops[k++].data.send_status_from_server.status_details =
+			c->status == GRPC_STATUS_OK ? NULL : &c->status_details;
+		ops[k].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+		ops[k++].data.recv_close_on_server.cancelled = &c->cancelled;
+		c->finishing = true;
+	}
+	c->state = CALL_SENDING;
+	return grpc_call_start_batch(c->call, ops, k, c, NULL) == GRPC_CALL_OK;
 }
 
 static ProtobufCMessage *decode_request(const struct snap_method *m, grpc_byte_buffer *in)
@@ -140,76 +170,89 @@ static ProtobufCMessage *decode_request(const struct snap_method *m, grpc_byte_b
 	return req;
 }
 
-static void handle_call(struct worker *w, grpc_call *call, const grpc_call_details *details)
+/* The request message is in: run the method with this worker's core. */
+static void call_run(struct worker *w, struct call *c)
 {
-	const char *path = (const char *)GRPC_SLICE_START_PTR(details->method);
-	size_t path_len = GRPC_SLICE_LENGTH(details->method);
+	const char *path = (const char *)GRPC_SLICE_START_PTR(c->details.method);
+	size_t path_len = GRPC_SLICE_LENGTH(c->details.method);
 	const struct snap_method *m = snap_service_method_find(path, path_len);
-
-	/* Every method of the service takes exactly one request message. */
-	grpc_byte_buffer *in = NULL;
-	grpc_op op = { .op = GRPC_OP_RECV_MESSAGE, .data.recv_message.recv_message = &in };
-	if (!run_batch(w, call, &op, 1)) {
-		if (in)
-			grpc_byte_buffer_destroy(in);
-		return;
-	}
-
-	struct snap_grpc_reply reply = { 0 };
 	struct snap_error err = { 0 };
-	grpc_status_code status;
+
 	if (!m) {
-		status = GRPC_STATUS_UNIMPLEMENTED;
+		c->status = GRPC_STATUS_UNIMPLEMENTED;
 		snap_error_set(&err, -ENOSYS, "unknown method %.*s", (int)path_len, path);
-	} else if (!in) {
-		status = GRPC_STATUS_INVALID_ARGUMENT;
+	} else if (!c->in) {
+		c->status = GRPC_STATUS_INVALID_ARGUMENT;
 		snap_error_set(&err, -EINVAL, "%s: the call carries no request message", m->name);
 	} else {
-		ProtobufCMessage *req = decode_request(m, in);
+		ProtobufCMessage *req = decode_request(m, c->in);
 		if (!req) {
-			status = GRPC_STATUS_INVALID_ARGUMENT;
+			c->status = GRPC_STATUS_INVALID_ARGUMENT;
 			snap_error_set(&err, -EINVAL, "%s: cannot decode the request as %s", m->name,
 				       m->input->name);
 		} else {
-			int r = m->fn(w->core, req, &reply, &err);
+			int r = m->fn(w->core, req, &c->reply, &err);
 			protobuf_c_message_free_unpacked(req, NULL);
-			status = snap_grpc_status_from_errno(r < 0 ? r : 0);
+			c->status = snap_grpc_status_from_errno(r < 0 ? r : 0);
+			if (r >= 0 && !m->server_streaming && c->reply.n != 1) {
+				c->status = GRPC_STATUS_INTERNAL;
+				snap_error_set(&err, -EIO, "%s: the method produced %zu replies", m->name,
+					       c->reply.n);
+			}
 		}
 	}
-	if (in)
-		grpc_byte_buffer_destroy(in);
-
-	send_reply(w, call, &reply, status, err.message);
-	snap_grpc_reply_done(&reply);
+	if (c->status != GRPC_STATUS_OK)
+		c->status_details = grpc_slice_from_copied_string(err.message);
 }
 
-/* Ask for one call, answer it.  false once the server is shutting down. */
-static bool serve_one(struct worker *w)
+/* One event of call c, with its success flag. */
+static void call_advance(struct worker *w, struct call *c, bool ok)
 {
-	grpc_call *call = NULL;
-	grpc_call_details details;
-	grpc_metadata_array md;
-	grpc_call_details_init(&details);
-	grpc_metadata_array_init(&md);
-
-	bool ok = grpc_server_request_call(w->srv->server, &call, &details, &md, w->cq, w->cq,
-					   TAG_REQUEST) == GRPC_CALL_OK &&
-		  wait_tag(w, TAG_REQUEST);
-	if (ok)
-		handle_call(w, call, &details);
-	if (call)
-		grpc_call_unref(call);
-	grpc_metadata_array_destroy(&md);
-	grpc_call_details_destroy(&details);
-	return ok;
+	struct snap_serve *s = w->srv;
+	switch (c->state) {
+	case CALL_REQUESTED: {
+		/* A failed request: the server is shutting down. */
+		if (!ok) {
+			call_free(c);
+			return;
+		}
+		if (!atomic_load(&s->stopping))
+			post_request(s);
+		/* Every method of the service takes exactly one message. */
+		grpc_op op = { .op = GRPC_OP_RECV_MESSAGE, .data.recv_message.recv_message = &c->in };
+		c->state = CALL_RECEIVING;
+		if (grpc_call_start_batch(c->call, &op, 1, c, NULL) != GRPC_CALL_OK)
+			call_free(c);
+		return;
+	}
+	case CALL_RECEIVING:
+		/* Not ok: cancelled by the client, its deadline, or shutdown. */
+		if (!ok) {
+			call_free(c);
+			return;
+		}
+		call_run(w, c);
+		if (!send_next(c))
+			call_free(c);
+		return;
+	case CALL_SENDING:
+		if (!ok || c->finishing || !send_next(c))
+			call_free(c);
+		return;
+	}
 }
 
 static void *worker_main(void *userdata)
 {
 	struct worker *w = userdata;
-	while (!atomic_load(&w->srv->stopping) && serve_one(w))
-		;
-	return NULL;
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(w->srv->cq,
+							   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			return NULL;
+		if (ev.type == GRPC_OP_COMPLETE)
+			call_advance(w, ev.tag, ev.success != 0);
+	}
 }
 
 /*
@@ -343,17 +386,18 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 	grpc_init();
 	s->grpc_inited = true;
 	s->server = grpc_server_create(NULL, NULL);
+	s->cq = grpc_completion_queue_create_for_next(NULL);
 	s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(s->server, s->cq, NULL);
 	grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
-	for (size_t i = 0; i < n; i++) {
-		s->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
-		grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
-	}
 	r = listen_on(s, err);
 	if (r < 0)
 		return r;
 	grpc_server_start(s->server);
 	s->started = true;
+	for (size_t i = 0; i < n * REQUESTS_PER_WORKER; i++)
+		if (!post_request(s))
+			return snap_error_set(err, -ENOMEM, "serve: cannot request calls from gRPC");
 
 	for (size_t i = 0; i < n; i++) {
 		r = -pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]);
@@ -377,8 +421,8 @@ int snap_serve_stop(struct snap_serve *s, unsigned grace_ms)
 	s->stopped = true;
 	atomic_store(&s->stopping, true);
 
-	/* Refuses new calls and fails every pending request_call, so idle
-	 * workers return; the busy ones finish the call they are answering. */
+	/* Refuses new calls and fails every outstanding request; the calls
+	 * already matched are answered by the workers. */
 	grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, TAG_SHUTDOWN);
 	int cancelled = 0;
 	gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
@@ -391,17 +435,27 @@ int snap_serve_stop(struct snap_serve *s, unsigned grace_ms)
 		cancelled = 1;
 		grpc_completion_queue_next(s->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	}
+	/* Every call is finished: the workers drain what is left (failed
+	 * requests) and return when the queue reports shutdown. */
+	grpc_completion_queue_shutdown(s->cq);
 	for (size_t i = 0; i < s->n_workers; i++)
 		if (s->workers[i].started) {
 			pthread_join(s->workers[i].thread, NULL);
 			s->workers[i].started = false;
 		}
-	for (size_t i = 0; i < s->n_workers; i++) {
-		drain_and_destroy(s->workers[i].cq);
-		s->workers[i].cq = NULL;
+	/* Workers that never started (a failed start) left the failed
+	 * requests in the queue. */
+	for (;;) {
+		ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type == GRPC_OP_COMPLETE)
+			call_free(ev.tag);
 	}
 	grpc_server_destroy(s->server);
 	s->server = NULL;
+	grpc_completion_queue_destroy(s->cq);
+	s->cq = NULL;
 	drain_and_destroy(s->shutdown_cq);
 	s->shutdown_cq = NULL;
 	unlink(s->path);
@@ -422,8 +476,7 @@ void snap_serve_free(struct snap_serve *s)
 			grpc_completion_queue_next(s->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 			grpc_server_destroy(s->server);
 		}
-		for (size_t i = 0; s->workers && i < s->n_workers; i++)
-			drain_and_destroy(s->workers[i].cq);
+		drain_and_destroy(s->cq);
 		drain_and_destroy(s->shutdown_cq);
 	}
 	for (size_t i = 0; s->workers && i < s->n_workers; i++)

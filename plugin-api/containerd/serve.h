@@ -3,14 +3,13 @@
  * containerd's snapshots.v1 gRPC service on a unix socket (`snapctl serve`),
  * built on gRPC's C core library.
  *
- * Threads: a fixed pool of workers, each with its own completion queue and
- * its own struct snap_core (the core is not thread-safe; one sqlite
+ * Threads: a fixed pool of workers sharing one completion queue, each
+ * with its own struct snap_core (the core is not thread-safe; one sqlite
  * connection per worker also lets reads run while another worker writes:
- * writers serialise in the core with BEGIN IMMEDIATE).  A worker takes one
- * call at a time and asks gRPC for the next one only after answering, so
- * new calls always go to an idle worker and queue in gRPC while all are
- * busy.  Keys are used exactly as containerd sends them (its metadata
- * layer already prefixes them with the namespace); the
+ * writers serialise in the core with BEGIN IMMEDIATE).  Whichever worker
+ * is free takes the next event, so a slow call (a vfs copy) holds one
+ * worker only.  Keys are used exactly as containerd sends them (its
+ * metadata layer already prefixes them with the namespace); the
  * containerd-namespace header may be present or not and is not needed.
  *
  * Signals are the program's business: the caller blocks the ones it waits
