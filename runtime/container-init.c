@@ -119,9 +119,14 @@ _Noreturn static void run_command(struct container_launch *l, int slave)
 	struct snap_error err = { 0 };
 	sigset_t all;
 
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
+	/* exec resets handled signals by itself; only ignored ones (snapctl
+	 * or its caller may ignore these) would carry over into the command. */
+	static const int may_be_ignored[] = {
+		SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
+		SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH,
+	};
+	for (size_t i = 0; i < ELEMENTSOF(may_be_ignored); i++)
+		signal(may_be_ignored[i], SIG_DFL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
@@ -200,6 +205,7 @@ _Noreturn void container_init_main(struct container_launch *l)
 	 * host closes its end of the sync socket in that case and the sends
 	 * below fail.) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "snapctl-init");
 
 	int keep[] = { l->sock, spec->stdio[0], spec->stdio[1], spec->stdio[2] };
 	close_all_but(keep, ELEMENTSOF(keep));
