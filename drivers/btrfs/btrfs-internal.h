@@ -45,6 +45,7 @@ struct btrfs_backend {
 	char *image;        /* ROOT/btrfs.img when loopback */
 	bool provisioned;   /* this open created the image */
 	bool attached;      /* this open attached the loop device and mounted it */
+	bool flushoncommit; /* mounted with flushoncommit: a commit writes delalloc */
 };
 
 struct btrfs_state {
@@ -123,9 +124,11 @@ int btrfs_open_subvol(const struct snap_ref *ref, int *ret_fd, struct snap_error
 
 /* ---- usage.c ---- */
 
-/* Bytes and inodes owned by the subvolume open at fd. `method` receives a
- * static description of how it was measured. */
-int btrfs_usage_measure(struct btrfs_state *st, int fd, struct snap_usage *out,
+/* Bytes and inodes owned by the subvolume open at fd. `sync`: write out
+ * delalloc and delayed items first (not needed right after a transaction
+ * commit on a flushoncommit mount).  `method` receives a static description
+ * of how it was measured. */
+int btrfs_usage_measure(struct btrfs_state *st, int fd, bool sync, struct snap_usage *out,
 			const char **method, struct snap_error *err);
 int btrfs_usage_store(int snapdirfd, const struct snap_usage *u);
 int btrfs_usage_load(int snapdirfd, struct snap_usage *u);

@@ -258,9 +258,10 @@ static int btrfs_commit(void *state, const struct snap_ref *snap, struct snap_er
 		return snap_error_prefix(err, "commit");
 
 	/* Usage of a committed snapshot never changes: measure it once now
-	 * and keep it beside the subvolume. */
+	 * and keep it beside the subvolume.  Setting the flag committed a
+	 * transaction; with flushoncommit that wrote the data out too. */
 	struct snap_usage u;
-	r = btrfs_usage_measure(st, fd, &u, NULL, err);
+	r = btrfs_usage_measure(st, fd, !st->be.flushoncommit, &u, NULL, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit %s: usage", what);
 	_cleanup_close_ int dirfd = open(snap->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -303,7 +304,7 @@ static int btrfs_usage(void *state, const struct snap_ref *snap, struct snap_usa
 	int r = btrfs_open_subvol(snap, &fd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "usage");
-	r = btrfs_usage_measure(st, fd, out, NULL, err);
+	r = btrfs_usage_measure(st, fd, true, out, NULL, err);
 	if (r < 0)
 		return snap_error_prefix(err, "usage " WHAT_FMT, WHAT_ARGS(snap));
 	return 0;
@@ -341,6 +342,7 @@ static int btrfs_info(void *state, void (*emit)(void *ctx, const char *key, cons
 		emit(ctx, "free", buf);
 	}
 	emit(ctx, "quotas", st->quotas ? "enabled" : "disabled");
+	emit(ctx, "flushoncommit", st->be.flushoncommit ? "yes" : "no (commit syncs for usage)");
 	emit(ctx, "usage method", btrfs_usage_method(st));
 	emit(ctx, "diff",
 	     "inodes changed since the parent's generation (tree search), falls back to the "

@@ -104,10 +104,10 @@ static int extent_cb(const struct btrfs_search_item *it, void *ctx)
 	return 0;
 }
 
-int btrfs_usage_measure(struct btrfs_state *st, int fd, struct snap_usage *out,
+int btrfs_usage_measure(struct btrfs_state *st, int fd, bool sync, struct snap_usage *out,
 			const char **method, struct snap_error *err)
 {
-	if (btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
+	if (sync && btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
 		return snap_error_set(err, negative_errno(), "sync btrfs: %s", strerror(errno));
 	struct btrfs_subvol_facts f;
 	int r = btrfs_subvol_facts(fd, &f);

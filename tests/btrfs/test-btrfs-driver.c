@@ -389,6 +389,21 @@ static void test_usage(void **state)
 	assert_true(ucc.size < (1 << 20));
 	assert_true(ucc.inodes >= 1);
 	do_remove(f, c);
+
+	/* data written just before commit is counted: no usage() between */
+	struct snap_ref *w = mkref(f, 3, SNAP_KIND_ACTIVE);
+	do_create(f, w, p);
+	_cleanup_close_ int wfs = tree_of(f, w);
+	fd = openat(wfs, "late", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
+	close(TAKE_FD(fd));
+	do_commit(f, w);
+	struct snap_usage uw = { 0 };
+	if (drv->usage(f->state, w, &uw, &err) < 0)
+		fail_msg("usage: %s", err.message);
+	assert_true(uw.size >= (1 << 20));
+	assert_true(uw.size < (2 << 20));
+	do_remove(f, w);
 	do_remove(f, p);
 }
 
