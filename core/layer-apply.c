@@ -112,6 +112,10 @@ static int fail(struct apply *a, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/* A hostile name may be PATH_MAX long: keep the reason readable. */
+	if (a->entry && strlen(a->entry) > 160)
+		return snap_error_set(a->err, code, "apply layer: entry '%.120s...' (%zu bytes): %s",
+				      a->entry, strlen(a->entry), why);
 	if (a->entry)
 		return snap_error_set(a->err, code, "apply layer: entry '%s': %s", a->entry, why);
 	return snap_error_set(a->err, code, "apply layer: %s", why);
@@ -635,15 +639,16 @@ static int checked_path(struct apply *a, const char *raw, const char *what, char
 	if (strlen(raw) >= PATH_MAX)
 		return fail(a, -ENAMETOOLONG, "%s is longer than PATH_MAX (%zu bytes)", what, strlen(raw));
 	if (escapes_root(raw))
-		return fail(a, -EPERM, "%s '%s' escapes the root", what, raw);
+		return fail(a, -EPERM, "%s '%.200s' escapes the root", what, raw);
 	char *n = snap_path_normalize(raw);
 	if (!n)
 		return fail(a, negative_errno(), "%s: %s", what,
 			    errno == ENAMETOOLONG ? "a component is longer than NAME_MAX" : strerror(errno));
-	size_t bl = strlen(a->backup_name);
-	if (strncmp(n, a->backup_name, bl) == 0 && (n[bl] == '\0' || n[bl] == '/')) {
+	/* The undo directories of applies (ours or a crashed one's) are
+	 * invisible to the differ: a layer cannot use their names. */
+	if (strncmp(n, SNAP_APPLY_BACKUP_PREFIX, strlen(SNAP_APPLY_BACKUP_PREFIX)) == 0) {
 		free(n);
-		return fail(a, -EPERM, "%s uses the reserved name %s", what, a->backup_name);
+		return fail(a, -EPERM, "%s uses the reserved prefix " SNAP_APPLY_BACKUP_PREFIX, what);
 	}
 	*ret = n;
 	return 0;
@@ -1115,8 +1120,9 @@ static int input_open(struct input *in, int fd, struct archive **ret_tar, struct
 	archive_read_support_format_tar(tar);
 	if (archive_read_open(tar, in, NULL, raw_read, NULL) != ARCHIVE_OK) {
 		const char *s = in->raw_error[0] ? in->raw_error : archive_error_string(tar);
+		int r = snap_error_set(err, -EINVAL, "apply layer: not a tar: %s", s ? s : "unknown format");
 		archive_read_free(tar);
-		return snap_error_set(err, -EINVAL, "apply layer: %s", s ? s : "not a tar");
+		return r;
 	}
 	*ret_tar = tar;
 	return 0;

@@ -5,7 +5,8 @@ type, mode, owner, mtime (ns), size, content, link target, device number,
 xattrs (overlayfs' private ones left out) and hardlink groups.  The roots'
 own metadata is ignored (a layer never carries the snapshot root).
 Usage: treecmp.py A B   -> exit 0 when equal, 1 with the differences.
-       treecmp.py --dump A -> print the description (for before/after checks)."""
+       treecmp.py --dump A -> print the description, root included (for
+       before/after checks)."""
 import hashlib
 import os
 import stat
@@ -27,9 +28,13 @@ def xattrs(p):
     return tuple(out)
 
 
-def describe(root):
+def describe(root, with_root=False):
     entries = {}
     inodes = {}
+    if with_root:
+        st = os.lstat(root)
+        entries["."] = {"mode": oct(st.st_mode), "uid": st.st_uid, "gid": st.st_gid,
+                        "mtime_ns": st.st_mtime_ns, "xattrs": xattrs(root)}
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
         if rel_dir == ".":
@@ -65,7 +70,7 @@ def describe(root):
 
 def main():
     if sys.argv[1] == "--dump":
-        e, g = describe(sys.argv[2])
+        e, g = describe(sys.argv[2], with_root=True)
         for k in sorted(e):
             print(k, e[k])
         print("hardlinks", g)

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Generate the hostile layer corpus.
+
+Usage: gen-corpus.py OUTDIR
+Writes OUTDIR/<case>.tar[.gz|.zst] and OUTDIR/expected.tsv with one line per
+case:  name <TAB> file <TAB> ok|fail <TAB> checks
+Checks (space separated, evaluated by run.sh against the tree after apply):
+  exists:P  absent:P  dir:P  file:P  link:P  content:P=TEXT  mode:P=OCTAL
+  noxattr:P=NAME
+Every case is applied onto the same base tree (see run.sh).  A failing case
+must leave the base tree exactly as it was; no case may write outside it.
+Several failing cases start with valid entries that replace or delete base
+entries, so the rollback has real work to undo.
+"""
+import gzip
+import io
+import os
+import subprocess
+import sys
+import tarfile
+
+OUT = sys.argv[1]
+os.makedirs(OUT, exist_ok=True)
+cases = []
+
+
+def ti(name, kind=tarfile.REGTYPE, data=b"", mode=0o644, link="", **kw):
+    t = tarfile.TarInfo(name)
+    t.type = kind
+    t.mode = mode
+    t.mtime = 1600000000
+    t.uid = kw.get("uid", 0)
+    t.gid = kw.get("gid", 0)
+    t.linkname = link
+    if kind == tarfile.REGTYPE:
+        t.size = len(data)
+    if "pax" in kw:
+        t.pax_headers = kw["pax"]
+    if "devmajor" in kw:
+        t.devmajor, t.devminor = kw["devmajor"], kw["devminor"]
+    return t, data
+
+
+def tar_bytes(entries, fmt=tarfile.PAX_FORMAT):
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode="w", format=fmt) as tf:
+        for t, data in entries:
+            tf.addfile(t, io.BytesIO(data) if t.type == tarfile.REGTYPE else None)
+    return bio.getvalue()
+
+
+def add(name, outcome, checks, raw, ext="tar"):
+    fn = f"{name}.{ext}"
+    with open(os.path.join(OUT, fn), "wb") as f:
+        f.write(raw)
+    cases.append((name, fn, outcome, " ".join(checks)))
+
+
+def zstd(raw):
+    return subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
+
+
+# Valid entries that change the base, put in front of failing cases.
+PRELUDE = [
+    ti("etc/passwd", data=b"replaced\n"),      # replaces a base file
+    ti("dir/.wh.file"),                       # deletes a base file
+    ti("newdir/", tarfile.DIRTYPE, mode=0o755),
+    ti("newdir/f", data=b"new\n"),
+    ti("dir2", data=b"file over a base directory\n"),
+]
+
+# ---- confinement ---------------------------------------------------------
+add("dotdot-escape", "fail", [], tar_bytes(PRELUDE + [ti("../outside/pwned", data=b"x")]))
+add("dotdot-deep-escape", "fail", [], tar_bytes(PRELUDE + [ti("a/../../outside/pwned", data=b"x")]))
+add("dotdot-inside", "ok", ["content:etc/inside=ok"], tar_bytes([ti("etc/sub/../inside", data=b"ok")]))
+add("absolute-name", "ok", ["content:etc/abs=confined", "absent:/etc/abs-snapctl-pwned"],
+    tar_bytes([ti("/etc/abs", data=b"confined")]))
+add("symlink-dir-escape", "ok",
+    ["link:escape", "content:etc/passwd=through", "absent:/etc/passwd-snapctl"],
+    tar_bytes([ti("escape", tarfile.SYMTYPE, link="/etc"), ti("escape/passwd", data=b"through")]))
+add("symlink-relative-escape", "ok", ["link:up", "content:pwned=confined"],
+    tar_bytes([ti("up", tarfile.SYMTYPE, link="../../../../.."), ti("up/pwned", data=b"confined")]))
+add("symlink-then-file-same-name", "ok", ["file:etc/passwd", "content:etc/passwd=plain"],
+    tar_bytes([ti("etc/passwd", tarfile.SYMTYPE, link="/../outside/sentinel"),
+               ti("etc/passwd", data=b"plain")]))
+add("hardlink-outside", "fail", [], tar_bytes(PRELUDE + [ti("h", tarfile.LNKTYPE, link="../outside/sentinel")]))
+add("hardlink-absolute-missing", "fail", [],
+    tar_bytes(PRELUDE + [ti("h", tarfile.LNKTYPE, link="/etc/shadow")]))
+add("hardlink-missing", "fail", [], tar_bytes(PRELUDE + [ti("h", tarfile.LNKTYPE, link="nope")]))
+add("hardlink-to-dir", "fail", [], tar_bytes(PRELUDE + [ti("h", tarfile.LNKTYPE, link="dir")]))
+add("hardlink-via-symlink", "ok", ["file:h", "content:h=root-passwd"],
+    tar_bytes([ti("s", tarfile.SYMTYPE, link="/"), ti("etc/passwd", data=b"root-passwd"),
+               ti("h", tarfile.LNKTYPE, link="s/etc/passwd")]))
+add("hardlink-to-symlink", "ok", ["link:hl"],
+    tar_bytes([ti("sl", tarfile.SYMTYPE, link="/outside/sentinel"), ti("hl", tarfile.LNKTYPE, link="sl")]))
+add("reserved-name", "fail", [], tar_bytes(PRELUDE + [ti(".snapctl-apply-1/x", data=b"x")]))
+
+# ---- names -----------------------------------------------------------------
+long_path = "/".join(["d" * 200] * 25)  # > PATH_MAX
+add("name-over-path-max", "fail", [], tar_bytes(PRELUDE + [ti(long_path, data=b"x")]))
+add("component-over-name-max", "fail", [], tar_bytes(PRELUDE + [ti("x" * 300, data=b"x")]))
+add("linkname-over-path-max", "fail", [], tar_bytes(PRELUDE + [ti("h", tarfile.LNKTYPE, link=long_path)]))
+
+# ---- corrupt input ---------------------------------------------------------
+good = tar_bytes(PRELUDE + [ti("big", data=b"A" * 100000)])
+add("truncated-data", "fail", [], good[: len(good) - 60000])
+add("truncated-header", "fail", [], good[:1024 + 100])
+add("garbage", "fail", [], os.urandom(4096))
+add("empty-input", "fail", [], b"")
+gz = gzip.compress(good)
+add("truncated-gzip", "fail", [], gz[: len(gz) // 2], "tar.gz")
+bad = bytearray(gz)
+for i in range(40, min(len(bad) - 20, 400)):
+    bad[i] ^= 0x5A
+add("corrupt-gzip", "fail", [], bytes(bad), "tar.gz")
+zs = zstd(good)
+add("truncated-zstd", "fail", [], zs[: len(zs) // 2], "tar.zst")
+bad = bytearray(zs)
+for i in range(20, min(len(bad) - 10, 200)):
+    bad[i] ^= 0xA5
+add("corrupt-zstd", "fail", [], bytes(bad), "tar.zst")
+add("gzip-of-garbage", "fail", [], gzip.compress(os.urandom(3000)), "tar.gz")
+add("valid-gzip", "ok", ["content:etc/passwd=replaced", "absent:dir/file"], gz, "tar.gz")
+add("valid-zstd", "ok", ["content:etc/passwd=replaced", "file:dir2"], zs, "tar.zst")
+
+# ---- whiteouts -------------------------------------------------------------
+add("whiteout-dotdot", "fail", [], tar_bytes(PRELUDE + [ti("dir/.wh...")]))
+add("whiteout-dot", "fail", [], tar_bytes(PRELUDE + [ti("dir/.wh..")]))
+add("whiteout-escape", "fail", [], tar_bytes(PRELUDE + [ti("../.wh.outside")]))
+add("whiteout-through-symlink", "ok", ["absent:etc/passwd", "link:s"],
+    tar_bytes([ti("s", tarfile.SYMTYPE, link="/etc"), ti("s/.wh.passwd")]))
+add("whiteout-same-layer", "ok", ["content:dir/mine=mine"],
+    tar_bytes([ti("dir/mine", data=b"mine"), ti("dir/.wh.mine")]))
+add("whiteout-missing", "ok", [], tar_bytes([ti("nodir/.wh.nothing"), ti("dir/.wh.nothing")]))
+many = [ti("dir/", tarfile.DIRTYPE, mode=0o755)] + [ti("dir/.wh..wh..opq") for _ in range(10000)]
+add("many-opaque-markers", "ok", ["dir:dir", "absent:dir/file", "absent:dir/sub"],
+    tar_bytes(many, tarfile.USTAR_FORMAT))
+add("opaque-keeps-this-layer", "ok", ["content:dir/a=a", "absent:dir/file", "dir:dir/sub", "absent:dir/sub/deep"],
+    tar_bytes([ti("dir/a", data=b"a"), ti("dir/sub/", tarfile.DIRTYPE, mode=0o755),
+               ti("dir/.wh..wh..opq")]))
+add("many-whiteouts", "ok", ["absent:dir/file"],
+    tar_bytes([ti(f"dir/.wh.n{i}") for i in range(5000)] + [ti("dir/.wh.file")]))
+add("aufs-metadata", "ok", ["exists:etc/passwd"], tar_bytes([ti(".wh..wh.plnk/123.456"), ti(".wh..wh.aufs")]))
+
+# ---- replacement rules ------------------------------------------------------
+add("file-over-dir", "ok", ["file:dir", "content:dir=flat"], tar_bytes([ti("dir", data=b"flat")]))
+add("dir-over-file", "ok", ["dir:etc/passwd", "content:etc/passwd/x=in"],
+    tar_bytes([ti("etc/passwd/", tarfile.DIRTYPE, mode=0o700), ti("etc/passwd/x", data=b"in")]))
+add("symlink-over-dir", "ok", ["link:dir"], tar_bytes([ti("dir", tarfile.SYMTYPE, link="/outside")]))
+add("duplicates-later-wins", "ok", ["content:dup=second", "mode:dup=600"],
+    tar_bytes([ti("dup", data=b"first", mode=0o755), ti("dup", data=b"second", mode=0o600)]))
+add("dir-duplicate-mode", "ok", ["mode:dd=700"],
+    tar_bytes([ti("dd/", tarfile.DIRTYPE, mode=0o755), ti("dd/", tarfile.DIRTYPE, mode=0o700)]))
+add("root-entry", "ok", ["mode:.=711"], tar_bytes([ti("./", tarfile.DIRTYPE, mode=0o711)]))
+add("root-as-file", "fail", [], tar_bytes(PRELUDE + [ti("./", data=b"x")]))
+
+# ---- metadata ----------------------------------------------------------------
+add("special-files", "ok", ["exists:dev/null", "exists:fifo", "mode:suid=4755", "mode:sgid=2711"],
+    tar_bytes([ti("dev/null", tarfile.CHRTYPE, mode=0o666, devmajor=1, devminor=3),
+               ti("fifo", tarfile.FIFOTYPE, mode=0o600),
+               ti("suid", data=b"s", mode=0o4755, uid=0),
+               ti("sgid", data=b"g", mode=0o2711, gid=5)]))
+add("overlay-xattr-dropped", "ok", ["noxattr:ox=trusted.overlay.opaque", "exists:ox"],
+    tar_bytes([ti("ox/", tarfile.DIRTYPE, mode=0o755,
+                  pax={"SCHILY.xattr.trusted.overlay.opaque": "y"})]))
+# POSIX: an unknown type flag is read as a regular file
+add("unknown-type", "ok", ["file:weird"], tar_bytes([ti("weird", b"Z")]))
+
+# ---- decompression bomb: 96 MiB of zeros, a few hundred KiB compressed ------
+bio = io.BytesIO()
+with gzip.GzipFile(fileobj=bio, mode="wb", mtime=0) as gzf:
+    with tarfile.open(fileobj=gzf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for t, data in PRELUDE:
+            tf.addfile(t, io.BytesIO(data) if t.type == tarfile.REGTYPE else None)
+        t = tarfile.TarInfo("bomb")
+        t.size = 96 << 20
+
+        class Zeros(io.RawIOBase):
+            def __init__(self, n):
+                self.n = n
+
+            def readable(self):
+                return True
+
+            def readinto(self, b):
+                k = min(len(b), self.n)
+                b[:k] = bytes(k)
+                self.n -= k
+                return k
+
+        tf.addfile(t, io.BufferedReader(Zeros(t.size)))
+add("bomb", "enospc", [], bio.getvalue(), "tar.gz")
+
+with open(os.path.join(OUT, "expected.tsv"), "w") as f:
+    for c in cases:
+        f.write("\t".join(c) + "\n")
+print(f"{len(cases)} cases in {OUT}")
