@@ -65,7 +65,9 @@ static char *exported_symbols(const char *path)
 			if (syms[k].st_name >= strs->sh_size)
 				continue;
 			const char *name = data + strs->sh_offset + syms[k].st_name;
-			if (!*name)
+			/* ASan's one-definition-rule markers shadow every global
+			 * in a sanitized build; they are not part of the ABI. */
+			if (!*name || strncmp(name, "__odr_asan", 10) == 0)
 				continue;
 			size_t nl = strlen(name);
 			out = realloc(out, out_len + nl + 2);
