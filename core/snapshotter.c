@@ -1466,6 +1466,15 @@ int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, st
 	r = snap_drv_open(core->drv, &dopts, &core->drv_state, err);
 	if (r < 0)
 		return snap_error_prefix(err, "open driver '%s' on %s", core->drv->name, core->root);
+	/* The driver may have mounted its own filesystem on ROOT/snapshots
+	 * (btrfs on a loopback image): the fd taken before names the covered
+	 * directory, where new snapshot dirs would land out of the driver's
+	 * sight.  Take it again. */
+	int sfd = openat(core->rootfd, "snapshots", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0)
+		return snap_error_set(err, negative_errno(), "open %s/snapshots: %s", core->root, strerror(errno));
+	close(core->snapfd);
+	core->snapfd = sfd;
 
 	if (!recorded) {
 		/* Record the driver; a concurrent first open by another
