@@ -10,7 +10,7 @@ packages=(
 	libarchive-dev libssl-dev libcmocka-dev libseccomp-dev libcairo2-dev
 	# containerd snapshots.v1 service
 	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-	golang-go golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
+	libprotobuf-dev golang-go golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
 	golang-google-protobuf-dev
 	# filesystems and test tools
 	btrfs-progs xfsprogs e2fsprogs util-linux iproute2 kmod
