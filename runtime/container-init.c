@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,6 +114,42 @@ static void exec_error(const char *cmd, int e, struct snap_error *err)
 		snap_error_set(err, -e, "exec: \"%s\": %s", cmd, strerror(e));
 }
 
+/* docker's default capability set: what a root command keeps. */
+static const int default_caps[] = {
+	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW,
+	CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
+	CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+};
+
+/* Drop every other capability from the bounding set (a root command gets
+ * the bounding set at exec), and the inheritable and ambient sets, which
+ * could carry others across the exec. */
+static int drop_capabilities(struct snap_error *err)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		bool keep = false;
+		for (size_t i = 0; i < ELEMENTSOF(default_caps); i++)
+			keep |= default_caps[i] == cap;
+		if (keep)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; /* past the kernel's last capability */
+			return snap_error_set(err, negative_errno(), "drop capability %d: %m", cap);
+		}
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return snap_error_set(err, negative_errno(), "clear ambient capabilities: %m");
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return snap_error_set(err, negative_errno(), "read capabilities: %m");
+	data[0].inheritable = data[1].inheritable = 0;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return snap_error_set(err, negative_errno(), "clear inheritable capabilities: %m");
+	return 0;
+}
+
 /* The command, pid 2.  `slave` is the pty peer or -EBADF. */
 _Noreturn static void run_command(struct container_launch *l, int slave)
 {
@@ -160,6 +198,8 @@ _Noreturn static void run_command(struct container_launch *l, int slave)
 	if (make_cwd(cwd, &err) < 0)
 		fail(l->sock, &err);
 
+	if (drop_capabilities(&err) < 0)
+		fail(l->sock, &err);
 	if (setgroups(l->user.n_groups, l->user.groups) < 0) {
 		snap_error_set(&err, negative_errno(), "setgroups: %m");
 		fail(l->sock, &err);

@@ -225,6 +225,23 @@ static void test_user(void **state)
 	assert_non_null(strstr(r.err.message, "nosuchuser"));
 }
 
+/* docker's default capabilities: root in the container cannot mount. */
+static void test_capabilities(void **state)
+{
+	REQUIRE_SETUP();
+	struct result r;
+	run_argv(ARGV("sh", "-c",
+		      "grep -E '^Cap(Inh|Eff|Bnd|Amb)' /proc/self/status | tr -s '\t' ' '; "
+		      "mount -t tmpfs none /tmp 2>/dev/null || echo no-mount"),
+		 &r);
+	assert_string_equal(r.out,
+			    "CapInh: 0000000000000000\n"
+			    "CapEff: 00000000a80425fb\n"
+			    "CapBnd: 00000000a80425fb\n"
+			    "CapAmb: 0000000000000000\n"
+			    "no-mount\n");
+}
+
 static void test_net_none(void **state)
 {
 	REQUIRE_SETUP();
@@ -362,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_zombies_reaped),
 		cmocka_unit_test(test_hostname_env_cwd),
 		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_net_none),
 		cmocka_unit_test(test_dev_proc_sys),
 		cmocka_unit_test(test_missing_command),
