@@ -304,6 +304,28 @@ static void test_mount_failure(void **state)
 	assert_int_equal(snap_rm_rf_at(AT_FDCWD, bad), 0);
 }
 
+/* -i: the command reads our stdin; without it, /dev/null. */
+static void test_stdin(void **state)
+{
+	REQUIRE_SETUP();
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(snap_write_all(p[1], "from stdin\n", 11), 0);
+	close(p[1]);
+	struct snap_container_spec spec;
+	snap_container_spec_init(&spec);
+	spec.stdin_open = true;
+	spec.stdio[0] = p[0];
+	struct result r;
+	run_spec(&spec, ARGV("cat"), &r);
+	assert_string_equal(r.out, "from stdin\n");
+	close(p[0]);
+
+	snap_container_spec_init(&spec);
+	run_spec(&spec, ARGV("sh", "-c", "cat; readlink /proc/self/fd/0"), &r);
+	assert_string_equal(r.out, "/dev/null\n");
+}
+
 static void test_tty(void **state)
 {
 	REQUIRE_SETUP();
@@ -384,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_dev_proc_sys),
 		cmocka_unit_test(test_missing_command),
 		cmocka_unit_test(test_mount_failure),
+		cmocka_unit_test(test_stdin),
 		cmocka_unit_test(test_tty),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
