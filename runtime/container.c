@@ -271,9 +271,9 @@ static void raw_tty_enter(struct raw_tty *t)
 	if (tcgetattr(t->fd, &t->saved) < 0)
 		return;
 	struct termios raw = t->saved;
+	/* all of it raw, output too: the container's pty already turned its
+	 * "\n" into "\r\n" (as docker's raw mode does) */
 	cfmakeraw(&raw);
-	/* keep output post-processing: our stdout is the host terminal too */
-	raw.c_oflag = t->saved.c_oflag;
 	t->active = tcsetattr(t->fd, TCSADRAIN, &raw) == 0;
 }
 
