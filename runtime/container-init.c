@@ -246,6 +246,9 @@ _Noreturn void container_init_main(struct container_launch *l)
 	 * below fail.) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "snapctl-init");
+	/* Out of snapctl's process group and session: a ^C on the terminal
+	 * reaches snapctl alone, which forwards it once (through us). */
+	setsid();
 
 	int keep[] = { l->sock, spec->stdio[0], spec->stdio[1], spec->stdio[2] };
 	close_all_but(keep, ELEMENTSOF(keep));
