@@ -151,48 +151,51 @@ static size_t common_prefix(const struct ovl_spec *spec)
 	return len > 0 ? len : 1;
 }
 
+/* Append `path` minus its first `skip` bytes, escaped, to f. */
+static int put_path(FILE *f, const char *path, size_t skip)
+{
+	_cleanup_free_ char *e = ovl_escape(path + skip);
+	if (!e)
+		return -ENOMEM;
+	return fputs(e, f) < 0 ? -ENOMEM : 0;
+}
+
 static char *legacy_options(const struct ovl_spec *spec, size_t skip)
 {
-	size_t cap = 256;
-	for (size_t i = 0; i < spec->n_lowers; i++)
-		cap += 2 * strlen(spec->lowers[i]) + 1;
-	if (spec->upper)
-		cap += 2 * (strlen(spec->upper) + strlen(spec->work));
-	char *s = malloc(cap);
-	if (!s)
+	char *s = NULL;
+	size_t len = 0;
+	_cleanup_fclose_ FILE *f = open_memstream(&s, &len);
+	if (!f)
 		return NULL;
-	char *p = s;
-	*p = '\0';
 	if (spec->index_off)
-		p = stpcpy(p, "index=off,");
+		fputs("index=off,", f);
 	if (spec->opts & OVL_OPT_USERXATTR)
-		p = stpcpy(p, "userxattr,");
+		fputs("userxattr,", f);
 	if (spec->opts & (OVL_OPT_REDIRECT | OVL_OPT_METACOPY))
-		p = stpcpy(p, spec->upper ? "redirect_dir=on," : "redirect_dir=follow,");
+		fputs(spec->upper ? "redirect_dir=on," : "redirect_dir=follow,", f);
 	if (spec->opts & OVL_OPT_METACOPY)
-		p = stpcpy(p, "metacopy=on,");
+		fputs("metacopy=on,", f);
 	if ((spec->opts & OVL_OPT_VOLATILE) && spec->upper)
-		p = stpcpy(p, "volatile,");
-	p = stpcpy(p, "lowerdir=");
-	for (size_t i = 0; i < spec->n_lowers; i++) {
-		_cleanup_free_ char *e = ovl_escape(spec->lowers[i] + skip);
-		if (!e) {
-			free(s);
-			return NULL;
-		}
+		fputs("volatile,", f);
+	fputs("lowerdir=", f);
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < spec->n_lowers; i++) {
 		if (i)
-			*p++ = ':';
-		p = stpcpy(p, e);
+			fputc(':', f);
+		r = put_path(f, spec->lowers[i], skip);
 	}
-	if (spec->upper) {
-		_cleanup_free_ char *u = ovl_escape(spec->upper + skip);
-		_cleanup_free_ char *w = ovl_escape(spec->work + skip);
-		if (!u || !w) {
-			free(s);
-			return NULL;
+	if (r == 0 && spec->upper) {
+		fputs(",upperdir=", f);
+		r = put_path(f, spec->upper, skip);
+		if (r == 0) {
+			fputs(",workdir=", f);
+			r = put_path(f, spec->work, skip);
 		}
-		p = stpcpy(stpcpy(p, ",upperdir="), u);
-		p = stpcpy(stpcpy(p, ",workdir="), w);
+	}
+	bool failed = r < 0 || ferror(f);
+	if (fclose(TAKE_PTR(f)) != 0 || failed) {
+		free(s);
+		return NULL;
 	}
 	return s;
 }

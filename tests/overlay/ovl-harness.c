@@ -124,7 +124,8 @@ static void set_label(struct th_snap *s, const char *kv)
 {
 	if (!kv)
 		return;
-	char *dup = strdup(kv);
+	char *dup = s->label_buf[s->ref.n_labels];
+	snprintf(dup, sizeof(s->label_buf[0]), "%s", kv);
 	char *eq = strchr(dup, '=');
 	*eq = '\0';
 	s->labels[s->ref.n_labels].key = dup;

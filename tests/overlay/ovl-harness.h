@@ -18,6 +18,7 @@ struct th_snap {
 	char path[PATH_MAX];
 	char key[32];
 	struct snap_label labels[TH_MAX_LABELS];
+	char label_buf[TH_MAX_LABELS][256];
 	int parent; /* index of the parent, -1 for none */
 };
 
