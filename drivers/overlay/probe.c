@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -324,11 +325,76 @@ static void probe_all(struct ovl_state *st, struct ovl_features *f)
 	scratch_done(&s);
 }
 
+/*
+ * The probes create about ten overlay superblocks (~100 ms), once per
+ * process; a CLI command is one process.  Their answers cannot change while
+ * the kernel runs and ROOT stays on the same filesystem, so they are kept in
+ * ROOT/overlay.features keyed by the boot id and ROOT's device, and probed
+ * again on any mismatch.  The file is a cache: unreadable, stale or
+ * unwritable only means probing.
+ */
+#define FEATURES_FILE "overlay.features"
+
+static const size_t feature_offsets[] = {
+	offsetof(struct ovl_features, new_api),    offsetof(struct ovl_features, lowerdir_plus),
+	offsetof(struct ovl_features, userxattr),  offsetof(struct ovl_features, need_userxattr),
+	offsetof(struct ovl_features, metacopy),   offsetof(struct ovl_features, redirect_dir),
+	offsetof(struct ovl_features, index),      offsetof(struct ovl_features, volatile_),
+	offsetof(struct ovl_features, nfs_export), offsetof(struct ovl_features, idmap),
+};
+
+/* "v1 BOOT_ID DEV": what the cached answers hold for. */
+static int features_key(struct ovl_state *st, char *buf, size_t len)
+{
+	_cleanup_free_ char *boot = NULL;
+	int r = snap_read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", 64, &boot, NULL);
+	if (r < 0)
+		return r;
+	boot[strcspn(boot, "\n")] = '\0';
+	struct stat sb;
+	if (fstat(st->rootfd, &sb) < 0)
+		return negative_errno();
+	snprintf(buf, len, "v1 %s %llx", boot, (unsigned long long)sb.st_dev);
+	return 0;
+}
+
+static bool features_load(struct ovl_state *st, const char *key, struct ovl_features *f)
+{
+	_cleanup_free_ char *text = NULL;
+	if (snap_read_file_at(st->rootfd, FEATURES_FILE, 256, &text, NULL) < 0)
+		return false;
+	size_t klen = strlen(key);
+	if (strncmp(text, key, klen) != 0 || text[klen] != ' ')
+		return false;
+	const char *bits = text + klen + 1;
+	if (strspn(bits, "01") != ELEMENTSOF(feature_offsets) || bits[ELEMENTSOF(feature_offsets)] != '\n')
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(feature_offsets); i++)
+		*(bool *)((char *)f + feature_offsets[i]) = bits[i] == '1';
+	return true;
+}
+
+static void features_store(struct ovl_state *st, const char *key, const struct ovl_features *f)
+{
+	char text[256];
+	size_t n = (size_t)snprintf(text, sizeof(text), "%s ", key);
+	for (size_t i = 0; i < ELEMENTSOF(feature_offsets) && n + 2 < sizeof(text); i++)
+		text[n++] = *(const bool *)((const char *)f + feature_offsets[i]) ? '1' : '0';
+	text[n++] = '\n';
+	(void)snap_write_file_atomic_at(st->rootfd, FEATURES_FILE, text, n, 0644);
+}
+
 const struct ovl_features *ovl_features_get(struct ovl_state *st)
 {
 	pthread_mutex_lock(&st->lock);
 	if (!st->probed) {
-		probe_all(st, &st->feat);
+		char key[128];
+		bool have_key = features_key(st, key, sizeof(key)) == 0;
+		if (!have_key || !features_load(st, key, &st->feat)) {
+			probe_all(st, &st->feat);
+			if (have_key)
+				features_store(st, key, &st->feat);
+		}
 		st->probed = true;
 	}
 	pthread_mutex_unlock(&st->lock);
