@@ -111,9 +111,14 @@ static int overlay_new_api(const struct ovl_spec *spec, bool *fallback, struct s
 		}
 	}
 	if (spec->upper) {
-		r = cfg(fsfd, FSCONFIG_SET_STRING, "upperdir", spec->upper, err);
+		/* Unlike "lowerdir+", the kernel unescapes "upperdir" and
+		 * "workdir" values (backslashes) even when given by fsconfig. */
+		_cleanup_free_ char *u = ovl_escape(spec->upper), *w = ovl_escape(spec->work);
+		if (!u || !w)
+			return snap_error_set(err, -ENOMEM, "mount overlay: out of memory");
+		r = cfg(fsfd, FSCONFIG_SET_STRING, "upperdir", u, err);
 		if (r == 0)
-			r = cfg(fsfd, FSCONFIG_SET_STRING, "workdir", spec->work, err);
+			r = cfg(fsfd, FSCONFIG_SET_STRING, "workdir", w, err);
 		if (r < 0)
 			return r;
 	}

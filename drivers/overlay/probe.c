@@ -149,6 +149,11 @@ static int probe_mount(struct scratch *s, bool new_api, bool lowerdir_plus, bool
 	}
 	if (asprintf(&l1, "%s/l1", s->dir) < 0 || asprintf(&l2, "%s/l2", s->dir) < 0)
 		return -ENOMEM;
+	/* Option values are unescaped by the kernel (but "lowerdir+"). */
+	_cleanup_free_ char *el1 = ovl_escape(l1), *el2 = ovl_escape(l2);
+	_cleanup_free_ char *eu = u ? ovl_escape(u) : NULL, *ew = w ? ovl_escape(w) : NULL;
+	if (!el1 || !el2 || (u && (!eu || !ew)))
+		return -ENOMEM;
 
 	if (new_api) {
 		_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
@@ -160,12 +165,12 @@ static int probe_mount(struct scratch *s, bool new_api, bool lowerdir_plus, bool
 			     fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", l2, 0) == 0;
 		else if (ok) {
 			_cleanup_free_ char *both = NULL;
-			ok = asprintf(&both, "%s:%s", l1, l2) >= 0 &&
+			ok = asprintf(&both, "%s:%s", el1, el2) >= 0 &&
 			     fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", both, 0) == 0;
 		}
 		if (ok && upper)
-			ok = fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", u, 0) == 0 &&
-			     fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", w, 0) == 0;
+			ok = fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", eu, 0) == 0 &&
+			     fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", ew, 0) == 0;
 		for (size_t i = 0; ok && i < n_opts; i++)
 			ok = fsconfig(fsfd, opts[i].value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, opts[i].key,
 				      opts[i].value, 0) == 0;
@@ -190,9 +195,9 @@ static int probe_mount(struct scratch *s, bool new_api, bool lowerdir_plus, bool
 	data = malloc(cap);
 	if (!data)
 		return -ENOMEM;
-	int len = snprintf(data, cap, "lowerdir=%s:%s", l1, l2);
+	int len = snprintf(data, cap, "lowerdir=%s:%s", el1, el2);
 	if (upper)
-		len += snprintf(data + len, cap - (size_t)len, ",upperdir=%s,workdir=%s", u, w);
+		len += snprintf(data + len, cap - (size_t)len, ",upperdir=%s,workdir=%s", eu, ew);
 	for (size_t i = 0; i < n_opts && len < (int)cap; i++)
 		len += snprintf(data + len, cap - (size_t)len, ",%s%s%s", opts[i].key, opts[i].value ? "=" : "",
 				opts[i].value ? opts[i].value : "");

@@ -41,6 +41,11 @@ static void die(const char *what)
 
 struct th *th_new(void)
 {
+	return th_new_at("/var/tmp/ovl-test-XXXXXX");
+}
+
+struct th *th_new_at(const char *tmpl)
+{
 	struct th *t = calloc(1, sizeof(*t));
 	if (!t)
 		die("calloc");
@@ -48,7 +53,7 @@ struct th *th_new(void)
 	t->chain = calloc(TH_MAX_SNAPS, sizeof(*t->chain));
 	if (!t->snaps || !t->chain)
 		die("calloc");
-	snprintf(t->root, sizeof(t->root), "/var/tmp/ovl-test-XXXXXX");
+	snprintf(t->root, sizeof(t->root), "%s", tmpl);
 	if (!mkdtemp(t->root))
 		die("mkdtemp");
 	char p[PATH_MAX + 32];

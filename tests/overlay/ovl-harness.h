@@ -37,6 +37,8 @@ struct th {
 bool th_can_run(const char **why);
 /* Returns 0 or -errno; aborts the test on failure of the set-up itself. */
 struct th *th_new(void);
+/* The same with the root made from a mkdtemp template. */
+struct th *th_new_at(const char *tmpl);
 void th_free(struct th *t);
 
 /* Make a snapshot (the driver's create), with up to 2 labels "k=v"; returns its index. */

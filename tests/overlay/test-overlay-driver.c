@@ -418,6 +418,74 @@ static void test_metacopy_label(void **state)
 	assert_true(has_opt(&c, "metacopy=on"));
 }
 
+/* The classic mount list, joined as containerd does (options by ','), must
+ * mount with mount(2) as is, even where ROOT holds ',' and ':' (escaped). */
+static void mount_list(const struct list *c, const char *target)
+{
+	char data[16 * 8192] = "";
+	for (size_t i = 0; i < c->n_opts; i++) {
+		if (!strcmp(c->opts[i], "rbind") || !strcmp(c->opts[i], "ro") || !strcmp(c->opts[i], "rw"))
+			continue;
+		if (data[0])
+			strcat(data, ",");
+		strcat(data, c->opts[i]);
+	}
+	unsigned long flags = 0;
+	if (!strcmp(c->type, "bind"))
+		flags = MS_BIND | MS_REC;
+	if (mount(c->source, target, strcmp(c->type, "bind") ? c->type : NULL, flags, data) < 0)
+		fail_msg("mount -t %s %s -o %s: %s", c->type, c->source, data, strerror(errno));
+	if (has_opt(c, "ro") && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		fail_msg("remount ro: %s", strerror(errno));
+}
+
+static void test_mount_list_odd_root(void **state)
+{
+	th_free(*state);
+	*state = th_new_at("/var/tmp/ovl,test:odd\\root-XXXXXX");
+	struct th *t = *state;
+	int base = th_create(t, SNAP_KIND_ACTIVE, -1, NULL, NULL);
+	char *bfs = th_fs(t, base, NULL);
+	th_write(bfs, "f", "base");
+	assert_int_equal(th_commit(t, base), 0);
+	int mid = th_create(t, SNAP_KIND_ACTIVE, base, NULL, NULL);
+	char *mfs = th_fs(t, mid, NULL);
+	th_write(mfs, "g", "mid");
+	assert_int_equal(th_commit(t, mid), 0);
+	int top = th_create(t, SNAP_KIND_ACTIVE, mid, NULL, NULL);
+	int view = th_create(t, SNAP_KIND_VIEW, mid, NULL, NULL);
+
+	int ids[] = { top, view };
+	for (size_t i = 0; i < 2; i++) {
+		struct list c;
+		get_mounts(t, ids[i], &c);
+		char target[PATH_MAX];
+		snprintf(target, sizeof(target), "%.3000s/tmp/list%zu", t->root, i);
+		assert_int_equal(mkdir(target, 0755), 0);
+		mount_list(&c, target);
+		char *s = th_read(target, "f");
+		assert_string_equal(s, "base");
+		free(s);
+		s = th_read(target, "g");
+		assert_string_equal(s, "mid");
+		free(s);
+		th_umount(t, target);
+		/* And the driver's own mount (new API: raw paths; fallback:
+		 * escaped relative names). */
+		const char *m = mount_ok(t, ids[i], 0);
+		s = th_read(m, "f");
+		assert_string_equal(s, "base");
+		free(s);
+		th_umount(t, m);
+	}
+	/* The probes ran in this root too: metacopy was found. */
+	struct list c;
+	get_mounts(t, top, &c);
+	assert_true(has_opt(&c, "metacopy=on") || !has_opt(&c, "index=off"));
+	free(bfs);
+	free(mfs);
+}
+
 struct infos {
 	char keys[32][64];
 	char values[32][128];
@@ -467,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_volatile_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metacopy_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_list_odd_root, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
