@@ -281,42 +281,101 @@ static int mark_created(struct apply *a, const char *path)
 
 /* ---- resolving parents ---- */
 
+/*
+ * mkdir -p of `dir` inside the tree, following symlinks the way
+ * RESOLVE_IN_ROOT does (absolute targets and ".." stay in the root), so a
+ * later snap_openat_in_root of `dir` succeeds.  Needed where a layer's
+ * symlink points at a directory that is not in this tree: overlay's upper
+ * dir holds only this layer, the directory may be in a lower one.
+ * A missing parent is created like tar does: root-owned, 0755.
+ */
 static int make_parents(struct apply *a, const char *dir)
 {
-	_cleanup_free_ char *p = strdup(dir);
-	if (!p)
+	_cleanup_free_ char *todo = strdup(dir);
+	_cleanup_free_ char *where = strdup("");
+	if (!todo || !where)
 		return fail(a, -ENOMEM, "out of memory");
-	for (char *s = p;; s++) {
-		if (*s != '/' && *s != '\0')
+	_cleanup_close_ int cur = openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0)
+		return fail(a, negative_errno(), "open the root: %s", strerror(errno));
+	int links = 0;
+	for (;;) {
+		char *p = todo;
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return 0;
+		char *e = strchrnul(p, '/');
+		_cleanup_free_ char *comp = strndup(p, (size_t)(e - p));
+		_cleanup_free_ char *rest = strdup(e);
+		if (!comp || !rest)
+			return fail(a, -ENOMEM, "out of memory");
+		free(todo);
+		todo = TAKE_PTR(rest);
+		if (strcmp(comp, ".") == 0)
 			continue;
-		char saved = *s;
-		*s = '\0';
-		int fd = snap_openat_in_root(a->treefd, p, O_PATH | O_DIRECTORY, 0);
-		if (fd >= 0) {
-			close(fd);
-		} else if (fd == -ENOENT) {
-			const char *name;
-			_cleanup_close_ int pfd = open_parent(a->treefd, p, &name);
-			if (pfd < 0)
-				return fail(a, pfd, "open parent of '%s': %s", p, strerror(-pfd));
-			int r = save_parent_meta(a, p);
+		if (strcmp(comp, "..") == 0) {
+			char *slash = strrchr(where, '/');
+			*(slash ? slash : where) = '\0';
+			int fd = where[0] ? snap_openat_in_root(a->treefd, where, O_PATH | O_DIRECTORY, 0)
+					  : openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (fd == -1)
+				fd = negative_errno();
+			if (fd < 0)
+				return fail(a, fd, "open '%s': %s", where, strerror(-fd));
+			closep(&cur);
+			cur = fd;
+			continue;
+		}
+		_cleanup_free_ char *next = NULL;
+		if ((where[0] ? asprintf(&next, "%s/%s", where, comp) : asprintf(&next, "%s", comp)) < 0)
+			return fail(a, -ENOMEM, "out of memory");
+		struct stat st;
+		if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				return fail(a, negative_errno(), "stat '%s': %s", next, strerror(errno));
+			int r = save_parent_meta(a, next);
 			if (r < 0)
 				return r;
-			/* A parent missing from the layer is created like tar does:
-			 * root-owned, 0755. */
-			if (mkdirat(pfd, name, 0755) < 0)
-				return fail(a, negative_errno(), "create parent directory '%s': %s", p,
-					    errno == EEXIST ? "a dangling symlink is in the way"
-							    : strerror(errno));
-			if ((r = mark_created(a, p)) < 0)
+			if (mkdirat(cur, comp, 0755) < 0)
+				return fail(a, negative_errno(), "create parent directory '%s': %s", next,
+					    strerror(errno));
+			if ((r = mark_created(a, next)) < 0)
 				return r;
-		} else {
-			return fail(a, fd, "open parent directory '%s': %s", p,
-				    fd == -ENOTDIR ? "a parent is not a directory" : strerror(-fd));
+		} else if (S_ISLNK(st.st_mode)) {
+			if (++links > 40)
+				return fail(a, -ELOOP, "resolve '%s': %s", dir, strerror(ELOOP));
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(cur, comp, target, sizeof(target) - 1);
+			if (n < 0)
+				return fail(a, negative_errno(), "readlink '%s': %s", next, strerror(errno));
+			target[n] = '\0';
+			char *joined;
+			if (asprintf(&joined, "%s/%s", target, todo) < 0)
+				return fail(a, -ENOMEM, "out of memory");
+			free(todo);
+			todo = joined;
+			if (strlen(todo) >= PATH_MAX)
+				return fail(a, -ENAMETOOLONG, "resolve '%s': %s", dir, strerror(ENAMETOOLONG));
+			if (target[0] == '/') {
+				where[0] = '\0';
+				int fd = openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (fd < 0)
+					return fail(a, negative_errno(), "open the root: %s", strerror(errno));
+				closep(&cur);
+				cur = fd;
+			}
+			continue;
+		} else if (!S_ISDIR(st.st_mode)) {
+			return fail(a, -ENOTDIR, "open parent directory '%s': a parent is not a directory", dir);
 		}
-		if (saved == '\0')
-			return 0;
-		*s = saved;
+		int fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return fail(a, negative_errno(), "open '%s': %s", next, strerror(errno));
+		closep(&cur);
+		cur = fd;
+		free(where);
+		where = TAKE_PTR(next);
 	}
 }
 

@@ -8,7 +8,9 @@
 #
 # Usage: run.sh DRIVER LAYER_TOOL TREECMP GEN_CORPUS
 #   DRIVER "dir": plain directories through layer-tool (the engine itself);
-#   other drivers plug in through apply_with_<driver> below.
+#   any other name (vfs, overlay, btrfs, a plugin): through the snapshotter,
+#   each case applied to a fresh active snapshot of a committed base and
+#   inspected through a read-only mount.
 # Set NO_OPENAT2_WRAPPER=/path/to/no-openat2 to run everything with openat2
 # failing with ENOSYS (the fd-walking fallback).
 set -euo pipefail
@@ -19,7 +21,9 @@ GEN=$(realpath "$4")
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (device nodes, owners, tmpfs)"; exit 77; }
 W=$(mktemp -d /tmp/hostile.XXXXXX)
 cleanup() {
-	mountpoint -q "$W/small" 2>/dev/null && umount "$W/small"
+	for m in $(awk -v w="$W" '$2 ~ "^"w {print $2}' /proc/self/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -37,9 +41,45 @@ mk_base() {
 	touch -d '2020-02-02 02:02:02.5' "$d/etc" "$d/dir" "$d/dir/sub" "$d/dir2" "$d"
 }
 
-apply_with_dir() { # TREE FILE -> exit status, stderr message
-	$WRAP "$TOOL" apply "$1" "$2" > /dev/null
+# ---- plain directories ----
+dir_begin() { # -> TREE
+	TREE=$1/tree
+	rm -rf "$TREE"; mkdir -p "$TREE"; mk_base "$TREE"
 }
+dir_apply() { $WRAP "$TOOL" apply "$TREE" "$1" > /dev/null; }
+dir_view() { :; }
+dir_end() { :; }
+
+# ---- a driver through the snapshotter ----
+n_case=0
+lt() { $WRAP "$TOOL" core "$R" "$DRIVER" "$@"; }
+core_setup() {
+	R=$W/root
+	mkdir -p "$R" "$W/m"
+	# vfs and overlay: a small root so the decompression bomb hits ENOSPC
+	if [ "$DRIVER" != btrfs ] && mount -t tmpfs -o size=64m tmpfs "$R" 2>/dev/null; then
+		SMALL_ROOT=1
+	fi
+	if ! out=$(lt prepare base-a 2>&1); then
+		echo "SKIP: driver $DRIVER unavailable here: $out"; exit 77
+	fi
+	mkdir -p "$W/basesrc"; mk_base "$W/basesrc"
+	tar --xattrs -C "$W/basesrc" -cf "$W/base.tar" .
+	lt apply base-a "$W/base.tar" > /dev/null
+	lt commit base base-a
+}
+core_begin() {
+	n_case=$((n_case + 1))
+	KEY=case-$n_case
+	TREE=$W/m/$KEY
+	mkdir -p "$TREE"
+	lt prepare "$KEY" base
+}
+core_view() { # $1 = on|off: the tree is mounted read-only while inspected
+	if [ "$1" = on ]; then lt mount "$KEY" "$TREE" ro; else lt unmount "$TREE"; fi
+}
+core_apply() { lt apply "$KEY" "$1" > /dev/null; }
+core_end() { lt rm "$KEY"; rmdir "$TREE"; }
 
 check() { # TREE CHECK
 	local t=$1 c=$2 kind=${2%%:*} rest=${2#*:} p v
@@ -60,21 +100,28 @@ check() { # TREE CHECK
 
 mkdir -p "$W/outside" "$W/small"
 echo sentinel > "$W/outside/sentinel"
+MODE=core SMALL_ROOT=0
+if [ "$DRIVER" = dir ]; then MODE=dir; else core_setup; fi
 pass=0 failed=0 skipped=0
 while IFS=$'\t' read -r name file outcome checks; do
-	base=$W/tree
+	where=$W
 	if [ "$outcome" = enospc ]; then
-		if ! mount -t tmpfs -o size=24m tmpfs "$W/small" 2>/dev/null; then
-			echo "SKIP $name: cannot mount a small tmpfs"; skipped=$((skipped + 1)); continue
+		if [ $MODE = dir ] && mount -t tmpfs -o size=24m tmpfs "$W/small" 2>/dev/null; then
+			where=$W/small
+		elif [ $MODE = dir ] || [ $SMALL_ROOT = 0 ]; then
+			echo "SKIP $name: no small filesystem to fill"; skipped=$((skipped + 1)); continue
 		fi
-		base=$W/small/tree
 	fi
-	rm -rf "$base"; mkdir -p "$base"; mk_base "$base"
+	${MODE}_begin "$where"
+	base=$TREE
+	${MODE}_view on
 	before=$(python3 "$CMP" --dump "$base")
+	${MODE}_view off
 	set +e
-	msg=$(apply_with_"$DRIVER" "$base" "$W/corpus/$file" 2>&1)
+	msg=$(${MODE}_apply "$W/corpus/$file" 2>&1)
 	rc=$?
 	set -e
+	${MODE}_view on
 	bad=""
 	case $outcome in
 	ok)
@@ -94,7 +141,9 @@ while IFS=$'\t' read -r name file outcome checks; do
 	[ "$(ls -A "$W/outside")" = sentinel ] && [ "$(cat "$W/outside/sentinel")" = sentinel ] ||
 		bad="$bad wrote outside the tree;"
 	if ls -A "$base" | grep -q '^\.snapctl-apply-'; then bad="$bad undo directory left;"; fi
-	if [ "$outcome" = enospc ]; then umount "$W/small"; fi
+	${MODE}_view off
+	${MODE}_end
+	if mountpoint -q "$W/small"; then umount "$W/small"; fi
 	if [ -n "$bad" ]; then
 		echo "FAIL $name ($outcome): $bad"
 		failed=$((failed + 1))
