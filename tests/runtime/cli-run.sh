@@ -47,6 +47,10 @@ done
 echo "root:x:0:0:root:/root:/bin/sh" >"$rootfs/etc/passwd"
 echo "root:x:0:" >"$rootfs/etc/group"
 echo "busybox docs" >"$rootfs/usr/share/doc/busybox/README"
+# a sibling, so that deleting doc/ is a whiteout of it rather than an
+# opaque usr/share/
+mkdir -p "$rootfs/usr/share/misc"
+echo "magic" >"$rootfs/usr/share/misc/magic"
 chmod 1777 "$rootfs/tmp"
 sc import-rootfs "$rootfs" busybox:test >/dev/null || fail "import-rootfs"
 
