@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs-util.h"
 #include "macro.h"
 #include "tests/vfs/tree-util.h"
 
@@ -464,4 +465,39 @@ void test_close_twice(void **state)
 	f->core = conf_open_core(f);
 	_cleanup_free_ char *keys = conf_walk_keys(f, NULL, 0);
 	assert_string_equal(keys, "kept");
+}
+
+void test_usage(void **state)
+{
+	struct conf *f = *state;
+	struct snap_error err = { 0 };
+	_cleanup_free_ char *target = conf_prepare_mount(f, "preparing", NULL);
+	struct snap_usage empty = { -1, -1 };
+	CONF_OK(snap_usage_get(f->core, "preparing", &empty, &err), err);
+	assert_true(empty.size >= 0 && empty.inodes >= 0);
+	{
+		_cleanup_close_ int dir = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(dir >= 0);
+		_cleanup_close_ int fd = openat(dir, "data", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		char buf[64 * 1024];
+		memset(buf, 'u', sizeof(buf));
+		assert_int_equal(snap_write_all(fd, buf, sizeof(buf)), 0);
+		/* on disk, so every driver's block count sees it */
+		assert_int_equal(fsync(fd), 0);
+		assert_int_equal(mkdirat(dir, "d", 0755), 0);
+	}
+	conf_umount(target);
+	/* an active snapshot's usage is computed when asked */
+	struct snap_usage active = { -1, -1 };
+	CONF_OK(snap_usage_get(f->core, "preparing", &active, &err), err);
+	assert_true(active.size >= empty.size + 64 * 1024);
+	assert_true(active.inodes >= empty.inodes + 2);
+	/* a committed one keeps what it held */
+	conf_commit(f, "committed", "preparing");
+	struct snap_usage committed = { -1, -1 };
+	CONF_OK(snap_usage_get(f->core, "committed", &committed, &err), err);
+	assert_true(committed.size >= 64 * 1024);
+	assert_true(committed.inodes >= 2);
+	assert_int_equal(snap_usage_get(f->core, "preparing", &committed, &err), -ENOENT);
 }

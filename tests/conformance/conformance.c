@@ -353,6 +353,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_remove, conf_setup, conf_teardown),
 		cmocka_unit_test_setup_teardown(test_walk, conf_setup, conf_teardown),
 		cmocka_unit_test_setup_teardown(test_stat_in_walk, conf_setup, conf_teardown),
+		cmocka_unit_test_setup_teardown(test_usage, conf_setup, conf_teardown),
 		cmocka_unit_test_setup_teardown(test_layer_file_update, conf_setup, conf_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_directory_in_lower_layer, conf_setup, conf_teardown),
 		cmocka_unit_test_setup_teardown(test_chown, conf_setup, conf_teardown),

@@ -87,6 +87,7 @@ void test_remove(void **state);
 void test_walk(void **state);
 void test_stat_in_walk(void **state);
 void test_close_twice(void **state);
+void test_usage(void **state);
 
 void test_layer_file_update(void **state);
 void test_remove_directory_in_lower_layer(void **state);
