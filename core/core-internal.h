@@ -9,6 +9,32 @@
 #include "core.h"
 #include "store.h"
 
+struct snap_loader;
+
+/* An opened root.  Made and torn down by core-open.c; snapshotter.c and
+ * check.c read its fields. */
+
+/* A staging directory this core made, and the lock that marks it alive. */
+struct staging {
+	int fd;
+	char *path;
+};
+
+struct snap_core {
+	char *root;
+	int rootfd;
+	int snapfd;
+	int tmpfd;
+	struct snap_store *store;
+	struct snap_loader *loader;
+	const struct snap_driver *drv;
+	void *drv_state;
+	void (*notice)(void *ctx, const char *message);
+	void *notice_ctx;
+	struct staging *staging;
+	size_t n_staging;
+};
+
 struct snap_store *snap_core_store(struct snap_core *core);
 /* O_RDONLY|O_DIRECTORY fds of ROOT/snapshots and ROOT/tmp. */
 int snap_core_snapshots_fd(const struct snap_core *core);
