@@ -91,13 +91,12 @@ static int create_empty(int dir, const struct snap_ref *snap, struct snap_error 
 static int create_copy(int dir, const struct snap_ref *snap, const struct snap_ref *parent,
 		       struct snap_error *err)
 {
-	_cleanup_free_ char *src_path = NULL;
-	if (asprintf(&src_path, "%s/" VFS_FS, parent->path) < 0)
-		return snap_error_set(err, -ENOMEM, "create snapshot '%s': %s", snap->key, strerror(ENOMEM));
-	_cleanup_close_ int src = open(src_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int pdir = open(parent->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int src = pdir < 0 ? -EBADF : openat(pdir, VFS_FS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (src < 0)
-		return snap_error_set(err, negative_errno(), "create snapshot '%s' (id %llu): open parent '%s' tree %s: %s",
-				      snap->key, (unsigned long long)snap->id, parent->key, src_path, strerror(errno));
+		return snap_error_set(err, negative_errno(),
+				      "create snapshot '%s' (id %llu): open parent '%s' tree %s/" VFS_FS ": %s", snap->key,
+				      (unsigned long long)snap->id, parent->key, parent->path, strerror(errno));
 
 	/* A staging leftover from a crashed create of this id is garbage. */
 	int r = snap_rm_rf_at(dir, VFS_FS_STAGING);
