@@ -106,6 +106,14 @@ static void build_base(const char *fs)
 	mk(fs, "opaque-dir");
 	put(fs, "opaque-dir/o1", "o1");
 	put(fs, "opaque-dir/o2", "o2");
+	put(fs, "mv-file", "moved");
+	mk(fs, "reborn-dir");
+	put(fs, "reborn-dir/r1", "r1");
+	mk(fs, "deep");
+	mk(fs, "deep/er");
+	put(fs, "deep/er/leaf", "leaf");
+	path_at(p, sizeof(p), fs, "link");
+	assert_int_equal(symlink("modify", p), 0);
 }
 
 /* Copy a small tree (files and dirs), as mv does after EXDEV. */
@@ -184,6 +192,29 @@ static void make_changes(const char *m, bool *renamed_by_kernel)
 	fd = open(p, O_RDWR | O_CLOEXEC); /* copy-up, no change */
 	assert_true(fd >= 0);
 	close(fd);
+	/* Rename a lower file; change a file inside the renamed dir; rename a
+	 * dir and make a new one at its old name; chmod a nested dir; retarget
+	 * a symlink. */
+	path_at(p, sizeof(p), m, "mv-file");
+	path_at(q, sizeof(q), m, "moved-file");
+	assert_int_equal(rename(p, q), 0);
+	put(m, "renamed-dir/x", "x changed after the rename");
+	path_at(p, sizeof(p), m, "reborn-dir");
+	path_at(q, sizeof(q), m, "reborn-moved");
+	if (rename(p, q) < 0) {
+		assert_int_equal(errno, EXDEV);
+		copy_tree(p, q);
+		int dfd = open(m, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_int_equal(snap_rm_rf_at(dfd, "reborn-dir"), 0);
+		close(dfd);
+	}
+	mk(m, "reborn-dir");
+	put(m, "reborn-dir/r2", "r2");
+	path_at(p, sizeof(p), m, "deep/er");
+	assert_int_equal(chmod(p, 0700), 0);
+	path_at(p, sizeof(p), m, "link");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink("chmod", p), 0);
 	/* Opaque: empty a lower dir, remove it and make it again. */
 	path_at(p, sizeof(p), m, "opaque-dir");
 	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -325,6 +356,10 @@ static void run_case(struct th *t, bool features)
 		{ SNAP_CHANGE_ADD, "/renamed-dir/sub/y" }, { SNAP_CHANGE_ADD, "/hardlink-dst" },
 		{ SNAP_CHANGE_MODIFY, "/xattr" },        { SNAP_CHANGE_DELETE, "/opaque-dir/o1" },
 		{ SNAP_CHANGE_ADD, "/opaque-dir/o3" },
+		{ SNAP_CHANGE_ADD, "/moved-file" },      { SNAP_CHANGE_DELETE, "/mv-file" },
+		{ SNAP_CHANGE_ADD, "/renamed-dir/x" },   { SNAP_CHANGE_DELETE, "/reborn-dir/r1" },
+		{ SNAP_CHANGE_ADD, "/reborn-dir/r2" },   { SNAP_CHANGE_ADD, "/reborn-moved/r1" },
+		{ SNAP_CHANGE_MODIFY, "/deep/er" },      { SNAP_CHANGE_MODIFY, "/link" },
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (!has_change(&fch, want[i].kind, want[i].path)) {
@@ -333,6 +368,7 @@ static void run_case(struct th *t, bool features)
 		}
 	assert_false(has_change(&fch, SNAP_CHANGE_MODIFY, "/opened-rw"));
 	assert_false(has_change(&fch, SNAP_CHANGE_MODIFY, "/keep/k"));
+	assert_false(has_change(&fch, SNAP_CHANGE_MODIFY, "/deep/er/leaf"));
 
 	size_t gl, fl;
 	char *gb = slurp(gen, &gl), *fb = slurp(fast, &fl);
