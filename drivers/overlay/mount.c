@@ -103,9 +103,17 @@ static int overlay_new_api(const struct ovl_spec *spec, bool *fallback, struct s
 	for (size_t i = 0; i < spec->n_lowers; i++) {
 		if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", spec->lowers[i], 0) < 0) {
 			if (i == 0 && errno == EINVAL) {
-				/* Kernel without "lowerdir+" (before 6.8). */
-				*fallback = true;
-				return -EOPNOTSUPP;
+				/* A kernel without "lowerdir+" (before 6.8) says
+				 * "Unknown parameter"; any other EINVAL (a layer
+				 * on an unsuitable filesystem, say) is an error. */
+				char log[600];
+				fs_log_read(fsfd, log, sizeof(log));
+				if (log[0] == '\0' || strstr(log, "nknown parameter")) {
+					*fallback = true;
+					return -EOPNOTSUPP;
+				}
+				return snap_error_set(err, -EINVAL, "fsconfig overlay lowerdir+=%s: %s%s", spec->lowers[i],
+						      strerror(EINVAL), log);
 			}
 			return cfg_fail(fsfd, "lowerdir+", spec->lowers[i], err);
 		}

@@ -486,6 +486,28 @@ static void test_mount_list_odd_root(void **state)
 	free(mfs);
 }
 
+/* A broken chain gives a clear error naming what is missing. */
+static void test_mount_errors(void **state)
+{
+	struct th *t = TH_OR_SKIP(state);
+	int base = th_create(t, SNAP_KIND_ACTIVE, -1, NULL, NULL);
+	assert_int_equal(th_commit(t, base), 0);
+	int top = th_create(t, SNAP_KIND_ACTIVE, base, NULL, NULL);
+	char *bfs = th_fs(t, base, NULL);
+	assert_int_equal(rmdir(bfs), 0);
+	struct snap_error e = { 0 };
+	int r;
+	const char *m = th_mount(t, top, 0, &e, &r);
+	assert_int_equal(r, -ENOENT);
+	assert_non_null(strstr(e.message, "k2"));
+	if (!th_legacy())
+		assert_non_null(strstr(e.message, bfs));
+	rmdir(m);
+	/* Nothing stayed mounted. */
+	assert_false(th_exists(m, "."));
+	free(bfs);
+}
+
 struct infos {
 	char keys[32][64];
 	char values[32][128];
@@ -536,6 +558,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metacopy_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mount_list_odd_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
