@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The command table: one line per command; each lives in runtime/cmd-*.c. */
+#include "cli.h"
+#include "commands.h"
+
+const struct cli_command cli_commands[] = {
+	{ "snapshot", cmd_snapshot, "snapshot COMMAND ...", "manage snapshots (containerd semantics)" },
+	{ "info", cmd_info, "info", "driver, kernel features, root and counts" },
+	{ NULL, NULL, NULL, NULL },
+};

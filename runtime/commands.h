@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Entry points of the commands, one per runtime/cmd-*.c file. */
+#ifndef SNAP_COMMANDS_H
+#define SNAP_COMMANDS_H
+
+#include "cli.h"
+
+int cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif
