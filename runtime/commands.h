@@ -7,5 +7,6 @@
 
 int cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_bench(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

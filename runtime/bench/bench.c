@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* snapctl bench: option parsing, the interleaved runner, clean-up. */
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "commands.h"
+#include "fs-util.h"
+#include "macro.h"
+
+const struct bench_scale bench_scale_tiny = {
+	.name = "tiny", .chain_depth = 3, .unpack_small_files = 200, .unpack_large_files = 1,
+	.unpack_large_size = 1 << 20, .commit_base_files = 500, .commit_changes = { 2, 10, 50 },
+	.copyup_size = 4 << 20, .chain_layers = { 1, 2, 5, 10 }, .sharing_counts = { 1, 2, 3 },
+	.read_size = 8 << 20,
+};
+const struct bench_scale bench_scale_small = {
+	.name = "small", .chain_depth = 10, .unpack_small_files = 5000, .unpack_large_files = 2,
+	.unpack_large_size = 16 << 20, .commit_base_files = 10000, .commit_changes = { 10, 100, 1000 },
+	.copyup_size = 64 << 20, .chain_layers = { 1, 10, 50, 100 }, .sharing_counts = { 1, 10, 20 },
+	.read_size = 128 << 20,
+};
+const struct bench_scale bench_scale_full = {
+	.name = "full", .chain_depth = 10, .unpack_small_files = 20000, .unpack_large_files = 3,
+	.unpack_large_size = 64 << 20, .commit_base_files = 50000, .commit_changes = { 10, 1000, 10000 },
+	.copyup_size = 256 << 20, .chain_layers = { 1, 10, 100, 500 }, .sharing_counts = { 1, 10, 100 },
+	.read_size = 512 << 20,
+};
+
+static const struct bench_workload *const all_workloads[] = {
+	&bench_wl_snapshot_ops, &bench_wl_unpack, &bench_wl_start, &bench_wl_commit,
+	&bench_wl_copyup,       &bench_wl_chain,  &bench_wl_sharing, &bench_wl_read,
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+int bench_record(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *unit,
+		 double value)
+{
+	const char *wl = b->current->name;
+	struct bench_result *r = NULL;
+	for (size_t i = 0; i < b->n_results; i++) {
+		struct bench_result *o = &b->results[i];
+		if (!strcmp(o->workload, wl) && !strcmp(o->metric, metric) && !strcmp(o->driver, env->driver)) {
+			r = o;
+			break;
+		}
+	}
+	if (!r) {
+		struct bench_result *nv = realloc(b->results, (b->n_results + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		b->results = nv;
+		r = &nv[b->n_results++];
+		*r = (struct bench_result){ strdup(wl), strdup(metric), strdup(unit), strdup(env->driver), NULL, 0 };
+		if (!r->workload || !r->metric || !r->unit || !r->driver)
+			return -ENOMEM;
+	}
+	double *nv = realloc(r->v, (r->n + 1) * sizeof(double));
+	if (!nv)
+		return -ENOMEM;
+	r->v = nv;
+	r->v[r->n++] = value;
+	return 0;
+}
+
+int bench_spawn(struct bench_ctx *b, char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return negative_errno();
+	if (pid == 0) {
+		if (b->cli->verbosity < 1) {
+			int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (fd >= 0) {
+				dup2(fd, STDIN_FILENO);
+				dup2(fd, STDOUT_FILENO);
+				dup2(fd, STDERR_FILENO);
+			}
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return negative_errno();
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+/* Unmount everything below `dir`, deepest first (mountinfo lists parents
+ * before children, so walk it backwards). */
+static void unmount_below(const char *dir)
+{
+	for (int pass = 0; pass < 8; pass++) {
+		_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+		if (!f)
+			return;
+		char **mps = NULL;
+		size_t n = 0;
+		char line[8192];
+		size_t dl = strlen(dir);
+		while (fgets(line, sizeof(line), f)) {
+			char mp[4096];
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+				continue;
+			if (strncmp(mp, dir, dl) == 0 && (mp[dl] == '/' || mp[dl] == '\0')) {
+				char **nv = realloc(mps, (n + 1) * sizeof(char *));
+				if (!nv)
+					break;
+				mps = nv;
+				mps[n++] = strdup(mp);
+			}
+		}
+		for (size_t i = n; i-- > 0;) {
+			if (mps[i] && umount2(mps[i], 0) < 0)
+				umount2(mps[i], MNT_DETACH);
+			free(mps[i]);
+		}
+		free(mps);
+		if (n == 0)
+			return;
+	}
+}
+
+static void env_close(struct bench_env *e)
+{
+	if (e->core)
+		snap_core_close(e->core);
+	e->core = NULL;
+}
+
+static int env_open(struct bench_ctx *b, struct bench_env *e)
+{
+	struct snap_core_opts opts = {
+		.root = e->root,
+		.driver = e->driver,
+		.plugin_dir = b->cli->plugin_dir,
+		.btrfs_size = b->cli->btrfs_size,
+	};
+	struct snap_error err = { 0 };
+	if (snap_mkdir_p(e->root, 0700) < 0 || snap_mkdir_p(e->mnt, 0755) < 0) {
+		snprintf(e->skip_reason, sizeof(e->skip_reason), "cannot create %s: %m", e->root);
+		return -1;
+	}
+	if (snap_core_open(&opts, &e->core, &err) < 0) {
+		snprintf(e->skip_reason, sizeof(e->skip_reason), "%s", err.message);
+		return -1;
+	}
+	return 0;
+}
+
+/* One workload: set up on every driver, then runs interleaved across
+ * drivers (run 0 on each, run 1 on each, ...), warm-up runs discarded by
+ * recording into a scratch result list. */
+static void run_workload(struct bench_ctx *b, const struct bench_workload *wl)
+{
+	b->current = wl;
+	void **state = calloc(b->n_envs, sizeof(void *));
+	bool *ready = calloc(b->n_envs, sizeof(bool));
+	if (!state || !ready) {
+		free(state);
+		free(ready);
+		return;
+	}
+	for (size_t i = 0; i < b->n_envs && !interrupted; i++) {
+		struct bench_env *e = &b->envs[i];
+		if (e->skip_reason[0] || (e->peer && !wl->peers))
+			continue;
+		struct snap_error err = { 0 };
+		if (e->peer) {
+			ready[i] = true;
+			continue;
+		}
+		if (wl->setup && wl->setup(b, e, &state[i], &err) < 0) {
+			cli_notice(b->cli, "bench %s on %s: set-up failed: %s", wl->name, e->driver, err.message);
+			continue;
+		}
+		ready[i] = true;
+	}
+	int runs = wl->default_runs && wl->default_runs < b->runs ? wl->default_runs : b->runs;
+	for (int run = -b->warmup; run < runs && !interrupted; run++) {
+		for (size_t i = 0; i < b->n_envs && !interrupted; i++) {
+			struct bench_env *e = &b->envs[i];
+			if (!ready[i])
+				continue;
+			if (b->cli->tty && b->cli->verbosity >= 0)
+				fprintf(stderr, "\r\033[K%s: %s run %d/%d", wl->name, e->driver, run + 1, runs);
+			/* Warm-up samples go to a throwaway results array. */
+			struct bench_result *saved = b->results;
+			size_t saved_n = b->n_results;
+			if (run < 0) {
+				b->results = NULL;
+				b->n_results = 0;
+			}
+			struct snap_error err = { 0 };
+			int r = e->peer ? bench_peer_run(b, e, wl->name, run, &err)
+					: wl->run(b, e, state[i], run, &err);
+			if (run < 0) {
+				for (size_t k = 0; k < b->n_results; k++) {
+					free(b->results[k].workload);
+					free(b->results[k].metric);
+					free(b->results[k].unit);
+					free(b->results[k].driver);
+					free(b->results[k].v);
+				}
+				free(b->results);
+				b->results = saved;
+				b->n_results = saved_n;
+			}
+			if (r < 0) {
+				cli_notice(b->cli, "bench %s on %s: %s", wl->name, e->driver, err.message);
+				if (wl->teardown && !e->peer)
+					wl->teardown(b, e, state[i]);
+				ready[i] = false;
+			}
+		}
+	}
+	if (b->cli->tty && b->cli->verbosity >= 0)
+		fprintf(stderr, "\r\033[K");
+	for (size_t i = 0; i < b->n_envs; i++)
+		if (ready[i] && wl->teardown && !b->envs[i].peer)
+			wl->teardown(b, &b->envs[i], state[i]);
+	free(state);
+	free(ready);
+}
+
+static const char *usage =
+	"bench [--drivers LIST] [--workload NAME]... [--runs N] [--warmup N] [--scale tiny|small|full]\n"
+	"       [--seed N] [--workdir DIR] [--json FILE] [--svg FILE] [--png FILE] [--peers]";
+
+int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "drivers", required_argument, NULL, 'd' },
+		{ "workload", required_argument, NULL, 'w' },
+		{ "runs", required_argument, NULL, 'n' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "scale", required_argument, NULL, 's' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "workdir", required_argument, NULL, 'D' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "svg", required_argument, NULL, 'g' },
+		{ "png", required_argument, NULL, 'p' },
+		{ "peers", no_argument, NULL, 'P' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *drivers = "overlay,btrfs,vfs", *json = NULL, *svg = NULL, *png = NULL, *workdir = NULL;
+	const char *wl_names[ELEMENTSOF(all_workloads)];
+	size_t n_wl = 0;
+	struct bench_ctx b = { .cli = ctx, .scale = &bench_scale_small, .seed = 42, .runs = 5, .warmup = 1,
+			       .interrupted = &interrupted };
+	bool peers = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'd':
+			drivers = optarg;
+			break;
+		case 'w': {
+			bool found = false;
+			for (size_t i = 0; i < ELEMENTSOF(all_workloads); i++)
+				found |= strcmp(all_workloads[i]->name, optarg) == 0;
+			if (!found)
+				return cli_usage_error(ctx, usage, "unknown workload '%s' (see bench --list)", optarg);
+			if (n_wl < ELEMENTSOF(wl_names))
+				wl_names[n_wl++] = optarg;
+			break;
+		}
+		case 'n':
+		case 'W': {
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < (c == 'n' ? 1 : 0) || v > 10000)
+				return cli_usage_error(ctx, usage, "invalid count '%s'", optarg);
+			*(c == 'n' ? &b.runs : &b.warmup) = (int)v;
+			break;
+		}
+		case 's':
+			if (!strcmp(optarg, "tiny"))
+				b.scale = &bench_scale_tiny;
+			else if (!strcmp(optarg, "small"))
+				b.scale = &bench_scale_small;
+			else if (!strcmp(optarg, "full"))
+				b.scale = &bench_scale_full;
+			else
+				return cli_usage_error(ctx, usage, "unknown scale '%s'", optarg);
+			break;
+		case 'S':
+			b.seed = strtoull(optarg, &end, 10);
+			if (*end)
+				return cli_usage_error(ctx, usage, "invalid seed '%s'", optarg);
+			break;
+		case 'D':
+			workdir = optarg;
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		case 'g':
+			svg = optarg;
+			break;
+		case 'p':
+			png = optarg;
+			break;
+		case 'P':
+			peers = true;
+			break;
+		case 'l':
+			for (size_t i = 0; i < ELEMENTSOF(all_workloads); i++)
+				printf("%-14s %s\n", all_workloads[i]->name, all_workloads[i]->description);
+			return EXIT_SUCCESS;
+		case 'h':
+			printf("usage: snapctl %s\n", usage);
+			return EXIT_SUCCESS;
+		default:
+			return cli_usage_error(ctx, usage, "bad option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
+
+	/* A private mount namespace: whatever the bench mounts disappears with
+	 * the process, even when it is killed. */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return cli_failf(ctx, "bench: private mount namespace: %m");
+
+	b.self_exe = realpath("/proc/self/exe", NULL);
+	if (workdir) {
+		if (snap_mkdir_p(workdir, 0700) < 0)
+			return cli_failf(ctx, "bench: create %s: %m", workdir);
+		char tmpl[4096];
+		snprintf(tmpl, sizeof(tmpl), "%s/snapctl-bench.XXXXXX", workdir);
+		b.work = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
+	} else {
+		char tmpl[] = "/var/tmp/snapctl-bench.XXXXXX";
+		b.work = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
+	}
+	if (!b.work)
+		return cli_failf(ctx, "bench: create work directory: %m");
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* Drivers. */
+	_cleanup_free_ char *list = strdup(drivers);
+	size_t cap = 16;
+	b.envs = calloc(cap, sizeof(*b.envs));
+	for (char *save = NULL, *d = strtok_r(list, ",", &save); d && b.n_envs < cap; d = strtok_r(NULL, ",", &save)) {
+		struct bench_env *e = &b.envs[b.n_envs++];
+		e->driver = d;
+		if (asprintf(&e->root, "%s/%s", b.work, d) < 0 || asprintf(&e->mnt, "%s/%s-mnt", b.work, d) < 0)
+			return cli_failf(ctx, "bench: out of memory");
+		if (env_open(&b, e) < 0)
+			cli_notice(ctx, "bench: skipping driver %s: %s", d, e->skip_reason);
+	}
+	if (peers)
+		bench_peers_add(&b, cap);
+
+	for (size_t i = 0; i < ELEMENTSOF(all_workloads) && !interrupted; i++) {
+		bool want = n_wl == 0;
+		for (size_t j = 0; j < n_wl; j++)
+			want |= strcmp(wl_names[j], all_workloads[i]->name) == 0;
+		if (want)
+			run_workload(&b, all_workloads[i]);
+	}
+
+	int ret = EXIT_SUCCESS;
+	if (interrupted) {
+		cli_notice(ctx, "bench: interrupted; cleaning up");
+		ret = 130;
+	}
+	bench_print_table(&b, stdout);
+	struct snap_error err = { 0 };
+	if (json && bench_write_json(&b, json, &err) < 0)
+		ret = cli_fail(ctx, &err);
+	if (svg && bench_write_chart(&b, svg, false, &err) < 0)
+		ret = cli_fail(ctx, &err);
+	if (png && bench_write_chart(&b, png, true, &err) < 0)
+		ret = cli_fail(ctx, &err);
+
+	bench_peers_stop(&b);
+	for (size_t i = 0; i < b.n_envs; i++) {
+		env_close(&b.envs[i]);
+		free(b.envs[i].root);
+		free(b.envs[i].mnt);
+	}
+	unmount_below(b.work);
+	int wfd = open(b.work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (wfd >= 0) {
+		snap_rm_children_at(wfd);
+		close(wfd);
+	}
+	rmdir(b.work);
+	for (size_t i = 0; i < b.n_results; i++) {
+		free(b.results[i].workload);
+		free(b.results[i].metric);
+		free(b.results[i].unit);
+		free(b.results[i].driver);
+		free(b.results[i].v);
+	}
+	free(b.results);
+	free(b.envs);
+	free(b.work);
+	free(b.self_exe);
+	return ret;
+}

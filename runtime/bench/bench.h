@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * snapctl bench: run workloads on several drivers in one run, interleaving
+ * the drivers run by run so that drift (page cache, thermal, other load)
+ * hits all of them alike, and report median, p90, min, max and the ratio to
+ * the fastest driver.  Results are also written as JSON (schema in
+ * docs/bench-schema.json) and drawn as SVG/PNG charts with cairo.
+ */
+#ifndef SNAP_BENCH_H
+#define SNAP_BENCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+/* Sizes of the generated data; "tiny" keeps every workload to a second or
+ * so for the tests, "full" is what the issue's figures use. */
+struct bench_scale {
+	const char *name;
+	int chain_depth;          /* snapshot-ops: chain length */
+	int unpack_small_files;   /* unpack: files of 0-16 KiB */
+	int unpack_large_files;   /* unpack: number of large files */
+	int64_t unpack_large_size;
+	int commit_base_files;    /* commit: files in the base */
+	int commit_changes[3];    /* commit: N changed files */
+	int64_t copyup_size;      /* copy-up: size of the lower file */
+	int chain_layers[4];      /* deep chains */
+	int sharing_counts[3];    /* sharing: containers */
+	int64_t read_size;        /* read throughput file size */
+};
+
+extern const struct bench_scale bench_scale_tiny, bench_scale_small, bench_scale_full;
+
+/* One driver (or peer) under test, with its own root. */
+struct bench_env {
+	const char *driver; /* "overlay", "btrfs", "vfs", or a peer like "containerd-overlayfs" */
+	char *root;         /* WORK/<driver> */
+	char *mnt;          /* WORK/<driver>-mnt, an empty directory to mount on */
+	struct snap_core *core; /* NULL for peers */
+	bool peer;
+	bool failed;        /* a workload failed here: skipped for the rest of it */
+	char skip_reason[256];
+};
+
+struct bench_ctx;
+
+/* Record one sample (`value` in `unit`) of `metric` for env. */
+int bench_record(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *unit,
+		 double value);
+
+struct bench_workload {
+	const char *name;
+	const char *description;
+	/* Build the data this workload needs on env (outside the timing). */
+	int (*setup)(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err);
+	/* One measured run; records its samples through bench_record(). */
+	int (*run)(struct bench_ctx *b, struct bench_env *env, void *state, int run,
+		   struct snap_error *err);
+	void (*teardown)(struct bench_ctx *b, struct bench_env *env, void *state);
+	bool peers; /* peers (containerd, podman) can run it */
+	int default_runs; /* 0: the global --runs */
+};
+
+extern const struct bench_workload bench_wl_snapshot_ops, bench_wl_unpack, bench_wl_start,
+	bench_wl_commit, bench_wl_copyup, bench_wl_chain, bench_wl_sharing, bench_wl_read;
+
+struct bench_ctx {
+	struct cli_ctx *cli;
+	const struct bench_scale *scale;
+	char *work;        /* work directory (removed at the end) */
+	char *self_exe;    /* this snapctl binary, for `run` */
+	uint64_t seed;
+	int runs, warmup;
+	struct bench_env *envs;
+	size_t n_envs;
+	struct bench_result *results;
+	size_t n_results;
+	const struct bench_workload *current;
+	volatile sig_atomic_t *interrupted;
+};
+
+/* Accumulated samples of one (workload, metric, driver). */
+struct bench_result {
+	char *workload, *metric, *unit, *driver;
+	double *v;
+	size_t n;
+};
+
+struct bench_stats {
+	double median, p90, min, max, mean;
+	size_t n;
+};
+void bench_stats_compute(const double *v, size_t n, struct bench_stats *out);
+/* Whether smaller is better for a unit ("ms", "bytes") or larger ("MB/s"). */
+bool bench_unit_lower_is_better(const char *unit);
+
+/* Reports. */
+void bench_print_table(struct bench_ctx *b, FILE *out);
+int bench_write_json(struct bench_ctx *b, const char *path, struct snap_error *err);
+int bench_write_chart(struct bench_ctx *b, const char *path, bool png, struct snap_error *err);
+
+/* Deterministic data (gen.c). */
+struct bench_rng {
+	uint64_t s;
+};
+uint64_t bench_rng_next(struct bench_rng *r);
+/* Create `files` files (0..max_size bytes, deterministic content) under
+ * dirfd in a tree of subdirectories of ~100 entries each. */
+int bench_gen_tree(int dirfd, struct bench_rng *rng, int files, int64_t max_size,
+		   struct snap_error *err);
+/* Write a file of `size` bytes of deterministic content. */
+int bench_gen_file(int dirfd, const char *name, int64_t size, uint64_t seed, struct snap_error *err);
+/* Write an OCI layer tar (gzip) of a generated tree to path. */
+int bench_gen_layer(const char *path, uint64_t seed, int small_files, int large_files,
+		    int64_t large_size, struct snap_error *err);
+
+/* A busybox root filesystem directory (from busybox-static) under the work
+ * dir, made once; wl-start.c. */
+int bench_busybox_rootfs(struct bench_ctx *b, char *dir, size_t len, struct snap_error *err);
+
+/* Peers (peers.c): containerd and podman on the workloads they can do. */
+void bench_peers_add(struct bench_ctx *b, size_t cap);
+void bench_peers_stop(struct bench_ctx *b);
+int bench_peer_run(struct bench_ctx *b, struct bench_env *env, const char *workload, int run,
+		   struct snap_error *err);
+
+/* Timing helpers. */
+int64_t bench_now_ns(void);
+static inline double bench_ms_since(int64_t t0)
+{
+	return (double)(bench_now_ns() - t0) / 1e6;
+}
+
+/* Run a command (argv) and wait; returns its exit status or -errno.  Output
+ * goes to /dev/null unless verbose. */
+int bench_spawn(struct bench_ctx *b, char *const argv[]);
+
+#endif

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Workload 4: commit.  Change N files of a large base (create, modify,
+ * delete a directory, append to a large lower file), then diff + commit,
+ * for three values of N: how the cost grows with N and with the base. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "layer.h"
+#include "macro.h"
+#include "wl-util.h"
+
+static int fill_base(int dirfd, void *arg, struct snap_error *err)
+{
+	const struct bench_ctx *b = arg;
+	struct bench_rng rng = { b->seed };
+	int r = bench_gen_tree(dirfd, &rng, b->scale->commit_base_files, 4096, err);
+	return r < 0 ? r : bench_gen_file(dirfd, "large.log", 16 << 20, b->seed, err);
+}
+
+static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
+{
+	return wl_make_committed(env, "commit-base", NULL, fill_base, b, err);
+}
+
+/* N changes: a quarter new files, a quarter modified, the rest deleted by
+ * removing whole directories of the base (100 files each), plus one append
+ * to the large lower file. */
+static int change(int dfd, int n, int base, struct snap_error *err)
+{
+	if (mkdirat(dfd, "new", 0755) < 0)
+		return snap_error_set(err, negative_errno(), "bench: mkdir new: %m");
+	_cleanup_close_ int nfd = openat(dfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (nfd < 0)
+		return snap_error_set(err, negative_errno(), "bench: open new: %m");
+	int add = n / 4 ? n / 4 : 1, mod = n / 4, del = n - add - mod;
+	for (int i = 0; i < add; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "n%06d", i);
+		int r = bench_gen_file(nfd, name, 1024, (uint64_t)i, err);
+		if (r < 0)
+			return r;
+	}
+	for (int i = 0; i < mod; i++) {
+		/* Files of the base are d<dir>/f<i>, 100 per directory; modify
+		 * from the end of the base, delete from the start. */
+		int idx = base - 1 - i;
+		if (idx < 0)
+			break;
+		char name[64];
+		snprintf(name, sizeof(name), "d%04d/f%06d", idx / 100, idx);
+		int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (fd < 0)
+			return snap_error_set(err, negative_errno(), "bench: open %s: %m", name);
+		if (write(fd, "m", 1) < 0) {
+			close(fd);
+			return snap_error_set(err, negative_errno(), "bench: modify %s: %m", name);
+		}
+		close(fd);
+	}
+	for (int d = 0; d * 100 < del; d++) {
+		char name[32];
+		snprintf(name, sizeof(name), "d%04d", d);
+		int r = snap_rm_rf_at(dfd, name);
+		if (r < 0)
+			return snap_error_set(err, r, "bench: delete %s: %s", name, strerror(-r));
+	}
+	int fd = openat(dfd, "large.log", O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, "appended\n", 9) != 9) {
+		int r = snap_error_set(err, negative_errno(), "bench: append large.log: %m");
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	close(fd);
+	return 0;
+}
+
+static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
+{
+	for (int k = 0; k < 3; k++) {
+		int n = b->scale->commit_changes[k];
+		char key[64], name[64], metric[64];
+		snprintf(key, sizeof(key), "commit-%d-%d", runno, n);
+		snprintf(name, sizeof(name), "commit-%d-%d-done", runno, n);
+		int r = wl_prepare_mounted(env, key, "commit-base", err);
+		if (r < 0)
+			return r;
+		int dfd = wl_open_mnt(env, err);
+		r = dfd < 0 ? dfd : change(dfd, n, b->scale->commit_base_files, err);
+		if (dfd >= 0)
+			close(dfd);
+		struct snap_error uerr = { 0 };
+		wl_unmount(env, &uerr);
+		_cleanup_close_ int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		struct snap_diff_opts opts = { .compression = SNAP_COMPRESS_NONE };
+		int64_t t = bench_now_ns();
+		if (r == 0)
+			r = snap_layer_diff_fd(env->core, key, out, &opts, NULL, err);
+		double diff_ms = bench_ms_since(t);
+		if (r == 0)
+			r = snap_commit(env->core, name, key, NULL, err);
+		if (r < 0) {
+			wl_remove_quiet(env, key);
+			return r;
+		}
+		double total = bench_ms_since(t);
+		snprintf(metric, sizeof(metric), "diff N=%d", n);
+		bench_record(b, env, metric, "ms", diff_ms);
+		snprintf(metric, sizeof(metric), "diff+commit N=%d", n);
+		bench_record(b, env, metric, "ms", total);
+		wl_remove_quiet(env, name);
+	}
+	return 0;
+}
+
+static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)
+{
+	wl_remove_quiet(env, "commit-base");
+}
+
+const struct bench_workload bench_wl_commit = {
+	.name = "commit",
+	.description = "change N files on a large base, then diff + commit",
+	.setup = setup,
+	.run = run,
+	.teardown = teardown,
+	.peers = true,
+};

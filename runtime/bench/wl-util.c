@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "wl-util.h"
+
+int wl_prepare_mounted(struct bench_env *env, const char *key, const char *parent, struct snap_error *err)
+{
+	int r = snap_prepare(env->core, key, parent, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	r = snap_mount_at(env->core, key, env->mnt, 0, err);
+	if (r < 0)
+		wl_remove_quiet(env, key);
+	return r;
+}
+
+int wl_unmount(struct bench_env *env, struct snap_error *err)
+{
+	return snap_unmount_at(env->mnt, err);
+}
+
+int wl_open_mnt(struct bench_env *env, struct snap_error *err)
+{
+	int fd = open(env->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return snap_error_set(err, negative_errno(), "bench: open %s: %m", env->mnt);
+	return fd;
+}
+
+int wl_make_committed(struct bench_env *env, const char *name, const char *parent,
+		      int (*fill)(int dirfd, void *arg, struct snap_error *err), void *arg,
+		      struct snap_error *err)
+{
+	char key[256];
+	snprintf(key, sizeof(key), "%s-active", name);
+	int r = wl_prepare_mounted(env, key, parent, err);
+	if (r < 0)
+		return r;
+	int fd = wl_open_mnt(env, err);
+	r = fd < 0 ? fd : fill(fd, arg, err);
+	if (fd >= 0)
+		close(fd);
+	struct snap_error uerr = { 0 };
+	int q = wl_unmount(env, &uerr);
+	if (r >= 0 && q < 0) {
+		*err = uerr;
+		r = q;
+	}
+	if (r >= 0)
+		r = snap_commit(env->core, name, key, NULL, err);
+	if (r < 0)
+		wl_remove_quiet(env, key);
+	return r;
+}
+
+void wl_remove_quiet(struct bench_env *env, const char *key)
+{
+	struct snap_error err = { 0 };
+	snap_remove(env->core, key, &err);
+}
+
+int64_t wl_fs_used(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		syncfs(fd);
+		close(fd);
+	}
+	struct statvfs st;
+	if (statvfs(path, &st) < 0)
+		return -1;
+	return (int64_t)(st.f_blocks - st.f_bfree) * (int64_t)st.f_frsize;
+}
+
+void wl_drop_caches(void)
+{
+	sync();
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "3\n", 2) < 0) {
+			/* not root or not allowed: warm reads are measured instead */
+		}
+		close(fd);
+	}
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small helpers shared by the workloads. */
+#ifndef SNAP_BENCH_WL_UTIL_H
+#define SNAP_BENCH_WL_UTIL_H
+
+#include "bench.h"
+
+/* Prepare KEY on PARENT (may be NULL) and mount it on env->mnt. */
+int wl_prepare_mounted(struct bench_env *env, const char *key, const char *parent, struct snap_error *err);
+/* Unmount env->mnt. */
+int wl_unmount(struct bench_env *env, struct snap_error *err);
+/* A committed snapshot NAME holding what fill() writes into the mounted tree. */
+int wl_make_committed(struct bench_env *env, const char *name, const char *parent,
+		      int (*fill)(int dirfd, void *arg, struct snap_error *err), void *arg,
+		      struct snap_error *err);
+/* Remove snapshots best-effort (teardown). */
+void wl_remove_quiet(struct bench_env *env, const char *key);
+/* Open env->mnt as a directory fd. */
+int wl_open_mnt(struct bench_env *env, struct snap_error *err);
+/* Bytes used on the filesystem holding path (after syncfs). */
+int64_t wl_fs_used(const char *path);
+/* Drop the page cache so reads come from the disk (root only). */
+void wl_drop_caches(void);
+
+#endif

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* snapctl info: driver, kernel features detected, root, counts. */
+#include <jansson.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "commands.h"
+#include "macro.h"
+#include "snapshot-output.h"
+
+struct counts {
+	long total, active, view, committed;
+};
+
+static int count_one(const struct snap_info *info, void *userdata)
+{
+	struct counts *c = userdata;
+	c->total++;
+	if (info->kind == SNAP_KIND_ACTIVE)
+		c->active++;
+	else if (info->kind == SNAP_KIND_VIEW)
+		c->view++;
+	else if (info->kind == SNAP_KIND_COMMITTED)
+		c->committed++;
+	return 0;
+}
+
+static void emit_json(void *ctx, const char *key, const char *value)
+{
+	json_object_set_new(ctx, key, json_string(value));
+}
+
+static void emit_text(void *ctx, const char *key, const char *value)
+{
+	(void)ctx;
+	printf("  %-22s %s\n", key, value);
+}
+
+int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc > 1)
+		return cli_usage_error(ctx, "info", "unexpected argument '%s'", argv[1]);
+	struct snap_core *core = cli_core(ctx);
+	if (!core)
+		return EXIT_FAILURE;
+	struct counts c = { 0 };
+	struct snap_error err = { 0 };
+	if (snap_walk(core, NULL, 0, count_one, &c, &err) < 0)
+		return cli_fail(ctx, &err);
+	const struct snap_driver *drv = snap_core_driver(core);
+	struct utsname u;
+	uname(&u);
+
+	if (ctx->json) {
+		json_t *d = json_object();
+		if (drv->info && drv->info(snap_core_driver_state(core), emit_json, d, &err) < 0) {
+			json_decref(d);
+			return cli_fail(ctx, &err);
+		}
+		json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:{s:I, s:I, s:I, s:I}}", "root",
+					snap_core_root(core), "driver", drv->name, "kernel", u.release,
+					"driver_info", d, "snapshots", "total", (json_int_t)c.total,
+					"active", (json_int_t)c.active, "view", (json_int_t)c.view,
+					"committed", (json_int_t)c.committed);
+		print_json(doc, JSON_INDENT(2));
+		return EXIT_SUCCESS;
+	}
+	printf("Root:      %s\n", snap_core_root(core));
+	printf("Driver:    %s\n", drv->name);
+	printf("Kernel:    %s\n", u.release);
+	printf("Snapshots: %ld (%ld committed, %ld active, %ld views)\n", c.total, c.committed, c.active, c.view);
+	if (drv->info) {
+		printf("Driver details:\n");
+		if (drv->info(snap_core_driver_state(core), emit_text, NULL, &err) < 0)
+			return cli_fail(ctx, &err);
+	}
+	return EXIT_SUCCESS;
+}
