@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every bench workload in a tiny configuration on every driver that runs
+# here; the JSON must validate against docs/bench-schema.json and the charts
+# must be real SVG and PNG files.  No timing assertions.
+set -euo pipefail
+snapctl=$1
+schema=$2
+out=$(mktemp -d /var/tmp/snapctl-test-bench.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+"$snapctl" -q bench --scale tiny --runs 2 --warmup 0 --drivers overlay,btrfs,vfs \
+	--btrfs-size 1G --workdir "$out" --json "$out/r.json" --svg "$out/r.svg" --png "$out/r.png" >"$out/table.txt"
+
+python3 - "$schema" "$out/r.json" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[2]))
+jsonschema.validate(doc, schema)
+ran = {d["name"] for d in doc["drivers"] if not d.get("skipped")}
+assert ran, "no driver ran"
+workloads = {r["workload"] for r in doc["results"]}
+want = {"snapshot-ops", "unpack", "commit", "copy-up", "deep-chains", "sharing", "read", "start"}
+missing = want - workloads
+assert not missing, f"workloads without results: {sorted(missing)}"
+for r in doc["results"]:
+    assert len(r["samples"]) >= 1 and r["min"] <= r["median"] <= r["max"], r
+print(f"bench JSON valid: {len(doc['results'])} results, drivers {sorted(ran)}")
+PY
+head -c 5 "$out/r.svg" | grep -q '<?xml' || { echo "not an SVG"; exit 1; }
+head -c 8 "$out/r.png" | od -An -tx1 | grep -q '89 50 4e 47' || { echo "not a PNG"; exit 1; }
+grep -q WORKLOAD "$out/table.txt"
+# Nothing of the bench is left mounted.
+! grep -q "$out" /proc/self/mountinfo
