@@ -160,7 +160,7 @@ static int env_open(struct bench_ctx *b, struct bench_env *e)
 		return -1;
 	}
 	if (snap_core_open(&opts, &e->core, &err) < 0) {
-		snprintf(e->skip_reason, sizeof(e->skip_reason), "%s", err.message);
+		memcpy(e->skip_reason, err.message, sizeof(e->skip_reason));
 		return -1;
 	}
 	return 0;

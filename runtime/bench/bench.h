@@ -42,7 +42,7 @@ struct bench_env {
 	struct snap_core *core; /* NULL for peers */
 	bool peer;
 	bool failed;        /* a workload failed here: skipped for the rest of it */
-	char skip_reason[256];
+	char skip_reason[SNAP_ERROR_MSG_MAX];
 };
 
 struct bench_ctx;

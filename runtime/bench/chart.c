@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "macro.h"
 
 #define W 900.0
 #define MARGIN 16.0

@@ -181,7 +181,7 @@ static int ctr(struct bench_ctx *b, struct bench_env *env, const char *metric, c
 
 /* The OCI archive of the bench's busybox image, exported once by snapctl
  * from the first driver root that has it. */
-int bench_peer_archive(struct bench_ctx *b, char *out, size_t len, struct snap_error *err)
+static int bench_peer_archive(struct bench_ctx *b, char *out, size_t len, struct snap_error *err)
 {
 	snprintf(out, len, "%s/peer-busybox.tar", b->work);
 	if (access(out, F_OK) == 0)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "macro.h"
 #include "config.h"
 
 /* The best median among the drivers for one (workload, metric). */

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "wl-util.h"
 
 struct chain_state {
