@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 
 #include "commands.h"
+#include "driver-call.h"
 #include "macro.h"
 #include "snapshot-output.h"
 
@@ -53,7 +54,7 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (ctx->json) {
 		json_t *d = json_object();
-		if (drv->info && drv->info(snap_core_driver_state(core), emit_json, d, &err) < 0) {
+		if (snap_drv_info(drv, snap_core_driver_state(core), emit_json, d, &err) < 0) {
 			json_decref(d);
 			return cli_fail(ctx, &err);
 		}
@@ -69,10 +70,8 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 	printf("Driver:    %s\n", drv->name);
 	printf("Kernel:    %s\n", u.release);
 	printf("Snapshots: %ld (%ld committed, %ld active, %ld views)\n", c.total, c.committed, c.active, c.view);
-	if (drv->info) {
-		printf("Driver details:\n");
-		if (drv->info(snap_core_driver_state(core), emit_text, NULL, &err) < 0)
-			return cli_fail(ctx, &err);
-	}
+	printf("Driver details:\n");
+	if (snap_drv_info(drv, snap_core_driver_state(core), emit_text, NULL, &err) < 0)
+		return cli_fail(ctx, &err);
 	return EXIT_SUCCESS;
 }
