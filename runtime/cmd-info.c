@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "driver-call.h"
+#include "kernel-features.h"
 #include "macro.h"
 #include "snapshot-output.h"
 
@@ -52,15 +53,22 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 	struct utsname u;
 	uname(&u);
 
+	const struct snap_feature *feat = snap_features_probe(snap_core_root(core));
+
 	if (ctx->json) {
+		json_t *f = json_object();
+		for (int i = 0; i < SNAP_FEAT__MAX; i++)
+			json_object_set_new(f, feat[i].name,
+					    json_pack("{s:s, s:s?}", "state", snap_feature_state_name(feat[i].state),
+						      "detail", feat[i].detail[0] ? feat[i].detail : NULL));
 		json_t *d = json_object();
 		if (snap_drv_info(drv, snap_core_driver_state(core), emit_json, d, &err) < 0) {
 			json_decref(d);
 			return cli_fail(ctx, &err);
 		}
-		json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:{s:I, s:I, s:I, s:I}}", "root",
+		json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "root",
 					snap_core_root(core), "driver", drv->name, "kernel", u.release,
-					"driver_info", d, "snapshots", "total", (json_int_t)c.total,
+					"driver_info", d, "kernel_features", f, "snapshots", "total", (json_int_t)c.total,
 					"active", (json_int_t)c.active, "view", (json_int_t)c.view,
 					"committed", (json_int_t)c.committed);
 		print_json(doc, JSON_INDENT(2));
@@ -70,6 +78,10 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 	printf("Driver:    %s\n", drv->name);
 	printf("Kernel:    %s\n", u.release);
 	printf("Snapshots: %ld (%ld committed, %ld active, %ld views)\n", c.total, c.committed, c.active, c.view);
+	printf("Kernel features:\n");
+	for (int i = 0; i < SNAP_FEAT__MAX; i++)
+		printf("  %-22s %s%s%s\n", feat[i].name, snap_feature_state_name(feat[i].state),
+		       feat[i].detail[0] ? ": " : "", feat[i].detail);
 	printf("Driver details:\n");
 	if (snap_drv_info(drv, snap_core_driver_state(core), emit_text, NULL, &err) < 0)
 		return cli_fail(ctx, &err);
