@@ -3,20 +3,6 @@
 
 #include <stdio.h>
 
-const char *snap_kind_name(int kind)
-{
-	switch (kind) {
-	case SNAP_KIND_VIEW:
-		return "view";
-	case SNAP_KIND_ACTIVE:
-		return "active";
-	case SNAP_KIND_COMMITTED:
-		return "committed";
-	default:
-		return "unknown";
-	}
-}
-
 json_t *snap_info_to_json(const struct snap_info *info)
 {
 	char created[48], updated[48];

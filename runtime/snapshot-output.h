@@ -5,8 +5,8 @@
 
 #include <jansson.h>
 #include "cli.h"
+#include "filter.h"
 
-const char *snap_kind_name(int kind);
 json_t *snap_info_to_json(const struct snap_info *info);
 json_t *snap_mounts_to_json(const struct snap_mounts *m);
 /* "TYPE SOURCE OPT1,OPT2" one line per mount, or JSON with --json. */
