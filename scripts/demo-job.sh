@@ -53,6 +53,6 @@ echo
 echo "=============== comparison: ${ok[*]} ==============="
 if ((${#ok[@]})); then
 	list=$(IFS=,; echo "${ok[*]}")
-	"$snapctl" -q bench --drivers "$list" --scale tiny --runs 5 --btrfs-size 4G --workdir "$work" \
+	"$snapctl" -q --btrfs-size 4G bench --drivers "$list" --scale tiny --runs 5 --workdir "$work" \
 		--workload snapshot-ops --workload start --workload commit --workload copy-up
 fi

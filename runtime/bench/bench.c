@@ -241,6 +241,61 @@ static void run_workload(struct bench_ctx *b, const struct bench_workload *wl)
 	free(ready);
 }
 
+/* Order the results for reading: workloads and metrics in the order they
+ * were first measured, and within a metric the drivers side by side in the
+ * order given on the command line. */
+struct sort_key {
+	size_t wl, metric, driver, i;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+	if (x->wl != y->wl)
+		return x->wl < y->wl ? -1 : 1;
+	if (x->metric != y->metric)
+		return x->metric < y->metric ? -1 : 1;
+	if (x->driver != y->driver)
+		return x->driver < y->driver ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+static void sort_results(struct bench_ctx *b)
+{
+	struct sort_key *k = calloc(b->n_results, sizeof(*k));
+	struct bench_result *sorted = calloc(b->n_results, sizeof(*sorted));
+	if (!k || !sorted) {
+		free(k);
+		free(sorted);
+		return;
+	}
+	for (size_t i = 0; i < b->n_results; i++) {
+		const struct bench_result *r = &b->results[i];
+		k[i].i = i;
+		k[i].wl = k[i].metric = i;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(b->results[j].workload, r->workload) == 0) {
+				k[i].wl = k[j].wl;
+				break;
+			}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(b->results[j].workload, r->workload) == 0 &&
+			    strcmp(b->results[j].metric, r->metric) == 0) {
+				k[i].metric = k[j].metric;
+				break;
+			}
+		for (size_t e = 0; e < b->n_envs; e++)
+			if (strcmp(b->envs[e].driver, r->driver) == 0)
+				k[i].driver = e;
+	}
+	qsort(k, b->n_results, sizeof(*k), cmp_key);
+	for (size_t i = 0; i < b->n_results; i++)
+		sorted[i] = b->results[k[i].i];
+	memcpy(b->results, sorted, b->n_results * sizeof(*sorted));
+	free(sorted);
+	free(k);
+}
+
 static const char *usage =
 	"bench [--drivers LIST] [--workload NAME]... [--runs N] [--warmup N] [--scale tiny|small|full]\n"
 	"       [--seed N] [--workdir DIR] [--json FILE] [--svg FILE] [--png FILE] [--peers]";
@@ -389,6 +444,7 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 		cli_notice(ctx, "bench: interrupted; cleaning up");
 		ret = 130;
 	}
+	sort_results(&b);
 	bench_print_table(&b, stdout);
 	struct snap_error err = { 0 };
 	if (json && bench_write_json(&b, json, &err) < 0)

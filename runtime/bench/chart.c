@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Charts of a bench run with cairo: one panel per workload, one group of
  * horizontal bars per metric, one bar per driver (median), with a whisker
- * from min to max.  Each metric is scaled to its own largest value, since
+ * from min to p90 (the max of a few runs is mostly noise and would squash
+ * the scale).  Each metric is scaled to its own largest value, since
  * metrics of one workload have different units. */
 #include <cairo-svg.h>
 #include <cairo.h>
@@ -45,7 +46,7 @@ static bool seen_before(struct bench_ctx *b, size_t i, bool metric)
 
 static double layout_height(struct bench_ctx *b)
 {
-	double h = MARGIN + TITLE_H;
+	double h = MARGIN + 2 * TITLE_H;
 	for (size_t i = 0; i < b->n_results; i++) {
 		if (!seen_before(b, i, false))
 			h += TITLE_H;
@@ -65,24 +66,24 @@ static void draw(struct bench_ctx *b, cairo_t *cr, double height)
 	cairo_set_source_rgb(cr, 0, 0, 0);
 	cairo_move_to(cr, MARGIN, MARGIN + 14);
 	char title[128];
-	snprintf(title, sizeof(title), "snapctl bench (%s scale, median of %d runs; whiskers min-max)",
+	snprintf(title, sizeof(title), "snapctl bench (%s scale, median of %d runs; whiskers min-p90)",
 		 b->scale->name, b->runs);
 	cairo_show_text(cr, title);
 
 	/* Legend. */
 	cairo_set_font_size(cr, 11);
-	double lx = W - MARGIN - 110.0 * (double)b->n_envs;
+	double lx = MARGIN;
 	for (size_t i = 0; i < b->n_envs; i++) {
 		const double *c = palette[i % ELEMENTSOF(palette)];
 		cairo_set_source_rgb(cr, c[0], c[1], c[2]);
-		cairo_rectangle(cr, lx + 110.0 * (double)i, MARGIN + 4, 10, 10);
+		cairo_rectangle(cr, lx + 150.0 * (double)i, MARGIN + 24, 10, 10);
 		cairo_fill(cr);
 		cairo_set_source_rgb(cr, 0, 0, 0);
-		cairo_move_to(cr, lx + 110.0 * (double)i + 14, MARGIN + 13);
+		cairo_move_to(cr, lx + 150.0 * (double)i + 14, MARGIN + 33);
 		cairo_show_text(cr, b->envs[i].driver);
 	}
 
-	double y = MARGIN + TITLE_H;
+	double y = MARGIN + 2 * TITLE_H;
 	double plot_w = W - 2 * MARGIN - LABEL_W - 80;
 	for (size_t i = 0; i < b->n_results; i++) {
 		const struct bench_result *r = &b->results[i];
@@ -109,7 +110,7 @@ static void draw(struct bench_ctx *b, cairo_t *cr, double height)
 				continue;
 			struct bench_stats s;
 			bench_stats_compute(o->v, o->n, &s);
-			scale = fmax(scale, s.max);
+			scale = fmax(scale, s.p90);
 		}
 		struct bench_stats s;
 		bench_stats_compute(r->v, r->n, &s);
@@ -130,7 +131,7 @@ static void draw(struct bench_ctx *b, cairo_t *cr, double height)
 			cairo_set_source_rgb(cr, 0, 0, 0);
 			cairo_set_line_width(cr, 1);
 			cairo_move_to(cr, x0 + s.min / scale * plot_w, y + BAR_H / 2);
-			cairo_line_to(cr, x0 + s.max / scale * plot_w, y + BAR_H / 2);
+			cairo_line_to(cr, x0 + s.p90 / scale * plot_w, y + BAR_H / 2);
 			cairo_stroke(cr);
 		}
 		char val[48];
@@ -139,7 +140,7 @@ static void draw(struct bench_ctx *b, cairo_t *cr, double height)
 		else
 			snprintf(val, sizeof(val), "%.3g %s", s.median, r->unit);
 		cairo_set_source_rgb(cr, 0, 0, 0);
-		cairo_move_to(cr, x0 + fmax(wmed, scale > 0 ? s.max / scale * plot_w : 0) + 4, y + BAR_H - 3);
+		cairo_move_to(cr, x0 + fmax(wmed, scale > 0 ? s.p90 / scale * plot_w : 0) + 4, y + BAR_H - 3);
 		cairo_show_text(cr, val);
 		y += BAR_H + 2;
 	}
