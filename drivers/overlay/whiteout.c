@@ -109,6 +109,15 @@ static int whiteout_opaque(struct ovl_state *st, int dirfd, const char *name, st
 		return snap_error_set(err, negative_errno(), "opaque whiteout: open directory '%s': %s", name,
 				      strerror(errno));
 
+	/* Already opaque (a repeated marker): nothing to do, and no rescan of
+	 * the directory, so many markers cannot go quadratic. */
+	const char *pfx = prefix(st);
+	char v[4];
+	ssize_t n = ovl_getxattr(fd, pfx, "opaque", v, sizeof(v));
+	if (n == 1 && v[0] == 'y')
+		return 0;
+	bool has_xattr_whiteouts = n == 1 && v[0] == 'x';
+
 	/* The layer may have put entries here before its opaque marker: they
 	 * stay.  Whiteouts made earlier in this directory hide nothing more
 	 * once it is opaque and, in the xattr form, would show as empty files
@@ -122,10 +131,13 @@ static int whiteout_opaque(struct ovl_state *st, int dirfd, const char *name, st
 	TAKE_FD(lfd);
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d))) {
-		if (de->d_type != DT_CHR && de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+		bool reg = de->d_type == DT_REG || de->d_type == DT_UNKNOWN;
+		if (de->d_type != DT_CHR && !(reg && has_xattr_whiteouts) && de->d_type != DT_UNKNOWN)
 			continue;
 		struct stat sst;
 		if (fstatat(fd, de->d_name, &sst, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(sst.st_mode) && !has_xattr_whiteouts)
 			continue;
 		if (ovl_is_whiteout_at(fd, de->d_name, &sst) && unlinkat(fd, de->d_name, 0) < 0)
 			return snap_error_set(err, negative_errno(), "opaque whiteout '%s': remove whiteout '%s': %s",
@@ -133,7 +145,7 @@ static int whiteout_opaque(struct ovl_state *st, int dirfd, const char *name, st
 	}
 
 	char key[64];
-	snprintf(key, sizeof(key), "%sopaque", prefix(st));
+	snprintf(key, sizeof(key), "%sopaque", pfx);
 	if (fsetxattr(fd, key, "y", 1, 0) < 0)
 		return snap_error_set(err, negative_errno(), "opaque whiteout '%s': set %s: %s", name, key,
 				      strerror(errno));
