@@ -45,6 +45,8 @@ const char *snap_check_kind_name(int kind)
 		return "stale-mount";
 	case SNAP_CHECK_UNKNOWN_ENTRY:
 		return "unknown-entry";
+	case SNAP_CHECK_STALE_RESERVATION:
+		return "stale-reservation";
 	default:
 		return "unknown";
 	}
@@ -255,6 +257,8 @@ struct row_brief {
 	uint64_t id;
 	char *key;
 	int state;
+	int kind;
+	uint64_t parent_id;
 };
 
 static void rows_free(struct row_brief *v, size_t n)
@@ -266,7 +270,7 @@ static void rows_free(struct row_brief *v, size_t n)
 
 static int load_rows(struct snap_core *core, struct row_brief **ret, size_t *ret_n, struct snap_error *err)
 {
-	static const char sql[] = "SELECT id, key, state FROM snapshots ORDER BY id";
+	static const char sql[] = "SELECT id, key, state, kind, parent_id FROM snapshots ORDER BY id";
 	struct snap_store *store = snap_core_store(core);
 	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
 	int r = snap_store_stmt(store, sql, &st, err);
@@ -287,7 +291,8 @@ static int load_rows(struct snap_core *core, struct row_brief **ret, size_t *ret
 			return snap_error_set(err, -ENOMEM, "check: out of memory");
 		}
 		v[n++] = (struct row_brief){ .id = (uint64_t)sqlite3_column_int64(st, 0), .key = key,
-					     .state = sqlite3_column_int(st, 2) };
+					     .state = sqlite3_column_int(st, 2), .kind = sqlite3_column_int(st, 3),
+					     .parent_id = (uint64_t)sqlite3_column_int64(st, 4) };
 	}
 	if (rc != SQLITE_DONE) {
 		rows_free(v, n);
@@ -295,6 +300,41 @@ static int load_rows(struct snap_core *core, struct row_brief **ret, size_t *ret
 	}
 	*ret = v;
 	*ret_n = n;
+	return 0;
+}
+
+/* A commit's name reservation (snapshotter.c): stale when its committer is
+ * no longer COMMITTING or no live process holds the committer's directory. */
+static int check_reservation(struct checker *c, const struct row_brief *row, struct snap_error *err)
+{
+	struct snap_core *core = c->core;
+	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+	int r = snap_txn_begin(snap_core_store(core), &txn, err);
+	if (r < 0)
+		return r;
+	int state = 0, cstate = 0;
+	r = row_of_id(core, row->id, &state, NULL, NULL, NULL, err);
+	if (r <= 0 || state != SNAP_ROW_CREATING)
+		return r < 0 ? r : 0; /* gone or published meanwhile */
+	r = row_of_id(core, row->parent_id, &cstate, NULL, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && cstate == SNAP_ROW_COMMITTING) {
+		char name[32];
+		snprintf(name, sizeof(name), "%llu", (unsigned long long)row->parent_id);
+		_cleanup_close_ int lockfd = snap_dir_trylock_at(snap_core_snapshots_fd(core), name);
+		if (lockfd == -EWOULDBLOCK)
+			return 0; /* the commit is alive */
+	}
+	bool repaired = false;
+	struct snap_error e = { 0 };
+	if (c->repair) {
+		static const char del[] = "DELETE FROM snapshots WHERE id = ?1";
+		repaired = exec_id(core, del, row->id, &e) == 0 && snap_txn_commit(&txn, &e) == 0;
+	}
+	report(c, SNAP_CHECK_STALE_RESERVATION, row->key,
+	       "name reserved by a commit that did not finish; repair frees the name", true, repaired,
+	       c->repair && !repaired ? e.message : NULL);
 	return 0;
 }
 
@@ -515,7 +555,9 @@ static int run_check(struct checker *c, bool mounts, struct snap_error *err)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; r >= 0 && i < n_rows; i++) {
-		if (rows[i].state != SNAP_ROW_READY)
+		if (rows[i].state == SNAP_ROW_CREATING && rows[i].kind == SNAP_KIND_UNKNOWN)
+			r = check_reservation(c, &rows[i], err);
+		else if (rows[i].state != SNAP_ROW_READY)
 			r = check_stale_row(c, &rows[i], err);
 		else
 			r = check_missing_dir(c, &rows[i], err);

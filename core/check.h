@@ -20,6 +20,7 @@ enum snap_check_kind {
 	SNAP_CHECK_STAGING_LEFTOVER,  /* tmp/<x> no live process holds */
 	SNAP_CHECK_STALE_MOUNT,       /* a mount of a snapshot or staging dir that is gone */
 	SNAP_CHECK_UNKNOWN_ENTRY,     /* something under snapshots/ that is not an id */
+	SNAP_CHECK_STALE_RESERVATION, /* a commit's name reservation whose commit died */
 };
 
 struct snap_check_item {

@@ -11,8 +11,8 @@
  *     the row to READY.  A CREATING row whose directory lock is free belongs
  *     to a dead process: cleanup removes it.
  *   commit: txn 1 marks the row COMMITTING (concurrent remove/commit get
- *     -EBUSY), usage is computed outside; txn 2 re-checks the name, asks the
- *     driver to freeze (an O(1) step by contract) and renames the row.
+ *     -EBUSY) and reserves the new name; usage and the driver's freeze run
+ *     outside; txn 2 drops the reservation and renames the row.
  *   remove: one txn deletes the row (refused while children exist), then
  *     the driver removes the directory; a crash in between leaves an orphan
  *     directory, which cleanup removes.
@@ -233,6 +233,15 @@ int snap_view(struct snap_core *core, const char *key, const char *parent, const
 
 /* ---- commit -------------------------------------------------------------- */
 
+/*
+ * The new name is reserved in txn 1 by a reservation row: key = NAME, kind
+ * UNKNOWN, state CREATING, parent_id = the snapshot being committed.  Like
+ * every CREATING row it is invisible to stat and walk and makes prepare of
+ * NAME fail with -EEXIST, so the driver's freeze can run outside any
+ * transaction and txn 2 cannot find the name taken.  check tells a live
+ * reservation from an abandoned one by the committer's directory lock.
+ */
+
 static int name_taken(struct snap_core *core, const char *name, bool *ret, struct snap_error *err)
 {
 	struct snap_row r = { 0 };
@@ -249,14 +258,74 @@ static int name_taken(struct snap_core *core, const char *name, bool *ret, struc
 	return 0;
 }
 
-static void commit_revert(struct snap_core *core, int64_t id, const char *key)
+static int reserve_name(struct snap_core *core, const char *name, int64_t committer, int64_t *ret_id,
+			struct snap_error *err)
+{
+	static const char sql[] = "INSERT INTO snapshots(key, parent_id, kind, state, created_ns, updated_ns) "
+				  "VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
+	int r = snap_store_stmt(core->store, sql, &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, committer);
+	sqlite3_bind_int(st, 3, SNAP_KIND_UNKNOWN);
+	sqlite3_bind_int(st, 4, SNAP_ROW_CREATING);
+	sqlite3_bind_int64(st, 5, snap_now_ns());
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return snap_store_error(core->store, rc, err, "reserve name '%s'", name);
+	*ret_id = sqlite3_last_insert_rowid(snap_store_db(core->store));
+	return 0;
+}
+
+static void commit_revert(struct snap_core *core, int64_t id, int64_t reservation, const char *key)
 {
 	struct snap_error e = { 0 };
 	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
-	if (snap_txn_begin(core->store, &txn, &e) < 0 || snap_row_set_state(core, id, SNAP_ROW_READY, &e) < 0 ||
-	    snap_txn_commit(&txn, &e) < 0)
+	if (snap_txn_begin(core->store, &txn, &e) < 0 || snap_row_delete(core, reservation, &e) < 0 ||
+	    snap_row_set_state(core, id, SNAP_ROW_READY, &e) < 0 || snap_txn_commit(&txn, &e) < 0)
 		snap_core_notice(core, "warning: snapshot '%s' left marked as committing (run check --repair): %s",
 				 key, e.message);
+}
+
+/* txn 2: drop the reservation and publish the committed snapshot under it. */
+static int commit_publish(struct snap_core *core, int64_t id, int64_t reservation, const char *name,
+			  const struct snap_labels *labels, const struct snap_usage *usage, struct snap_error *err)
+{
+	static const char sql[] = "UPDATE snapshots SET key = ?2, kind = ?3, state = ?4, "
+				  "created_ns = ?5, updated_ns = ?5, size = ?6, inodes = ?7 WHERE id = ?1";
+	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+	int r = snap_txn_begin(core->store, &txn, err);
+	if (r < 0)
+		return r;
+	r = snap_row_delete(core, reservation, err);
+	if (r < 0)
+		return r;
+	{
+		_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
+		r = snap_store_stmt(core->store, sql, &st, err);
+		if (r < 0)
+			return r;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, SNAP_KIND_COMMITTED);
+		sqlite3_bind_int(st, 4, SNAP_ROW_READY);
+		/* containerd: a committed snapshot is created now. */
+		sqlite3_bind_int64(st, 5, snap_now_ns());
+		sqlite3_bind_int64(st, 6, usage->size);
+		sqlite3_bind_int64(st, 7, usage->inodes);
+		int rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			return snap_store_error(core->store, rc, err, "publish '%s'", name);
+		if (sqlite3_changes(snap_store_db(core->store)) != 1)
+			return snap_error_set(err, -ESTALE, "publish '%s': row %lld vanished", name, (long long)id);
+	}
+	/* containerd: commit labels replace the active's, never inherit. */
+	r = snap_row_labels_store(core, id, labels, err);
+	if (r < 0)
+		return r;
+	return snap_txn_commit(&txn, err);
 }
 
 int snap_commit(struct snap_core *core, const char *name, const char *key, const struct snap_labels *labels,
@@ -273,6 +342,7 @@ int snap_commit(struct snap_core *core, const char *name, const char *key, const
 		return snap_error_prefix(err, "commit '%s' as '%s'", key, name);
 
 	struct snap_row row = { 0 };
+	int64_t reservation = 0;
 	_cleanup_close_ int lockfd = -EBADF;
 	{
 		_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
@@ -308,7 +378,9 @@ int snap_commit(struct snap_core *core, const char *name, const char *key, const
 			snap_row_done(&row);
 			return r;
 		}
-		r = snap_row_set_state(core, row.id, SNAP_ROW_COMMITTING, err);
+		r = reserve_name(core, name, row.id, &reservation, err);
+		if (r >= 0)
+			r = snap_row_set_state(core, row.id, SNAP_ROW_COMMITTING, err);
 		if (r >= 0)
 			r = snap_txn_commit(&txn, err);
 		if (r < 0) {
@@ -317,65 +389,24 @@ int snap_commit(struct snap_core *core, const char *name, const char *key, const
 		}
 	}
 
+	/* Outside any transaction: usage (a tree walk for some drivers), then
+	 * the freeze.  Usage first: the tree no longer changes once frozen, and
+	 * nothing writes to it while it is being committed. */
 	_cleanup_(snap_chain_done) struct snap_chain_owned chain = { 0 };
 	r = snap_row_chain(core, &row, &chain, err);
 	struct snap_usage usage = { 0 };
 	if (r >= 0)
 		r = snap_drv_usage(core->drv, core->drv_state, &chain.self, &usage, err);
+	if (r >= 0)
+		r = snap_drv_commit(core->drv, core->drv_state, &chain.self, err);
+	if (r >= 0)
+		r = commit_publish(core, row.id, reservation, name, labels, &usage, err);
 	if (r < 0) {
 		snap_error_prefix(err, "commit '%s'", key);
-		commit_revert(core, row.id, key);
-		snap_row_done(&row);
-		return r;
-	}
-
-	{
-		_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
-		r = snap_txn_begin(core->store, &txn, err);
-		bool taken = false;
-		if (r >= 0)
-			r = name_taken(core, name, &taken, err);
-		if (r >= 0 && taken)
-			r = snap_error_set(err, -EEXIST, "commit '%s': snapshot '%s' already exists", key, name);
-		/* The freeze runs under the write lock so that the rename
-		 * cannot fail after it; drivers keep it O(1). */
-		if (r >= 0)
-			r = snap_drv_commit(core->drv, core->drv_state, &chain.self, err);
-		if (r >= 0) {
-			static const char sql[] = "UPDATE snapshots SET key = ?2, kind = ?3, state = ?4, "
-						  "created_ns = ?5, updated_ns = ?5, size = ?6, inodes = ?7 "
-						  "WHERE id = ?1";
-			_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
-			r = snap_store_stmt(core->store, sql, &st, err);
-			if (r >= 0) {
-				sqlite3_bind_int64(st, 1, row.id);
-				sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-				sqlite3_bind_int(st, 3, SNAP_KIND_COMMITTED);
-				sqlite3_bind_int(st, 4, SNAP_ROW_READY);
-				sqlite3_bind_int64(st, 5, snap_now_ns());
-				sqlite3_bind_int64(st, 6, usage.size);
-				sqlite3_bind_int64(st, 7, usage.inodes);
-				int rc = sqlite3_step(st);
-				if (rc != SQLITE_DONE)
-					r = snap_store_error(core->store, rc, err, "commit '%s' as '%s'", key, name);
-			}
-		}
-		/* containerd: commit labels replace the active's, never inherit. */
-		if (r >= 0)
-			r = snap_row_labels_store(core, row.id, labels, err);
-		if (r >= 0)
-			r = snap_txn_commit(&txn, err);
-		if (r < 0) {
-			snap_txn_done(&txn);
-			if (r != -EEXIST)
-				snap_error_prefix(err, "commit '%s'", key);
-			commit_revert(core, row.id, key);
-			snap_row_done(&row);
-			return r;
-		}
+		commit_revert(core, row.id, reservation, key);
 	}
 	snap_row_done(&row);
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 /* ---- remove -------------------------------------------------------------- */

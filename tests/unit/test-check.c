@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -145,6 +146,48 @@ static void test_stale_committing_row(void **state)
 	ut_ok(snap_commit(r->core, "c1", "c", NULL, &err), &err);
 }
 
+static void test_dead_commit_reservation(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_error err = { 0 };
+	ut_ok(snap_prepare(r->core, "c", NULL, NULL, NULL, &err), &err);
+	int64_t id = id_of(r->core, "c");
+	/* What a commit of c as c1 leaves when it dies after txn 1. */
+	char q[256];
+	snprintf(q, sizeof(q),
+		 "INSERT INTO snapshots(key, parent_id, kind, state, created_ns, updated_ns) "
+		 "VALUES ('c1', %lld, 0, 1, 1, 1); UPDATE snapshots SET state = 2 WHERE id = %lld",
+		 (long long)id, (long long)id);
+	sql(r->core, q);
+	/* The reserved name is taken but invisible. */
+	struct snap_info info = { 0 };
+	ut_fails(snap_stat(r->core, "c1", &info, &err), -ENOENT, &err);
+	ut_fails(snap_prepare(r->core, "c1", NULL, NULL, NULL, &err), -EEXIST, &err);
+	assert_int_equal(ut_count(r->core, NULL), 1);
+
+	/* While the committer's directory is locked (a live commit), check
+	 * leaves both rows alone. */
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/snapshots/%lld", r->root, (long long)id);
+	int lock = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(lock >= 0);
+	assert_int_equal(flock(lock, LOCK_EX | LOCK_NB), 0);
+	struct findings f = { 0 };
+	assert_int_equal(snap_check(r->core, true, on_item, &f, &err), 0);
+	assert_int_equal(f.n, 0);
+	close(lock);
+
+	f = (struct findings){ 0 };
+	assert_int_equal(snap_check(r->core, true, on_item, &f, &err), 0);
+	assert_true(found(&f, SNAP_CHECK_STALE_COMMITTING));
+	assert_true(found(&f, SNAP_CHECK_STALE_RESERVATION));
+	ut_ok(snap_commit(r->core, "c1", "c", NULL, &err), &err);
+	ut_ok(snap_stat(r->core, "c1", &info, &err), &err);
+	assert_int_equal(info.kind, SNAP_KIND_COMMITTED);
+	snap_info_done(&info);
+	assert_int_equal(snap_check(r->core, false, NULL, NULL, &err), 0);
+}
+
 static void test_missing_dir(void **state)
 {
 	struct ut_root *r = *state;
@@ -231,6 +274,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_orphan_dir, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_creating_row, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_committing_row, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_commit_reservation, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_staging, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_mount, ut_setup, ut_teardown),
