@@ -312,6 +312,9 @@ int ovl_volatile_reset(const char *work)
 	_cleanup_close_ int fd = open(work, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();
+	/* work/work is mode 000 (see ovl_remove); the kernel makes it anew
+	 * at every mount anyway. */
+	(void)fchmodat(fd, "work", 0700, 0);
 	return snap_rm_rf_at(fd, "work/incompat");
 }
 
