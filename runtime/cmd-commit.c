@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * snapctl commit [-m MSG] [-a AUTHOR] [-c CHANGE]... CONTAINER NAME:TAG
+ *
+ * The container's changes become a new layer on its image (the image
+ * store's commit: layer tar from the layer engine into the content store,
+ * a committed snapshot of the new chain ID, config + manifest with a
+ * history entry).  As with docker, the container stays as it is: its
+ * active snapshot is only read, never consumed by a snapshot commit, so
+ * it can be committed again, diffed or run on.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "container-cli.h"
+#include "container-store.h"
+#include "image.h"
+#include "macro.h"
+
+static const char usage[] = "commit [-m MSG] [-a AUTHOR] [-c CHANGE]... CONTAINER NAME:TAG";
+
+int cmd_commit(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "message", required_argument, NULL, 'm' },
+		{ "author", required_argument, NULL, 'a' },
+		{ "change", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct snap_image_commit_opts opts = { .compression = SNAP_COMPRESS_GZIP };
+	_cleanup_free_ const char **changes = NULL;
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+m:a:c:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			opts.comment = optarg;
+			break;
+		case 'a':
+			opts.author = optarg;
+			break;
+		case 'c': {
+			const char **v = reallocarray(changes, opts.n_changes + 1, sizeof(char *));
+			if (!v)
+				return cli_failf(ctx, "commit: %s", strerror(ENOMEM));
+			changes = v;
+			changes[opts.n_changes++] = optarg;
+			break;
+		}
+		case 'h':
+			printf("usage: snapctl %s\n", usage);
+			return EXIT_SUCCESS;
+		default:
+			return cli_usage_error(ctx, usage, "commit: unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage_error(ctx, usage, "commit: expected CONTAINER and NAME:TAG");
+	opts.changes = changes;
+
+	struct snap_core *core = cli_core(ctx);
+	if (!core)
+		return EXIT_FAILURE;
+	struct snap_error err = { 0 };
+	_cleanup_(snap_container_rec_done) struct snap_container_rec rec = { 0 };
+	if (snap_container_store_get(core, argv[optind], &rec, &err) < 0)
+		return cli_fail(ctx, &err);
+	_cleanup_free_ char *created_by = container_command_display(rec.command);
+	if (!created_by)
+		return cli_failf(ctx, "commit: %s", strerror(ENOMEM));
+
+	opts.snapshot_key = rec.snapshot;
+	opts.base = rec.image_id;
+	opts.name = argv[optind + 1];
+	opts.created_by = created_by;
+	_cleanup_(snap_image_done) struct snap_image img = { 0 };
+	if (snap_image_commit(core, &opts, &img, &err) < 0)
+		return cli_fail(ctx, &err);
+	if (ctx->json)
+		printf("{\"id\":\"%s\",\"name\":\"%s\"}\n", img.id, img.name ? img.name : "");
+	else
+		printf("%s\n", img.id);
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* snapctl ps [-a] [-q] [--no-trunc]: containers, like docker ps. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "container-cli.h"
+#include "container-store.h"
+#include "macro.h"
+
+static const char usage[] = "ps [-a] [-q] [--no-trunc]";
+
+struct ps_ctx {
+	struct cli_ctx *cli;
+	bool all, quiet, no_trunc;
+	struct cli_table *table;
+	int failed;
+};
+
+/* "Up 3 minutes", "Exited (0) 2 hours ago", "Created" */
+static void format_status(const struct snap_container_rec *rec, bool running, char *buf, size_t len)
+{
+	char ago[64];
+	if (running) {
+		cli_format_ago(ago, sizeof(ago), rec->created_ns);
+		size_t n = strlen(ago);
+		if (n > 4 && strcmp(ago + n - 4, " ago") == 0)
+			ago[n - 4] = '\0';
+		snprintf(buf, len, "Up %s", ago);
+	} else if (rec->state == SNAP_CONTAINER_EXITED) {
+		cli_format_ago(ago, sizeof(ago), rec->finished_ns);
+		snprintf(buf, len, "Exited (%d) %s", rec->exit_code, ago);
+	} else if (rec->state == SNAP_CONTAINER_RUNNING) {
+		/* its snapctl died without recording the end (killed) */
+		snprintf(buf, len, "Exited (unknown)");
+	} else {
+		snprintf(buf, len, "Created");
+	}
+}
+
+static const char *state_name(const struct snap_container_rec *rec, bool running)
+{
+	if (running)
+		return "running";
+	return rec->state == SNAP_CONTAINER_CREATED ? "created" : "exited";
+}
+
+static int print_json(const struct snap_container_rec *rec, bool running, const char *status)
+{
+	json_t *cmd = json_loads(rec->command, 0, NULL);
+	char created[64];
+	cli_format_time(created, sizeof(created), rec->created_ns);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i}",
+			      "id", rec->id, "name", rec->name, "image", rec->image,
+			      "image_id", rec->image_id, "snapshot", rec->snapshot,
+			      "command", cmd ? cmd : json_array(), "created", created,
+			      "state", state_name(rec, running), "status", status,
+			      "exit_code", rec->state == SNAP_CONTAINER_EXITED ? rec->exit_code : -1);
+	if (!o)
+		return -ENOMEM;
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!s)
+		return -ENOMEM;
+	puts(s);
+	free(s);
+	return 0;
+}
+
+static int add_row(const struct snap_container_rec *rec, void *userdata)
+{
+	struct ps_ctx *p = userdata;
+	bool running = container_is_running(rec);
+	if (!p->all && !running)
+		return 0;
+	char id[SNAP_CONTAINER_ID_LEN + 1];
+	snprintf(id, sizeof(id), "%.*s", p->no_trunc ? SNAP_CONTAINER_ID_LEN : SNAP_CONTAINER_SHORT_ID_LEN,
+		 rec->id);
+	if (p->quiet) {
+		puts(id);
+		return 0;
+	}
+	char status[96];
+	format_status(rec, running, status, sizeof(status));
+	if (p->cli->json)
+		return print_json(rec, running, status);
+
+	_cleanup_free_ char *display = container_command_display(rec->command);
+	if (!display)
+		return -ENOMEM;
+	char command[4096], created[64];
+	if (!p->no_trunc && strlen(display) > 20)
+		snprintf(command, sizeof(command), "\"%.19s…\"", display);
+	else
+		snprintf(command, sizeof(command), "\"%s\"", display);
+	cli_format_ago(created, sizeof(created), rec->created_ns);
+	const char *cells[] = { id, rec->image, command, created, status, rec->name };
+	return cli_table_add(p->table, cells);
+}
+
+int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-trunc", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct ps_ctx p = { .cli = ctx };
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+aqh", options, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			p.all = true;
+			break;
+		case 'q':
+			p.quiet = true;
+			break;
+		case 'T':
+			p.no_trunc = true;
+			break;
+		case 'h':
+			printf("usage: snapctl %s\n", usage);
+			return EXIT_SUCCESS;
+		default:
+			return cli_usage_error(ctx, usage, "ps: unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(ctx, usage, "ps: unexpected argument %s", argv[optind]);
+
+	struct snap_core *core = cli_core(ctx);
+	if (!core)
+		return EXIT_FAILURE;
+	static const char *const headers[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES" };
+	p.table = cli_table_new(ELEMENTSOF(headers), headers);
+	if (!p.table)
+		return cli_failf(ctx, "ps: %s", strerror(ENOMEM));
+	struct snap_error err = { 0 };
+	int r = snap_container_store_walk(core, add_row, &p, &err);
+	if (r < 0 && !err.message[0])
+		snap_error_set(&err, r, "list containers: %s", strerror(-r));
+	if (r >= 0 && !p.quiet && !ctx->json)
+		cli_table_print(p.table, stdout);
+	cli_table_free(p.table);
+	return r < 0 ? cli_fail(ctx, &err) : EXIT_SUCCESS;
+}
