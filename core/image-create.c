@@ -92,12 +92,11 @@ static int parse_argv_form(const char *arg, json_t **ret)
 			json_decref(a);
 			return -EINVAL;
 		}
-		size_t i;
-		json_t *v;
-		json_array_foreach(a, i, v) if (!json_is_string(v))
-		{
-			json_decref(a);
-			return -EINVAL;
+		for (size_t i = 0; i < json_array_size(a); i++) {
+			if (!json_is_string(json_array_get(a, i))) {
+				json_decref(a);
+				return -EINVAL;
+			}
 		}
 		*ret = a;
 		return 0;

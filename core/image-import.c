@@ -339,24 +339,6 @@ static int import_run(struct import_job *j, struct snap_import_result *ret, stru
 			return snap_error_set(err, -ENOMEM, "import: out of memory");
 	}
 
-	if (img_db_exists(j->core, j->m.config.digest)) {
-		/* The same image (same config, hence the same layers) is here
-		 * already: only the name is new.  Blobs this import published
-		 * on the way (docker-save layers) are not needed. */
-		struct img_record rec = {0};
-		snprintf(rec.id, sizeof(rec.id), "%s", j->m.config.digest);
-		r = img_db_insert(j->core, &rec, name, err);
-		if (r < 0)
-			return r;
-		img_source_unpublish(j->src);
-		if (ret) {
-			*ret = (struct snap_import_result){.n_layers = j->m.n_layers};
-			snprintf(ret->id, sizeof(ret->id), "%s", rec.id);
-			ret->name = TAKE_PTR(name);
-		}
-		return 0;
-	}
-
 	size_t n = j->m.n_layers;
 	_cleanup_free_ struct img_layer *layers = calloc(n ? n : 1, sizeof(*layers));
 	_cleanup_free_ struct img_blob *blobs = calloc(n + 2, sizeof(*blobs));
@@ -392,6 +374,25 @@ static int import_run(struct import_job *j, struct snap_import_result *ret, stru
 		blobs[i + 2].size = (uint64_t)d->size;
 		snprintf(layers[i].blob_digest, SNAP_DIGEST_MAX, "%s", d->digest);
 		snprintf(layers[i].diff_id, SNAP_DIGEST_MAX, "%s", j->c.diff_ids[i]);
+	}
+
+	if (img_db_exists(j->core, j->m.config.digest)) {
+		/* The same image (same config, hence the same layers) is here
+		 * already: only the name is new.  The layers were still checked
+		 * against their descriptors above; blobs published on the way
+		 * (another compression of the same layers) are not needed. */
+		struct img_record rec = {0};
+		snprintf(rec.id, sizeof(rec.id), "%s", j->m.config.digest);
+		r = img_db_insert(j->core, &rec, name, err);
+		if (r < 0)
+			return r;
+		img_source_unpublish(j->src);
+		if (ret) {
+			*ret = (struct snap_import_result){.n_layers = j->m.n_layers};
+			snprintf(ret->id, sizeof(ret->id), "%s", rec.id);
+			ret->name = TAKE_PTR(name);
+		}
+		return 0;
 	}
 
 	size_t n_new = 0;

@@ -12,8 +12,10 @@
 
 #include "fs-util.h"
 
-/* Members up to this size stay in memory (documents, tiny layers). */
+/* Members up to this size stay in memory (documents, tiny layers), as
+ * long as all of them together stay under MEM_TOTAL_MAX. */
 #define MEM_ITEM_MAX ((int64_t)1 << 20)
+#define MEM_TOTAL_MAX ((int64_t)64 << 20)
 #define COPY_CHUNK ((size_t)1 << 20)
 
 struct src_item {
@@ -29,6 +31,7 @@ struct img_source {
 	int dirfd; /* a directory source, else -EBADF */
 	struct src_item *items;
 	size_t n_items;
+	int64_t mem_total;
 	char (*published)[SNAP_DIGEST_MAX];
 	size_t n_published;
 	snap_image_progress_fn progress;
@@ -70,7 +73,8 @@ static struct src_item *find_item(struct img_source *s, const char *name)
 static int read_tar_member(struct img_source *s, struct archive *a, struct src_item *it, int64_t size,
 			   int64_t archive_size, struct snap_error *err)
 {
-	if (size <= MEM_ITEM_MAX) {
+	if (size <= MEM_ITEM_MAX && s->mem_total + size <= MEM_TOTAL_MAX) {
+		s->mem_total += size;
 		it->mem = malloc((size_t)size + 1);
 		if (!it->mem)
 			return snap_error_set(err, -ENOMEM, "%s: out of memory", s->path);
@@ -354,8 +358,15 @@ int img_source_publish(struct img_source *s, const char *name, const char *expec
 	/* Already stored (a shared base layer): the store's copy was checked
 	 * when it was added, so skip reading the source again. */
 	if (expected_digest && expected_size >= 0 && snap_content_exists(s->core, expected_digest)) {
+		uint64_t have = 0;
+		_cleanup_close_ int fd = snap_content_open(s->core, expected_digest, &have, err);
+		if (fd < 0)
+			return fd;
+		if (have != (uint64_t)expected_size)
+			return snap_error_set(err, -EINVAL, "%s: size mismatch: descriptor says %" PRId64
+					      " bytes, blob %s has %" PRIu64, what, expected_size, expected_digest, have);
 		snprintf(ret_digest, SNAP_DIGEST_MAX, "%s", expected_digest);
-		*ret_size = (uint64_t)expected_size;
+		*ret_size = have;
 		return 0;
 	}
 	bool added = false;

@@ -129,17 +129,22 @@ int snap_image_history(struct snap_core *core, const char *ref, struct snap_hist
 	if (r < 0)
 		return r;
 	json_t *hist = json_object_get(config, "history");
-	size_t n = json_is_array(hist) ? json_array_size(hist) : 0;
-	/* Without history (some tools write none), one line per layer. */
-	bool synth = n == 0;
-	if (synth)
-		n = n_layers;
+	size_t n_hist = json_is_array(hist) ? json_array_size(hist) : 0, n_empty = 0;
+	for (size_t i = 0; i < n_hist; i++)
+		n_empty += json_is_true(json_object_get(json_array_get(hist, i), "empty_layer"));
+	/* Some tools write less history than layers (or none): the layers
+	 * left over get a line each, with what is known (their size). */
+	size_t n = n_hist, n_synth = 0;
+	if (n_hist - n_empty < n_layers)
+		n_synth = n_layers - (n_hist - n_empty);
+	n += n_synth;
 	h.v = calloc(n ? n : 1, sizeof(*h.v));
 	if (!h.v)
 		return snap_error_set(err, -ENOMEM, "history: out of memory");
 	size_t layer = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct snap_history_entry *e = &h.v[h.n++];
+		bool synth = i >= n_hist;
 		json_t *o = synth ? NULL : json_array_get(hist, i);
 		e->created_by = dup_json_string(o, "created_by");
 		e->author = dup_json_string(o, "author");
