@@ -13,6 +13,7 @@
  *     transaction, still holding the flock.
  */
 #include "check.h"
+#include "image.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -612,7 +613,17 @@ int snap_cleanup(struct snap_core *core, struct snap_error *err)
 
 /* Append phases here (images, containers, content blobs), in the order
  * documented in check.h. */
+static int gc_images(struct snap_core *core, struct snap_gc_stats *stats, struct snap_error *err)
+{
+	uint64_t blobs = 0, snaps = 0;
+	int r = snap_image_gc(core, &blobs, &snaps, err);
+	stats->blobs_removed += blobs;
+	stats->snapshots_removed += snaps;
+	return r;
+}
+
 static const struct snap_gc_phase gc_phases[] = {
+	{ "images", gc_images },
 	{ "leftovers", gc_leftovers },
 };
 
