@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * snapctl history IMAGE: docker history's view, newest first: IMAGE,
+ * CREATED, CREATED BY, SIZE, COMMENT.  The top line carries the image ID;
+ * older lines show <missing>, as docker does for layers that are not
+ * images of their own.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <string.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "image-output.h"
+#include "macro.h"
+
+#define USAGE "history [--no-trunc] [-H|--human[=true|false]] [-q] [--json] IMAGE"
+#define CREATED_BY_WIDTH 45
+
+/* Cut s to `width` characters, the last one an ellipsis, like docker's
+ * stringutils.Ellipsis; characters, not bytes, so UTF-8 stays whole.  s
+ * has room for 3 more bytes. */
+static void ellipsize(char *s, size_t width)
+{
+	size_t chars = 0, cut = 0;
+	for (size_t i = 0; s[i]; i++) {
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue;
+		if (chars == width - 1)
+			cut = i;
+		chars++;
+	}
+	if (chars > width)
+		strcpy(s + cut, "…");
+}
+
+static char *one_line(const char *s)
+{
+	char *d = strdup(s);
+	for (char *p = d; p && *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	return d;
+}
+
+int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "no-trunc", no_argument, NULL, 't' },
+		{ "human", optional_argument, NULL, 'H' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool json = ctx->json, no_trunc = false, human = true, quiet = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "+Hqh", options, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			no_trunc = true;
+			break;
+		case 'H':
+			if (!optarg || strcmp(optarg, "true") == 0 || strcmp(optarg, "1") == 0)
+				human = true;
+			else if (strcmp(optarg, "false") == 0 || strcmp(optarg, "0") == 0)
+				human = false;
+			else
+				return cli_usage_error(ctx, USAGE, "--human takes true or false");
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("usage: snapctl %s\n", USAGE);
+			return EXIT_SUCCESS;
+		default:
+			return cli_usage_error(ctx, USAGE, "bad option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(ctx, USAGE, "expected one IMAGE");
+	struct snap_core *core = cli_core(ctx);
+	if (!core)
+		return EXIT_FAILURE;
+	struct snap_history h = { 0 };
+	struct snap_error err = { 0 };
+	if (snap_image_history(core, argv[optind], &h, &err) < 0)
+		return cli_fail(ctx, &err);
+
+	char short_id[16];
+	image_short_id(short_id, sizeof(short_id), h.id);
+	if (json) {
+		json_t *a = json_array();
+		for (size_t k = h.n; k > 0; k--) {
+			const struct snap_history_entry *e = &h.v[k - 1];
+			char created[64] = "";
+			if (e->created_ns)
+				cli_format_time(created, sizeof(created), e->created_ns);
+			json_array_append_new(
+				a, json_pack("{s:s, s:s?, s:s, s:s, s:s, s:I, s:b, s:s?}", "id",
+					     k == h.n ? h.id : "<missing>", "created", *created ? created : NULL,
+					     "created_by", e->created_by, "author", e->author, "comment",
+					     e->comment, "size", (json_int_t)e->size, "empty_layer", e->empty_layer,
+					     "layer", e->layer_chain_id));
+		}
+		char *s = json_dumps(a, JSON_INDENT(2));
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(a);
+		snap_history_done(&h);
+		return EXIT_SUCCESS;
+	}
+	if (quiet) {
+		for (size_t k = h.n; k > 0; k--)
+			puts(k == h.n ? (no_trunc ? h.id : short_id) : "<missing>");
+		snap_history_done(&h);
+		return EXIT_SUCCESS;
+	}
+	static const char *const headers[] = { "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" };
+	struct cli_table *t = cli_table_new(ELEMENTSOF(headers), headers);
+	if (!t) {
+		snap_history_done(&h);
+		return cli_failf(ctx, "history: out of memory");
+	}
+	for (size_t k = h.n; k > 0; k--) {
+		const struct snap_history_entry *e = &h.v[k - 1];
+		char created[64] = "N/A", size[32];
+		if (e->created_ns) {
+			if (human)
+				cli_format_ago(created, sizeof(created), e->created_ns);
+			else
+				cli_format_time(created, sizeof(created), e->created_ns);
+		}
+		if (human)
+			cli_format_size(size, sizeof(size), (int64_t)e->size);
+		else
+			snprintf(size, sizeof(size), "%llu", (unsigned long long)e->size);
+		_cleanup_free_ char *by = one_line(e->created_by);
+		_cleanup_free_ char *by_cut = NULL;
+		if (by && !no_trunc && strlen(by) > CREATED_BY_WIDTH) {
+			by_cut = malloc(CREATED_BY_WIDTH * 4 + 8);
+			if (by_cut) {
+				snprintf(by_cut, CREATED_BY_WIDTH * 4 + 8, "%s", by);
+				ellipsize(by_cut, CREATED_BY_WIDTH);
+			}
+		}
+		const char *id = k == h.n ? (no_trunc ? h.id : short_id) : "<missing>";
+		const char *row[] = { id, created, by_cut ? by_cut : by ? by : "", size, e->comment };
+		cli_table_add(t, row);
+	}
+	cli_table_print(t, stdout);
+	cli_table_free(t);
+	snap_history_done(&h);
+	return EXIT_SUCCESS;
+}

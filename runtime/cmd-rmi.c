@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* snapctl rmi [-f] IMAGE...: untag, and delete images no tag is left on. */
+#include <getopt.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "image-output.h"
+#include "macro.h"
+
+#define USAGE "rmi [-f] IMAGE..."
+
+int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	unsigned flags = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+fh", options, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			flags |= SNAP_RMI_FORCE;
+			break;
+		case 'h':
+			printf("usage: snapctl %s\n", USAGE);
+			return EXIT_SUCCESS;
+		default:
+			return cli_usage_error(ctx, USAGE, "bad option");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(ctx, USAGE, "expected at least one IMAGE");
+	struct snap_core *core = cli_core(ctx);
+	if (!core)
+		return EXIT_FAILURE;
+	int ret = EXIT_SUCCESS;
+	for (int i = optind; i < argc; i++) {
+		struct snap_error err = { 0 };
+		struct snap_image img = { 0 };
+		/* Resolve first to say what is untagged, as docker does. */
+		if (snap_image_resolve(core, argv[i], &img, &err) < 0) {
+			ret = cli_fail(ctx, &err);
+			continue;
+		}
+		char removed[SNAP_DIGEST_MAX] = "";
+		if (snap_image_remove(core, argv[i], flags, removed, &err) < 0) {
+			ret = cli_fail(ctx, &err);
+		} else {
+			if (img.name)
+				printf("Untagged: %s\n", img.name);
+			if (*removed)
+				printf("Deleted: %s\n", removed);
+		}
+		snap_image_done(&img);
+	}
+	return ret;
+}
