@@ -1058,7 +1058,8 @@ static int finish(struct apply *a)
 	cache_drop(a);
 	/* Children before parents, so setting a child's times does not
 	 * bump a parent's mtime after it was set. */
-	qsort(a->dirs, a->n_dirs, sizeof(*a->dirs), dir_depth_cmp);
+	if (a->n_dirs > 0) /* qsort(NULL, 0) is undefined */
+		qsort(a->dirs, a->n_dirs, sizeof(*a->dirs), dir_depth_cmp);
 	const struct deferred_dir *root = NULL;
 	for (size_t i = 0; i < a->n_dirs; i++) {
 		int r = apply_deferred(a, &a->dirs[i]);

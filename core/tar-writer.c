@@ -233,7 +233,8 @@ static int collector_finish(struct snap_diff_collector *c, struct snap_error *er
 	}
 	c->n = w;
 
-	qsort(c->v, c->n, sizeof(*c->v), rec_path_cmp);
+	if (c->n > 0) /* qsort(NULL, 0) is undefined */
+		qsort(c->v, c->n, sizeof(*c->v), rec_path_cmp);
 	/* Merge duplicates: a path both deleted and added (a lower entry
 	 * replaced) is a modification; the last source wins. */
 	for (size_t i = 1; i < c->n; i++) {
@@ -358,7 +359,8 @@ static int collector_finish(struct snap_diff_collector *c, struct snap_error *er
 			return snap_error_set(err, -ENOMEM, "diff: out of memory");
 		}
 	}
-	qsort(c->v, c->n, sizeof(*c->v), rec_tarname_cmp);
+	if (c->n > 0)
+		qsort(c->v, c->n, sizeof(*c->v), rec_tarname_cmp);
 	c->finished = true;
 	return 0;
 }
@@ -710,7 +712,8 @@ int snap_diff_collector_changes(struct snap_diff_collector *c, struct snap_chang
 		}
 		out.n++;
 	}
-	qsort(out.v, out.n, sizeof(*out.v), change_cmp);
+	if (out.n > 0)
+		qsort(out.v, out.n, sizeof(*out.v), change_cmp);
 	*ret = out;
 	return 0;
 }

@@ -6,6 +6,7 @@
  * metrics of one workload have different units. */
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <string.h>
 
@@ -168,6 +169,10 @@ int bench_write_chart(struct bench_ctx *b, const char *path, bool png, struct sn
 	if (st == CAIRO_STATUS_SUCCESS)
 		st = cairo_surface_status(surface);
 	cairo_surface_destroy(surface);
+	/* Release cairo's and fontconfig's process-wide caches: charts are
+	 * drawn once, and LeakSanitizer would report them at exit. */
+	cairo_debug_reset_static_data();
+	FcFini();
 	if (st != CAIRO_STATUS_SUCCESS)
 		return snap_error_set(err, -EIO, "bench: chart %s: %s", path, cairo_status_to_string(st));
 	return 0;
