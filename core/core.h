@@ -16,6 +16,10 @@
  *
  * Loader warnings (plugins that could not be loaded) go to opts->notice as
  * "warning: ..." lines while snap_core_open runs.
+ *
+ * A snap_core is used by one thread at a time (its sqlite connection and
+ * statement cache are not shared); threads and processes that work on one
+ * root at once each open their own core: the store serialises writers.
  */
 #ifndef SNAP_CORE_H
 #define SNAP_CORE_H

@@ -426,6 +426,10 @@ int snap_core_remove_dir(struct snap_core *core, uint64_t id, const char *key, i
 	int r = snap_drv_remove(core->drv, core->drv_state, &ref, err);
 	if (r < 0)
 		return r;
+	/* The driver usually leaves the directory empty: one rmdir, and the
+	 * recursive removal only for what it left behind. */
+	if (unlinkat(core->snapfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		return 0;
 	r = snap_rm_rf_at(core->snapfd, name);
 	if (r < 0)
 		return snap_error_set(err, r, "remove %s: %s", path, strerror(-r));
