@@ -4,7 +4,10 @@
 type, mode, owner, mtime (ns), size, content, link target, device number,
 xattrs (overlayfs' private ones left out) and hardlink groups.  The roots'
 own metadata is ignored (a layer never carries the snapshot root).
-Usage: treecmp.py A B   -> exit 0 when equal, 1 with the differences.
+Usage: treecmp.py [--mtime=ns|sec|none] [--no-xattrs] A B
+       -> exit 0 when equal, 1 with the differences (formats without
+       nanoseconds or xattrs, e.g. ustar/gnu, are compared with the
+       options).
        treecmp.py --dump A -> print the description, root included (for
        before/after checks)."""
 import hashlib
@@ -69,6 +72,13 @@ def describe(root, with_root=False):
 
 
 def main():
+    mtime, no_xattrs = "ns", False
+    while sys.argv[1].startswith("--") and sys.argv[1] != "--dump":
+        opt = sys.argv.pop(1)
+        if opt.startswith("--mtime="):
+            mtime = opt.split("=", 1)[1]
+        elif opt == "--no-xattrs":
+            no_xattrs = True
     if sys.argv[1] == "--dump":
         e, g = describe(sys.argv[2], with_root=True)
         for k in sorted(e):
@@ -77,6 +87,14 @@ def main():
         return 0
     a, ga = describe(sys.argv[1])
     b, gb = describe(sys.argv[2])
+    for tree in (a, b):
+        for d in tree.values():
+            if mtime == "sec":
+                d["mtime_ns"] //= 10**9
+            elif mtime == "none":
+                del d["mtime_ns"]
+            if no_xattrs:
+                del d["xattrs"]
     bad = 0
     for k in sorted(set(a) | set(b)):
         if k not in a:
