@@ -175,13 +175,19 @@ static int btrfs_create(void *state, const struct snap_ref *snap, const struct s
 		return r;
 	}
 	r = btrfs_subvol_create(dirfd, BTRFS_SUBVOL_NAME, what, err);
-	if (r < 0 || !ro)
+	if (r < 0)
 		return r;
-	/* An empty view: make it read-only like every other view. */
+	/* The kernel makes a subvolume's root 0777 (no umask applies to the
+	 * ioctl); an empty snapshot's root is 0755 like every driver's. */
 	_cleanup_close_ int fd = openat(dirfd, BTRFS_SUBVOL_NAME,
 					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	r = fd < 0 ? snap_error_set(err, negative_errno(), "open %s: %s", what, strerror(errno))
-		   : btrfs_subvol_set_readonly(fd, true, what, err);
+	if (fd < 0)
+		r = snap_error_set(err, negative_errno(), "open %s: %s", what, strerror(errno));
+	else if (fchmod(fd, 0755) < 0)
+		r = snap_error_set(err, negative_errno(), "chmod %s: %s", what, strerror(errno));
+	/* An empty view: read-only like every other view. */
+	else if (ro)
+		r = btrfs_subvol_set_readonly(fd, true, what, err);
 	if (r < 0) {
 		struct snap_error ignored;
 		(void)remove_tree(dirfd, snap, &ignored);

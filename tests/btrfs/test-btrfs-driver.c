@@ -216,6 +216,9 @@ static void test_active_without_parent_is_empty_subvolume(void **state)
 	snprintf(fs, sizeof(fs), "%s/fs", s->path);
 	assert_true(is_subvolume_at(fs));
 	_cleanup_close_ int t = tree_of(f, s);
+	struct stat rst;
+	assert_int_equal(fstat(t, &rst), 0);
+	assert_int_equal(rst.st_mode & 07777, 0755);
 	_cleanup_closedir_ DIR *d = fdopendir(dup(t));
 	struct dirent *de;
 	int n = 0;
