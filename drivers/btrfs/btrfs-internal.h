@@ -94,6 +94,7 @@ struct btrfs_subvol_facts {
 	uint64_t id;
 	uint64_t generation; /* last transaction that changed the tree */
 	uint64_t otransid;   /* transaction the subvolume was created in */
+	uint64_t ctransid;   /* last transaction that changed its contents */
 	uint8_t uuid[16];
 	uint8_t parent_uuid[16];
 	bool readonly;

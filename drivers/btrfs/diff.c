@@ -685,7 +685,9 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 				parents->refs[0].id);
 	if (!of.readonly)
 		return FALLBACK("the parent's subvolume is writable");
-	if (of.generation > nf.otransid)
+	/* Not the generation: every snapshot of O (a view, a sibling) COWs
+	 * O's root node and bumps it without changing what O holds. */
+	if (of.ctransid > nf.otransid)
 		return FALLBACK("the parent changed after the snapshot was taken");
 	int nested = has_nested_subvolumes(nfd, nf.id);
 	if (nested == 0)

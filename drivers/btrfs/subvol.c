@@ -83,6 +83,7 @@ int btrfs_subvol_facts(int fd, struct btrfs_subvol_facts *ret)
 		.id = info.id,
 		.generation = info.generation,
 		.otransid = info.otransid,
+		.ctransid = info.ctransid,
 		.readonly = (info.flags & BTRFS_ROOT_SUBVOL_RDONLY) != 0,
 	};
 	memcpy(ret->uuid, info.uuid, sizeof(ret->uuid));

@@ -44,12 +44,12 @@ struct fixture {
 	int basefd;
 };
 
-static char paths[64][PATH_MAX];
+static char paths[128][PATH_MAX];
 
 static struct snap_ref mkref(struct fixture *f, int kind)
 {
 	uint64_t id = ++f->next_id;
-	assert_true(id < 64);
+	assert_true(id < 128);
 	snprintf(paths[id], sizeof(paths[id]), "%s/snapshots/%llu", f->root, (unsigned long long)id);
 	assert_int_equal(mkdir(paths[id], 0700), 0);
 	return (struct snap_ref){ .id = id, .key = "k", .path = paths[id], .kind = kind };
@@ -205,6 +205,11 @@ static void check_scenario(struct fixture *f, const char *name, mutate_fn mutate
 		fail_msg("create: %s", err.message);
 	_cleanup_close_ int cfd = tree_of(f, &child);
 	mutate(cfd);
+	/* what the core does before a diff: a view of the parent to mount
+	 * (snapshotting the parent again must not spoil the fast path) */
+	struct snap_ref view = mkref(f, SNAP_KIND_VIEW);
+	if (drv->create(f->state, &view, &chain, &err) < 0)
+		fail_msg("create view: %s", err.message);
 
 	struct result g = { 0 }, q = { 0 };
 	collect(f->basefd, cfd, false, f, &child, &g);
@@ -225,7 +230,7 @@ static void check_scenario(struct fixture *f, const char *name, mutate_fn mutate
 	snap_changes_done(&g.changes);
 	snap_changes_done(&q.changes);
 	close(TAKE_FD(cfd));
-	if (drv->remove(f->state, &child, &err) < 0)
+	if (drv->remove(f->state, &child, &err) < 0 || drv->remove(f->state, &view, &err) < 0)
 		fail_msg("remove: %s", err.message);
 }
 
