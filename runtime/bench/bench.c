@@ -106,7 +106,7 @@ int bench_spawn(struct bench_ctx *b, char *const argv[])
 
 /* Unmount everything below `dir`, deepest first (mountinfo lists parents
  * before children, so walk it backwards). */
-static void unmount_below(const char *dir)
+void bench_unmount_below(const char *dir)
 {
 	for (int pass = 0; pass < 8; pass++) {
 		_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -460,7 +460,7 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 		free(b.envs[i].root);
 		free(b.envs[i].mnt);
 	}
-	unmount_below(b.work);
+	bench_unmount_below(b.work);
 	int wfd = open(b.work, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (wfd >= 0) {
 		snap_rm_children_at(wfd);

@@ -42,6 +42,8 @@ struct bench_env {
 	struct snap_core *core; /* NULL for peers */
 	bool peer;
 	bool failed;        /* a workload failed here: skipped for the rest of it */
+	bool busybox_imported; /* BENCH_BUSYBOX_IMAGE is in this snapctl root */
+	bool image_loaded;  /* peers: the busybox archive is in the peer's store */
 	char skip_reason[SNAP_ERROR_MSG_MAX];
 };
 
@@ -120,6 +122,16 @@ int bench_gen_layer(const char *path, uint64_t seed, int small_files, int large_
 /* A busybox root filesystem directory (from busybox-static) under the work
  * dir, made once; wl-start.c. */
 int bench_busybox_rootfs(struct bench_ctx *b, char *dir, size_t len, struct snap_error *err);
+/* BENCH_BUSYBOX_IMAGE in env's root (snapctl import-rootfs), once. */
+#define BENCH_BUSYBOX_IMAGE "bench-busybox:latest"
+int bench_busybox_image(struct bench_ctx *b, struct bench_env *env, struct snap_error *err);
+/* That image as an OCI archive (snapctl export), made once in the work dir:
+ * what the peers and `snapctl import` unpack. */
+int bench_busybox_archive(struct bench_ctx *b, char *out, size_t len, struct snap_error *err);
+/* Run `snapctl --root ROOT --driver DRIVER -q ARGS...`; its exit status. */
+int bench_snapctl(struct bench_ctx *b, const char *root, const char *driver, const char *const *args);
+/* Unmount everything at or below dir, deepest first. */
+void bench_unmount_below(const char *dir);
 
 /* Peers (peers.c): containerd and podman on the workloads they can do. */
 void bench_peers_add(struct bench_ctx *b, size_t cap);

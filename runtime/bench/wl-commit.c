@@ -22,7 +22,34 @@ static int fill_base(int dirfd, void *arg, struct snap_error *err)
 
 static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
 {
-	return wl_make_committed(env, "commit-base", NULL, fill_base, b, err);
+	int r = wl_make_committed(env, "commit-base", NULL, fill_base, b, err);
+	return r < 0 ? r : bench_busybox_image(b, env, err);
+}
+
+/* What the peers do too: a container writes one file, then `snapctl commit`
+ * makes an image of it (whole command, timed alone). */
+static int commit_container(struct bench_ctx *b, struct bench_env *env, int runno, struct snap_error *err)
+{
+	char name[64], tag[80];
+	snprintf(name, sizeof(name), "bench-commit-%d", runno + 1000);
+	snprintf(tag, sizeof(tag), "bench-committed:%d", runno + 1000);
+	const char *run[] = { "run", "--name", name, BENCH_BUSYBOX_IMAGE, "/bin/sh", "-c", "echo x > /changed", NULL };
+	const char *commit[] = { "commit", name, tag, NULL };
+	const char *rm[] = { "rm", "-f", name, NULL };
+	const char *rmi[] = { "rmi", "-f", tag, NULL };
+	int r = bench_snapctl(b, env->root, env->driver, run);
+	if (r != 0) {
+		bench_snapctl(b, env->root, env->driver, rm);
+		return snap_error_set(err, -EIO, "bench commit: snapctl run on %s exited with %d", env->driver, r);
+	}
+	int64_t t = bench_now_ns();
+	r = bench_snapctl(b, env->root, env->driver, commit);
+	double ms = bench_ms_since(t);
+	bench_snapctl(b, env->root, env->driver, rm);
+	bench_snapctl(b, env->root, env->driver, rmi);
+	if (r != 0)
+		return snap_error_set(err, -EIO, "bench commit: snapctl commit on %s exited with %d", env->driver, r);
+	return bench_record(b, env, "commit container (1 file)", "ms", ms);
 }
 
 /* N changes: a quarter new files, a quarter modified, the rest deleted by
@@ -113,7 +140,7 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 		bench_record(b, env, metric, "ms", total);
 		wl_remove_quiet(env, name);
 	}
-	return 0;
+	return commit_container(b, env, runno, err);
 }
 
 static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)

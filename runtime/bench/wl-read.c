@@ -33,11 +33,15 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 	r = wl_prepare_mounted(env, s->key, "read-base", err);
 	if (r < 0)
 		return r;
-	/* The bare file sits on the filesystem that holds the root. */
-	snprintf(s->bare, sizeof(s->bare), "%s/bare-read.bin", env->root);
-	_cleanup_close_ int rfd = open(env->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* The bare file sits on the filesystem that holds the snapshots' data:
+	 * the btrfs driver's loopback (ROOT/snapshots), else the root's. */
+	char dir[4200];
+	if (!wl_snapshots_own_fs(env, dir, sizeof(dir)))
+		snprintf(dir, sizeof(dir), "%s", env->root);
+	snprintf(s->bare, sizeof(s->bare), "%s/bare-read.bin", dir);
+	_cleanup_close_ int rfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
-		return snap_error_set(err, negative_errno(), "bench: open %s: %m", env->root);
+		return snap_error_set(err, negative_errno(), "bench: open %s: %m", dir);
 	return bench_gen_file(rfd, "bare-read.bin", b->scale->read_size, b->seed + 1, err);
 }
 

@@ -20,16 +20,16 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
 {
-	/* The snapshots live under ROOT/snapshots (the btrfs driver's loopback
-	 * filesystem is mounted there), so measure that filesystem. */
-	char where[4200];
-	snprintf(where, sizeof(where), "%s/snapshots", env->root);
 	int r = 0;
 	for (int k = 0; k < 3 && r == 0; k++) {
 		int n = b->scale->sharing_counts[k];
-		int64_t before = wl_fs_used(where);
+		int64_t before = wl_disk_used(env);
 		int made = 0;
 		for (int i = 0; i < n && r == 0; i++) {
+			if (*b->interrupted) {
+				r = snap_error_set(err, -EINTR, "bench: interrupted");
+				break;
+			}
 			char key[64];
 			snprintf(key, sizeof(key), "share-%d-%d-%d", runno, n, i);
 			r = wl_prepare_mounted(env, key, "share-image", err);
@@ -43,7 +43,7 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 			struct snap_error uerr = { 0 };
 			wl_unmount(env, &uerr);
 		}
-		int64_t after = wl_fs_used(where);
+		int64_t after = wl_disk_used(env);
 		if (r == 0 && before >= 0 && after >= 0) {
 			char metric[64];
 			snprintf(metric, sizeof(metric), "disk for %d containers", n);

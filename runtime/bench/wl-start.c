@@ -36,29 +36,65 @@ int bench_busybox_rootfs(struct bench_ctx *b, char *dir, size_t len, struct snap
 	return 0;
 }
 
-static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
+int bench_snapctl(struct bench_ctx *b, const char *root, const char *driver, const char *const *args)
 {
+	char *argv[32] = { b->self_exe, "--root", (char *)root, "--driver", (char *)driver, "-q" };
+	size_t n = 6;
+	if (b->cli->btrfs_size) {
+		argv[n++] = "--btrfs-size";
+		argv[n++] = (char *)b->cli->btrfs_size;
+	}
+	for (size_t i = 0; args[i] && n < ELEMENTSOF(argv) - 1; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	return bench_spawn(b, argv);
+}
+
+int bench_busybox_image(struct bench_ctx *b, struct bench_env *env, struct snap_error *err)
+{
+	if (env->busybox_imported)
+		return 0;
 	char rootfs[4200];
 	int r = bench_busybox_rootfs(b, rootfs, sizeof(rootfs), err);
 	if (r < 0)
 		return r;
-	char *argv[] = { b->self_exe, "--root", env->root, "--driver", (char *)env->driver, "-q",
-			 "import-rootfs", rootfs, "bench-busybox:latest", NULL };
-	r = bench_spawn(b, argv);
+	const char *args[] = { "import-rootfs", rootfs, BENCH_BUSYBOX_IMAGE, NULL };
+	r = bench_snapctl(b, env->root, env->driver, args);
 	if (r != 0)
-		return snap_error_set(err, -EIO, "bench start: snapctl import-rootfs exited with %d", r);
+		return snap_error_set(err, -EIO, "bench: snapctl import-rootfs on %s exited with %d", env->driver, r);
+	env->busybox_imported = true;
 	return 0;
+}
+
+int bench_busybox_archive(struct bench_ctx *b, char *out, size_t len, struct snap_error *err)
+{
+	snprintf(out, len, "%s/busybox-oci.tar", b->work);
+	if (access(out, F_OK) == 0)
+		return 0;
+	for (size_t i = 0; i < b->n_envs; i++) {
+		struct bench_env *e = &b->envs[i];
+		if (e->peer || e->skip_reason[0] || bench_busybox_image(b, e, err) < 0)
+			continue;
+		const char *args[] = { "export", BENCH_BUSYBOX_IMAGE, out, NULL };
+		if (bench_snapctl(b, e->root, e->driver, args) == 0)
+			return 0;
+	}
+	return snap_error_set(err, -ENOENT, "bench: no snapctl root could export %s", BENCH_BUSYBOX_IMAGE);
+}
+
+static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
+{
+	return bench_busybox_image(b, env, err);
 }
 
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
 {
-	char *argv[] = { b->self_exe, "--root", env->root, "--driver", (char *)env->driver, "-q",
-			 "run", "--rm", "bench-busybox:latest", "/bin/true", NULL };
+	const char *args[] = { "run", "--rm", BENCH_BUSYBOX_IMAGE, "/bin/true", NULL };
 	int64_t t = bench_now_ns();
-	int r = bench_spawn(b, argv);
+	int r = bench_snapctl(b, env->root, env->driver, args);
 	double ms = bench_ms_since(t);
 	if (r != 0)
-		return snap_error_set(err, -EIO, "bench start: snapctl run exited with %d", r);
+		return snap_error_set(err, -EIO, "bench start: snapctl run on %s exited with %d", env->driver, r);
 	return bench_record(b, env, "run --rm /bin/true", "ms", ms);
 }
 

@@ -82,6 +82,9 @@ struct unpack_state {
 	char generated[4200];
 	char busybox[4200];
 	bool have_busybox;
+	char archive[4200];    /* the busybox image as an OCI archive */
+	char import_root[4200]; /* a snapctl root of its own: the import starts from an empty store */
+	bool have_archive;
 };
 
 static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
@@ -101,6 +104,12 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 	}
 	struct snap_error berr = { 0 };
 	s->have_busybox = access(s->busybox, F_OK) == 0 || gen_busybox_layer(s->busybox, &berr) == 0;
+	/* `snapctl import` of the OCI archive the peers import: the same
+	 * command-level work (content ingest + unpack) as theirs. */
+	snprintf(s->import_root, sizeof(s->import_root), "%s-import", env->root);
+	const char *init[] = { "images", NULL };
+	s->have_archive = bench_busybox_archive(b, s->archive, sizeof(s->archive), &berr) == 0 &&
+			  bench_snapctl(b, s->import_root, env->driver, init) == 0;
 	return 0;
 }
 
@@ -131,6 +140,19 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 	int r = apply_one(b, env, s->generated, "generated layer", runno, err);
 	if (r == 0 && s->have_busybox)
 		r = apply_one(b, env, s->busybox, "busybox layer", runno, err);
+	if (r == 0 && s->have_archive) {
+		const char *imp[] = { "import", "--name", "bench-import:latest", s->archive, NULL };
+		const char *rmi[] = { "rmi", "bench-import:latest", NULL };
+		const char *gc[] = { "gc", NULL };
+		int64_t t = bench_now_ns();
+		int q = bench_snapctl(b, s->import_root, env->driver, imp);
+		double ms = bench_ms_since(t);
+		if (q != 0)
+			return snap_error_set(err, -EIO, "bench: snapctl import on %s exited with %d", env->driver, q);
+		bench_record(b, env, "busybox image import", "ms", ms);
+		bench_snapctl(b, s->import_root, env->driver, rmi);
+		bench_snapctl(b, s->import_root, env->driver, gc);
+	}
 	return r;
 }
 

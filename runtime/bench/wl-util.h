@@ -19,6 +19,12 @@ void wl_remove_quiet(struct bench_env *env, const char *key);
 int wl_open_mnt(struct bench_env *env, struct snap_error *err);
 /* Bytes used on the filesystem holding path (after syncfs). */
 int64_t wl_fs_used(const char *path);
+/* Whether ROOT/snapshots is a filesystem of its own (the btrfs driver's
+ * loopback); its path in dir either way. */
+bool wl_snapshots_own_fs(struct bench_env *env, char *dir, size_t len);
+/* Disk used by env's snapshots: the private filesystem's used bytes, or the
+ * blocks of the files under the root when it shares the host's. */
+int64_t wl_disk_used(struct bench_env *env);
 /* Drop the page cache so reads come from the disk (root only). */
 void wl_drop_caches(void);
 
