@@ -176,6 +176,100 @@ static void test_two_processes_share_one_mount(void **state)
 	free(root);
 }
 
+static void test_other_namespace_reuses_the_device(void **state)
+{
+	/* The image is attached and mounted in our namespace; a process in
+	 * a namespace that does not see the mount must mount the same loop
+	 * device, not attach the image a second time. */
+	char *root = tree_mkdtemp();
+	struct snap_error err = { 0 };
+	struct notices c = { 0 };
+	void *st = NULL;
+	if (open_root(root, "1G", &c, &st, &err) < 0)
+		fail_msg("open: %s", err.message);
+	drv->close(st);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char sd[PATH_MAX];
+		snprintf(sd, sizeof(sd), "%s/snapshots", root);
+		if (btrfs_test_private_ns() < 0 || umount2(sd, 0) < 0)
+			_exit(2);
+		struct notices cc = { 0 };
+		if (open_root(root, "1G", &cc, &st, &err) < 0) {
+			fprintf(stderr, "child: %s\n", err.message);
+			_exit(1);
+		}
+		if (cc.n != 1 || !strstr(cc.last, "reusing")) {
+			fprintf(stderr, "child: notice '%s'\n", cc.last);
+			_exit(3);
+		}
+		char sp[PATH_MAX];
+		snprintf(sp, sizeof(sp), "%s/snapshots/1", root);
+		struct snap_ref ref = { .id = 1, .key = "k", .path = sp, .kind = SNAP_KIND_ACTIVE };
+		struct snap_chain none = { 0 };
+		if (mkdir(sp, 0700) < 0 || drv->create(st, &ref, &none, &err) < 0)
+			_exit(4);
+		drv->close(st);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* one device, and what the child made is here too */
+	assert_int_equal(btrfs_test_count_loops(root), 1);
+	char sp[PATH_MAX];
+	snprintf(sp, sizeof(sp), "%s/snapshots/1/fs", root);
+	assert_int_equal(access(sp, F_OK), 0);
+	btrfs_test_destroy_root(root);
+	assert_int_equal(btrfs_test_wait_loops(root, 0), 0);
+	free(root);
+}
+
+static void test_native_btrfs_root(void **state)
+{
+	/* ROOT already on btrfs: no image, the filesystem is used as is and
+	 * mounts() names its device. */
+	char *dir = tree_mkdtemp();
+	char img[PATH_MAX], mnt[PATH_MAX];
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	assert_int_equal(mkdir(mnt, 0755), 0);
+	/* a btrfs made the driver's own way at mnt/snapshots; ROOT goes in it */
+	struct snap_error err = { 0 };
+	struct notices c = { 0 };
+	void *st = NULL;
+	if (open_root(mnt, "1G", &c, &st, &err) < 0)
+		fail_msg("open outer: %s", err.message);
+	drv->close(st);
+	char root[PATH_MAX];
+	snprintf(root, sizeof(root), "%s/snapshots/nested-root", mnt);
+	assert_int_equal(mkdir(root, 0700), 0);
+
+	c = (struct notices){ 0 };
+	if (open_root(root, "1G", &c, &st, &err) < 0)
+		fail_msg("open native: %s", err.message);
+	assert_int_equal(c.n, 0);
+	snprintf(img, sizeof(img), "%s/btrfs.img", root);
+	assert_int_equal(access(img, F_OK), -1);
+	assert_int_equal(btrfs_test_count_loops(root), 0);
+
+	char sp[PATH_MAX];
+	snprintf(sp, sizeof(sp), "%s/snapshots/1", root);
+	assert_int_equal(mkdir(sp, 0700), 0);
+	struct snap_ref ref = { .id = 1, .key = "k", .path = sp, .kind = SNAP_KIND_ACTIVE };
+	struct snap_chain none = { 0 };
+	if (drv->create(st, &ref, &none, &err) < 0)
+		fail_msg("create: %s", err.message);
+	if (drv->remove(st, &ref, &err) < 0)
+		fail_msg("remove: %s", err.message);
+	drv->close(st);
+	btrfs_test_destroy_root(mnt);
+	assert_int_equal(btrfs_test_wait_loops(mnt, 0), 0);
+	tree_rm_rf(dir);
+	free(dir);
+}
+
 static void test_no_space_for_image(void **state)
 {
 	char *root = tree_mkdtemp();
@@ -290,6 +384,8 @@ int main(void)
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_fresh_reuse_restart_teardown),
 		cmocka_unit_test(test_two_processes_share_one_mount),
+		cmocka_unit_test(test_other_namespace_reuses_the_device),
+		cmocka_unit_test(test_native_btrfs_root),
 		cmocka_unit_test(test_no_space_for_image),
 		cmocka_unit_test(test_kernel_without_fstype),
 		cmocka_unit_test(test_refuses_nonempty_snapshots_dir),
