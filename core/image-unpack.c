@@ -7,7 +7,10 @@
  * a half-applied layer under a chain ID.
  */
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -82,17 +85,64 @@ static int existing_layer(struct snap_core *core, const char *chain_id, uint64_t
 	return ret;
 }
 
-static int apply_blob(struct snap_core *core, const char *key, const char *blob,
-		      struct snap_layer_digests *dg, struct snap_error *err)
+struct unpack_progress {
+	snap_image_progress_fn fn;
+	void *ctx;
+	const char *what;
+};
+
+struct apply_watch {
+	int blobfd;
+	int stopfd; /* eventfd: the apply is over */
+	uint64_t total;
+	const struct unpack_progress *p;
+};
+
+/* The layer engine reads the blob through its own fd; this thread reports
+ * how far it got by the file offset it shares with that fd (same open
+ * file description), so no byte is copied for the sake of a progress bar. */
+static void *apply_watch_thread(void *userdata)
 {
-	_cleanup_close_ int fd = snap_content_open(core, blob, NULL, err);
-	if (fd < 0)
-		return fd;
-	return snap_layer_apply_fd(core, key, fd, dg, err);
+	struct apply_watch *w = userdata;
+	struct pollfd pfd = {.fd = w->stopfd, .events = POLLIN};
+	while (poll(&pfd, 1, 100) == 0) {
+		off_t off = lseek(w->blobfd, 0, SEEK_CUR);
+		if (off >= 0)
+			w->p->fn(w->p->ctx, "unpack", w->p->what, (uint64_t)off, w->total);
+	}
+	return NULL;
 }
 
-int img_unpack_one(struct snap_core *core, const char *parent_chain, struct img_layer *layer,
-		   struct img_created *created, bool *ret_new, struct snap_error *err)
+static int apply_blob(struct snap_core *core, const char *key, const char *blob,
+		      const struct unpack_progress *p, struct snap_layer_digests *dg, struct snap_error *err)
+{
+	uint64_t total = 0;
+	_cleanup_close_ int fd = snap_content_open(core, blob, &total, err);
+	if (fd < 0)
+		return fd;
+	if (!p || !p->fn)
+		return snap_layer_apply_fd(core, key, fd, dg, err);
+	p->fn(p->ctx, "unpack", p->what, 0, total);
+	struct apply_watch w = {.blobfd = fd, .total = total, .p = p};
+	_cleanup_close_ int stopfd = w.stopfd = eventfd(0, EFD_CLOEXEC);
+	pthread_t thread;
+	bool watching = stopfd >= 0 && pthread_create(&thread, NULL, apply_watch_thread, &w) == 0;
+	int r = snap_layer_apply_fd(core, key, fd, dg, err);
+	if (watching) {
+		uint64_t one = 1;
+		if (write(stopfd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(thread, NULL);
+		else
+			pthread_detach(thread);
+	}
+	if (r == 0)
+		p->fn(p->ctx, "unpack", p->what, total, total);
+	return r;
+}
+
+static int unpack_one(struct snap_core *core, const char *parent_chain, struct img_layer *layer,
+		      struct img_created *created, bool *ret_new, const struct unpack_progress *p,
+		      struct snap_error *err)
 {
 	int r;
 	bool known = layer->diff_id[0] != '\0';
@@ -118,7 +168,7 @@ int img_unpack_one(struct snap_core *core, const char *parent_chain, struct img_
 		return snap_error_prefix(err, "unpack layer %s", layer->blob_digest);
 
 	struct snap_layer_digests dg = {0};
-	r = apply_blob(core, key, layer->blob_digest, &dg, err);
+	r = apply_blob(core, key, layer->blob_digest, p, &dg, err);
 	if (r < 0) {
 		snap_remove(core, key, NULL);
 		return snap_error_prefix(err, "unpack layer %s", layer->blob_digest);
@@ -176,6 +226,12 @@ int img_unpack_one(struct snap_core *core, const char *parent_chain, struct img_
 	return 0;
 }
 
+int img_unpack_one(struct snap_core *core, const char *parent_chain, struct img_layer *layer,
+		   struct img_created *created, bool *ret_new, struct snap_error *err)
+{
+	return unpack_one(core, parent_chain, layer, created, ret_new, NULL, err);
+}
+
 int img_unpack_layers(struct snap_core *core, struct img_layer *layers, size_t n,
 		      snap_image_progress_fn progress, void *progress_ctx, struct img_created *created,
 		      size_t *ret_new, struct snap_error *err)
@@ -184,17 +240,13 @@ int img_unpack_layers(struct snap_core *core, struct img_layer *layers, size_t n
 	for (size_t i = 0; i < n; i++) {
 		char what[64];
 		snprintf(what, sizeof(what), "layer %zu/%zu", i + 1, n);
-		if (progress)
-			progress(progress_ctx, "unpack", what, i, n);
+		const struct unpack_progress p = {progress, progress_ctx, what};
 		bool is_new = false;
-		int r = img_unpack_one(core, i ? layers[i - 1].chain_id : NULL, &layers[i], created, &is_new,
-				       err);
+		int r = unpack_one(core, i ? layers[i - 1].chain_id : NULL, &layers[i], created, &is_new, &p, err);
 		if (r < 0)
 			return r;
 		n_new += is_new;
 	}
-	if (progress)
-		progress(progress_ctx, "unpack", "layers", n, n);
 	if (ret_new)
 		*ret_new = n_new;
 	return 0;

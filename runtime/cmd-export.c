@@ -21,7 +21,8 @@ int cmd_export(struct cli_ctx *ctx, int argc, char **argv)
 		return EXIT_FAILURE;
 	struct image_progress prog = { .ctx = ctx };
 	struct snap_error err = { 0 };
-	int r = snap_image_export(core, argv[1], argv[2], image_progress_fn, &prog, &err);
+	int r = snap_image_export(core, argv[1], argv[2],
+				  image_progress_wanted(ctx) ? image_progress_fn : NULL, &prog, &err);
 	image_progress_done(&prog);
 	if (r < 0)
 		return cli_fail(ctx, &err);

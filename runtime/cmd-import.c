@@ -46,7 +46,7 @@ int cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 	struct image_progress prog = { .ctx = ctx };
 	struct snap_import_opts opts = {
 		.name = name,
-		.progress = image_progress_fn,
+		.progress = image_progress_wanted(ctx) ? image_progress_fn : NULL,
 		.progress_ctx = &prog,
 	};
 	struct snap_import_result res = { 0 };

@@ -16,6 +16,9 @@ struct image_progress {
 void image_progress_fn(void *userdata, const char *phase, const char *what, uint64_t done,
 		       uint64_t total);
 void image_progress_done(struct image_progress *p);
+/* Progress bars only on a TTY and without --quiet: elsewhere the library
+ * is not even asked to report (no watcher thread). */
+bool image_progress_wanted(const struct cli_ctx *ctx);
 
 /* "abcdef012345" from "sha256:abcdef012345..." */
 void image_short_id(char *buf, size_t len, const char *id);
