@@ -101,6 +101,7 @@ void snap_history_done(struct snap_history *h)
 		free(h->v[i].author);
 		free(h->v[i].comment);
 		free(h->v[i].layer_chain_id);
+		free(h->v[i].image_id);
 	}
 	free(h->v);
 	*h = (struct snap_history){0};
@@ -110,6 +111,24 @@ static char *dup_json_string(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s ? strdup(s) : strdup("");
+}
+
+/* An image whose top layer is chain_id and which has n_layers layers. */
+static int image_with_top(struct snap_core *core, const char *chain_id, size_t n_layers,
+			  char id[SNAP_DIGEST_MAX])
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	if (img_db_prepare(core,
+			   "SELECT id FROM images WHERE top_chain_id = ? AND n_layers = ?"
+			   " ORDER BY added_ns LIMIT 1",
+			   &st, NULL) < 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, chain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)n_layers);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -ENOENT;
+	snprintf(id, SNAP_DIGEST_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
+	return 0;
 }
 
 int snap_image_history(struct snap_core *core, const char *ref, struct snap_history *ret,
@@ -163,6 +182,11 @@ int snap_image_history(struct snap_core *core, const char *ref, struct snap_hist
 			e->size = layers[layer].diff_size;
 			e->layer_chain_id = strdup(layers[layer].chain_id);
 			layer++;
+			/* The image this line built, if it is still here (a base
+			 * image under a committed one). */
+			char id[SNAP_DIGEST_MAX];
+			if (layer < n_layers && image_with_top(core, layers[layer - 1].chain_id, layer, id) == 0)
+				e->image_id = strdup(id);
 		}
 	}
 	*ret = h;

@@ -79,6 +79,8 @@ struct snap_history_entry {
 	bool empty_layer;
 	uint64_t size;        /* uncompressed layer bytes, 0 for empty layers */
 	char *layer_chain_id; /* NULL for empty layers */
+	char *image_id;       /* a local image whose top layer this line made
+	                       * (docker shows it instead of <missing>), or NULL */
 };
 struct snap_history {
 	char id[SNAP_DIGEST_MAX];

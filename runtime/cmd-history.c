@@ -45,6 +45,19 @@ static char *one_line(const char *s)
 	return d;
 }
 
+/* The IMAGE column: the image itself on the newest line, a local image a
+ * line built (a base image), else <missing>, as docker shows. */
+static const char *line_id(const struct snap_history *h, size_t i, bool no_trunc, char *buf16)
+{
+	const char *id = i + 1 == h->n ? h->id : h->v[i].image_id;
+	if (!id)
+		return "<missing>";
+	if (no_trunc)
+		return id;
+	image_short_id(buf16, 16, id);
+	return buf16;
+}
+
 int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -57,12 +70,15 @@ int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	bool json = ctx->json, no_trunc = false, human = true, quiet = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+Hqh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+H::qh", options, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			no_trunc = true;
 			break;
 		case 'H':
+			/* docker spells it -H=false (pflag); getopt hands "=false" */
+			if (optarg && *optarg == '=')
+				optarg++;
 			if (!optarg || strcmp(optarg, "true") == 0 || strcmp(optarg, "1") == 0)
 				human = true;
 			else if (strcmp(optarg, "false") == 0 || strcmp(optarg, "0") == 0)
@@ -104,7 +120,7 @@ int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
 				cli_format_time(created, sizeof(created), e->created_ns);
 			json_array_append_new(
 				a, json_pack("{s:s, s:s?, s:s, s:s, s:s, s:I, s:b, s:s?}", "id",
-					     k == h.n ? h.id : "<missing>", "created", *created ? created : NULL,
+					     k == h.n ? h.id : e->image_id ? e->image_id : "<missing>", "created", *created ? created : NULL,
 					     "created_by", e->created_by, "author", e->author, "comment",
 					     e->comment, "size", (json_int_t)e->size, "empty_layer", e->empty_layer,
 					     "layer", e->layer_chain_id));
@@ -119,7 +135,7 @@ int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (quiet) {
 		for (size_t k = h.n; k > 0; k--)
-			puts(k == h.n ? (no_trunc ? h.id : short_id) : "<missing>");
+			puts(line_id(&h, k - 1, no_trunc, short_id));
 		snap_history_done(&h);
 		return EXIT_SUCCESS;
 	}
@@ -151,7 +167,7 @@ int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
 				ellipsize(by_cut, CREATED_BY_WIDTH);
 			}
 		}
-		const char *id = k == h.n ? (no_trunc ? h.id : short_id) : "<missing>";
+		const char *id = line_id(&h, k - 1, no_trunc, short_id);
 		const char *row[] = { id, created, by_cut ? by_cut : by ? by : "", size, e->comment };
 		cli_table_add(t, row);
 	}

@@ -46,15 +46,26 @@ int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
 			ret = cli_fail(ctx, &err);
 			continue;
 		}
+		/* By ID, every tag goes with the image: list them first. */
+		struct snap_image_list tags = { 0 };
+		if (!img.name && snap_image_list(core, &tags, &err) < 0) {
+			ret = cli_fail(ctx, &err);
+			snap_image_done(&img);
+			continue;
+		}
 		char removed[SNAP_DIGEST_MAX] = "";
 		if (snap_image_remove(core, argv[i], flags, removed, &err) < 0) {
 			ret = cli_fail(ctx, &err);
 		} else {
 			if (img.name)
 				printf("Untagged: %s\n", img.name);
+			for (size_t k = 0; k < tags.n; k++)
+				if (tags.v[k].name && strcmp(tags.v[k].id, img.id) == 0)
+					printf("Untagged: %s\n", tags.v[k].name);
 			if (*removed)
 				printf("Deleted: %s\n", removed);
 		}
+		snap_image_list_done(&tags);
 		snap_image_done(&img);
 	}
 	return ret;

@@ -192,6 +192,10 @@ static void test_commit(void **state)
 	assert_string_equal(h.v[1].created_by, "/bin/sh -c echo committed > /etc/motd");
 	assert_true(h.v[1].size > 0);
 	assert_true(h.v[1].created_ns > 0);
+	/* The base image is still here: its line names it, as docker does. */
+	assert_non_null(h.v[0].image_id);
+	assert_string_equal(h.v[0].image_id, base.id);
+	assert_null(h.v[1].image_id);
 	snap_history_done(&h);
 
 	/* A bad change is refused and adds nothing. */
