@@ -119,6 +119,27 @@ func TestErrorCodes(t *testing.T) {
 	}
 }
 
+// A method the service does not have is Unimplemented, as containerd's
+// errdefs expects for "not implemented".
+func TestUnknownMethod(t *testing.T) {
+	f := newFixture(t)
+	conn, err := f.srv.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var resp snapshotsapi.StatSnapshotResponse
+	err = conn.Invoke(f.ctx, "/containerd.services.snapshots.v1.Snapshots/Rename",
+		&snapshotsapi.StatSnapshotRequest{Key: "x"}, &resp)
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("unknown method: %v, want Unimplemented", err)
+	}
+	// The server still answers afterwards.
+	if _, err := f.sn.Stat(f.ctx, "x"); !errdefs.IsNotFound(err) {
+		t.Errorf("stat after an unknown method: %v", err)
+	}
+}
+
 // containerd sends its namespace header on every call except from the
 // garbage collector; keys are kept exactly as sent either way.
 func TestNamespaceHeaderOptional(t *testing.T) {
