@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -184,6 +185,25 @@ static void probe_overlay(const char *scratch)
 
 /* ---- idmapped mounts ----------------------------------------------------- */
 
+/* In a forked probe child: close every fd but a and b (async-signal-safe).
+ * Other threads may fork their own probe children at the same time, each
+ * inheriting the others' pipe ends: a child holding a sibling's write end
+ * keeps that sibling's read from ever seeing EOF (and the sibling ours),
+ * and a child holding the parent's stdout keeps whoever reads it waiting. */
+static void child_close_fds_except(int a, int b)
+{
+	if (a > b) {
+		int t = a;
+		a = b;
+		b = t;
+	}
+	if (a > 0)
+		close_range(0, (unsigned)a - 1, 0);
+	if (b > a + 1)
+		close_range((unsigned)a + 1, (unsigned)b - 1, 0);
+	close_range((unsigned)b + 1, ~0u, 0);
+}
+
 static void probe_idmapped(const char *scratch)
 {
 	_cleanup_close_ int tree = open_tree(AT_FDCWD, scratch, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
@@ -211,10 +231,10 @@ static void probe_idmapped(const char *scratch)
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		/* only async-signal-safe calls here; our copy of the write
-		 * end must go, or the read below never sees EOF. */
-		close(done[1]);
-		close(ready[0]);
+		/* only async-signal-safe calls here; every fd but our two
+		 * pipe ends must go, or a read never sees EOF. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		child_close_fds_except(ready[1], done[0]);
 		char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
 		if (write(ready[1], &c, 1) != 1)
 			_exit(1);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -209,6 +210,25 @@ static int probe_mount(struct scratch *s, bool new_api, bool lowerdir_plus, bool
 	return 1;
 }
 
+/* In a forked probe child: close every fd but a and b (async-signal-safe).
+ * Other threads may fork their own probe children at the same time, each
+ * inheriting the others' pipe ends: a child holding a sibling's write end
+ * keeps that sibling's read from ever seeing EOF (and the sibling ours),
+ * and a child holding the parent's stdout keeps whoever reads it waiting. */
+static void child_close_fds_except(int a, int b)
+{
+	if (a > b) {
+		int t = a;
+		a = b;
+		b = t;
+	}
+	if (a > 0)
+		close_range(0, (unsigned)a - 1, 0);
+	if (b > a + 1)
+		close_range((unsigned)a + 1, (unsigned)b - 1, 0);
+	close_range((unsigned)b + 1, ~0u, 0);
+}
+
 /* A user namespace mapping 0 → 100000 (65536 ids), as an fd; -errno when
  * user namespaces are unavailable.  The child only unshares and waits, so
  * fork() is safe in a multithreaded caller. */
@@ -233,8 +253,8 @@ static int userns_fd(void)
 	}
 	if (pid == 0) {
 		char c = 0;
-		close(to_child[1]);
-		close(from_child[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		child_close_fds_except(to_child[0], from_child[1]);
 		if (unshare(CLONE_NEWUSER) < 0)
 			_exit(1);
 		if (write(from_child[1], &c, 1) != 1)

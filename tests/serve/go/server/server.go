@@ -3,7 +3,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -29,26 +27,35 @@ type Server struct {
 	Args                      []string
 
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *logFile
 	done   chan struct{}
 	err    error
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// logFile holds what the server prints.  A file, not a pipe: exec.Cmd
+// waits for a pipe's EOF, which a process the server forked and that
+// outlives it would hold back forever.
+type logFile struct {
+	f *os.File
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+func newLogFile() (*logFile, error) {
+	f, err := os.CreateTemp("", "snapctl-serve-log-")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name()) // read back through the fd only
+	return &logFile{f: f}, nil
 }
 
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (l *logFile) String() string {
+	st, err := l.f.Stat()
+	if err != nil {
+		return err.Error()
+	}
+	b := make([]byte, st.Size())
+	n, _ := l.f.ReadAt(b, 0)
+	return string(b[:n])
 }
 
 // FromEnv reads the binary and the driver the test script chose.
@@ -71,9 +78,16 @@ func Start(bin, root, socket, driver string, args ...string) (*Server, error) {
 func (s *Server) start() error {
 	argv := append([]string{"--root", s.Root, "--driver", s.Driver, "serve", "--address", s.Socket}, s.Args...)
 	s.cmd = exec.Command(s.Bin, argv...)
-	s.stderr = &lockedBuffer{}
-	s.cmd.Stderr = s.stderr
-	s.cmd.Stdout = s.stderr
+	log, err := newLogFile()
+	if err != nil {
+		return err
+	}
+	if s.stderr != nil {
+		s.stderr.f.Close()
+	}
+	s.stderr = log
+	s.cmd.Stderr = log.f
+	s.cmd.Stdout = log.f
 	if err := s.cmd.Start(); err != nil {
 		return err
 	}
