@@ -32,11 +32,15 @@
 
 static int qgroup_status_cb(const struct btrfs_search_item *it, void *ctx)
 {
-	if (it->type != BTRFS_QGROUP_STATUS_KEY ||
-	    it->len < sizeof(struct btrfs_qgroup_status_item))
+	/* The item is 40 bytes without simple quotas: newer headers' struct
+	 * has enable_gen after it, so check only up to the flags. */
+	size_t need = offsetof(struct btrfs_qgroup_status_item, flags) + sizeof(uint64_t);
+	if (it->type != BTRFS_QGROUP_STATUS_KEY || it->len < need)
 		return 0;
-	const struct btrfs_qgroup_status_item *s = it->data;
-	uint64_t flags = le64toh(s->flags);
+	uint64_t flags;
+	memcpy(&flags, (const char *)it->data + offsetof(struct btrfs_qgroup_status_item, flags),
+	       sizeof(flags));
+	flags = le64toh(flags);
 	*(bool *)ctx = (flags & BTRFS_QGROUP_STATUS_FLAG_ON) &&
 		       !(flags & BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT);
 	return 1;
@@ -124,6 +128,8 @@ int btrfs_usage_measure(struct btrfs_state *st, int fd, bool sync, struct snap_u
 
 	uint64_t bytes = e.bytes;
 	const char *how = METHOD_EXTENTS;
+	/* quotas may be switched on or off while the root is open */
+	st->quotas = btrfs_quotas_enabled(fd);
 	if (st->quotas) {
 		struct qgroup_ctx q = { 0 };
 		struct btrfs_key k = { 0, BTRFS_QGROUP_INFO_KEY, f.id };

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -24,6 +25,7 @@
 #include <linux/magic.h>
 #include <unistd.h>
 #include <btrfsutil.h>
+#include <linux/btrfs.h>
 
 #include <cmocka.h>
 
@@ -410,6 +412,66 @@ static void test_usage(void **state)
 	do_remove(f, p);
 }
 
+struct method_capture {
+	char method[256];
+};
+
+static void method_emit(void *ctx, const char *key, const char *value)
+{
+	if (strcmp(key, "usage method") == 0)
+		snprintf(((struct method_capture *)ctx)->method, 256, "%s", value);
+}
+
+static void test_usage_with_quotas(void **state)
+{
+	struct fixture *f = *state;
+	/* enable quota groups on the fresh filesystem, then reopen: quotas
+	 * are probed at open */
+	char sd[PATH_MAX];
+	snprintf(sd, sizeof(sd), "%s/snapshots", f->root);
+	_cleanup_close_ int sfd = open(sd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct btrfs_ioctl_quota_ctl_args q = { .cmd = BTRFS_QUOTA_CTL_ENABLE };
+	if (ioctl(sfd, BTRFS_IOC_QUOTA_CTL, &q) < 0)
+		skip();
+	/* enabling marks the counts inconsistent until a rescan ran (the
+	 * driver then keeps estimating from extents) */
+	struct btrfs_ioctl_quota_rescan_args ra = { 0 };
+	(void)ioctl(sfd, BTRFS_IOC_QUOTA_RESCAN, &ra);
+	assert_int_equal(ioctl(sfd, BTRFS_IOC_QUOTA_RESCAN_WAIT, NULL), 0);
+	drv->close(f->state);
+	f->state = NULL;
+	struct snap_driver_opts opts = { .root = f->root };
+	struct snap_error err = { 0 };
+	if (drv->open(&opts, &f->state, &err) < 0)
+		fail_msg("reopen: %s", err.message);
+	struct method_capture mc = { "" };
+	assert_int_equal(drv->info(f->state, method_emit, &mc, &err), 0);
+	assert_non_null(strstr(mc.method, "qgroup"));
+
+	struct snap_ref *p = mkref(f, 1, SNAP_KIND_ACTIVE);
+	do_create(f, p, NULL);
+	_cleanup_close_ int pfs = tree_of(f, p);
+	_cleanup_free_ char *big = malloc(1 << 20);
+	memset(big, 'q', 1 << 20);
+	_cleanup_close_ int fd = openat(pfs, "big", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
+	close(TAKE_FD(fd));
+	do_commit(f, p);
+	struct snap_usage u = { 0 };
+	if (drv->usage(f->state, p, &u, &err) < 0)
+		fail_msg("usage: %s", err.message);
+	assert_true(u.size >= (1 << 20));
+	/* a child shares it all: exclusive bytes stay small */
+	struct snap_ref *c = mkref(f, 2, SNAP_KIND_ACTIVE);
+	do_create(f, c, p);
+	struct snap_usage uc = { 0 };
+	if (drv->usage(f->state, c, &uc, &err) < 0)
+		fail_msg("usage: %s", err.message);
+	assert_true(uc.size < (1 << 20));
+	do_remove(f, c);
+	do_remove(f, p);
+}
+
 static void test_remove_partial_and_nested(void **state)
 {
 	struct fixture *f = *state;
@@ -505,6 +567,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_mounts_device_form, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mount_bind_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_with_quotas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_partial_and_nested, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info, setup, teardown),
 	};
