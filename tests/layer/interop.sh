@@ -61,6 +61,17 @@ try "bsdtar (pax, zstd)" bsd.tar.zst
 bsdtar --format=gnutar -z -C layer -cf bsd-gnu.tar.gz .
 try "bsdtar (gnutar, gzip)" bsd-gnu.tar.gz --mtime=sec --no-xattrs
 
+# ---- sparse entries (GNU tar -S, PAX sparse 1.0): holes stay holes ----
+mkdir -p sp; truncate -s 32M sp/holes; echo tail >> sp/holes; printf head | dd of=sp/holes conv=notrunc status=none
+tar --format=posix -S -C sp -cf sparse.tar .
+mkdir sp-applied
+if "$TOOL" apply sp-applied sparse.tar > /dev/null && cmp -s sp/holes sp-applied/holes &&
+	[ "$(du -k sp-applied/holes | cut -f1)" -lt 1024 ]; then
+	echo "ok   GNU tar sparse entry (holes kept)"
+else
+	echo "FAIL: sparse entry"; fail=1
+fi
+
 # ---- umoci: two layers, the second with deletions and an opaque directory ----
 if command -v umoci > /dev/null; then
 	umoci init --layout img > /dev/null
