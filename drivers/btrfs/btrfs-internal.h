@@ -76,9 +76,28 @@ void btrfs_backend_done(struct btrfs_backend *be);
  * Returns 0 (also when nothing is mounted) or -errno. */
 int btrfs_backend_teardown(const char *root, struct snap_error *err);
 
-/* Block device of the filesystem mounted at or containing `fd`, from
- * mountinfo (by mount id); NULL-terminated string in *ret. */
+/* ---- image.c ---- */
+
+/* Create ROOT/btrfs.img: a sparse file of `size` bytes with a fresh btrfs,
+ * made under a staging name and renamed into place last.  A full host
+ * filesystem gives -ENOSPC with the free space in the message. */
+int btrfs_image_create(int rootfd, const char *root, uint64_t size, struct snap_error *err);
+
+/* ---- mountinfo.c ---- */
+
+struct btrfs_mount_entry {
+	char *source;
+	char *target;
+	char *fstype;
+	char *superopts;
+};
+void btrfs_mount_entry_done(struct btrfs_mount_entry *m);
+/* The mount `fd` is on; 0, -ENOENT, -EOPNOTSUPP (no STATX_MNT_ID) or -errno. */
+int btrfs_mount_of_fd(int fd, struct btrfs_mount_entry *ret);
+/* Block device of the filesystem mounted at or containing `fd`. */
 int btrfs_mount_source(int fd, char **ret);
+/* Is `name` one of the comma-separated options? */
+bool btrfs_has_option(const char *opts, const char *name);
 
 /* ---- subvol.c ---- */
 

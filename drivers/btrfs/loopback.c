@@ -89,108 +89,6 @@ static int fd_is_btrfs(int fd)
 	return sfs.f_type == BTRFS_SUPER_MAGIC;
 }
 
-struct mount_entry {
-	char *source;
-	char *target;
-	char *fstype;
-	char *superopts;
-};
-
-static void mount_entry_done(struct mount_entry *m)
-{
-	free(m->source);
-	free(m->target);
-	free(m->fstype);
-	free(m->superopts);
-	*m = (struct mount_entry){ 0 };
-}
-
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *o = s;
-	for (char *p = s; *p;) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 4;
-		} else {
-			*o++ = *p++;
-		}
-	}
-	*o = '\0';
-}
-
-/* The mountinfo line of the mount `fd` is on (statx STATX_MNT_ID). */
-static int mount_of_fd(int fd, struct mount_entry *ret)
-{
-	struct statx stx;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
-		return negative_errno();
-	if (!(stx.stx_mask & STATX_MNT_ID))
-		return -EOPNOTSUPP;
-
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return negative_errno();
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	while (getline(&line, &cap, f) > 0) {
-		unsigned long long id;
-		if (sscanf(line, "%llu", &id) != 1 || id != stx.stx_mnt_id)
-			continue;
-		/* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
-		char *save = NULL, *tok, *fields[5] = { 0 };
-		int n = 0;
-		for (tok = strtok_r(line, " \n", &save); tok && n < 5; tok = strtok_r(NULL, " \n", &save))
-			fields[n++] = tok;
-		if (n < 5)
-			return -EBADMSG;
-		char *target = fields[4];
-		while ((tok = strtok_r(NULL, " \n", &save)) && strcmp(tok, "-") != 0)
-			;
-		char *fstype = strtok_r(NULL, " \n", &save);
-		char *source = strtok_r(NULL, " \n", &save);
-		char *superopts = strtok_r(NULL, " \n", &save);
-		if (!fstype || !source)
-			return -EBADMSG;
-		unescape(target);
-		unescape(source);
-		struct mount_entry m = { strdup(source), strdup(target), strdup(fstype),
-					 strdup(superopts ? superopts : "") };
-		if (!m.source || !m.target || !m.fstype || !m.superopts) {
-			mount_entry_done(&m);
-			return -ENOMEM;
-		}
-		*ret = m;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-int btrfs_mount_source(int fd, char **ret)
-{
-	struct mount_entry m;
-	int r = mount_of_fd(fd, &m);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(m.source);
-	mount_entry_done(&m);
-	return 0;
-}
-
-static bool has_option(const char *opts, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = opts; p && *p;) {
-		const char *e = strchrnul(p, ',');
-		if ((size_t)(e - p) == n && strncmp(p, name, n) == 0)
-			return true;
-		p = *e ? e + 1 : e;
-	}
-	return false;
-}
-
 static int dir_is_empty(int dirfd)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -298,128 +196,12 @@ static int loop_attach(int imgfd, const char *image, unsigned *ret_n, struct sna
 
 /* Run mkfs.btrfs on the image; on failure the message carries mkfs's last
  * line of stderr, which says why (too small, no space, ...). */
-static int run_mkfs(const char *image, struct snap_error *err)
-{
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return snap_error_set(err, negative_errno(), "mkfs.btrfs %s: pipe: %s", image,
-				      strerror(errno));
-	_cleanup_close_ int rd = pipefd[0];
-	_cleanup_close_ int wr = pipefd[1];
-	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0)
-		return snap_error_set(err, negative_errno(), "open /dev/null: %s", strerror(errno));
-
-	/* -K: no discard (it would walk the whole sparse file); -q: quiet. */
-	char *const argv[] = { "mkfs.btrfs", "-q", "-K", "-L", "snapctl", (char *)image, NULL };
-	pid_t pid = fork();
-	if (pid < 0)
-		return snap_error_set(err, negative_errno(), "mkfs.btrfs %s: fork: %s", image,
-				      strerror(errno));
-	if (pid == 0) {
-		/* Only async-signal-safe calls here: the caller may be threaded. */
-		if (dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0 ||
-		    dup2(wr, STDERR_FILENO) < 0)
-			_exit(126);
-		execvp(argv[0], argv);
-		static const char msg[] = "cannot run mkfs.btrfs (install btrfs-progs)\n";
-		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-		_exit(127);
-	}
-	close(TAKE_FD(wr));
-
-	char out[4096];
-	size_t len = 0;
-	for (;;) {
-		ssize_t k = read(rd, out + len, sizeof(out) - 1 - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-		if (len == sizeof(out) - 1) {
-			/* keep the tail: the last lines say what failed */
-			memmove(out, out + len / 2, len - len / 2);
-			len -= len / 2;
-		}
-	}
-	out[len] = '\0';
-
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return snap_error_set(err, negative_errno(), "mkfs.btrfs %s: wait: %s",
-					      image, strerror(errno));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-
-	/* last non-empty line */
-	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
-		out[--len] = '\0';
-	char *last = strrchr(out, '\n');
-	last = last ? last + 1 : out;
-	int code = WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOENT : -EIO;
-	if (strstr(out, "No space left"))
-		code = -ENOSPC;
-	return snap_error_set(err, code, "mkfs.btrfs %s failed (%s %d): %s", image,
-			      WIFEXITED(status) ? "exit status" : "signal",
-			      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			      *last ? last : "no message");
-}
-
-/* Create ROOT/btrfs.img: a sparse file of `size` bytes with a fresh btrfs,
- * built under a staging name and renamed into place last, so a crash never
- * leaves a half-made image under the real name. */
-static int image_create(int rootfd, const char *root, uint64_t size, struct snap_error *err)
-{
-	_cleanup_free_ char *tmp = NULL;
-	if (asprintf(&tmp, "%s/" BTRFS_IMAGE_NAME ".tmp", root) < 0)
-		return snap_error_set(err, -ENOMEM, "out of memory");
-
-	(void)unlinkat(rootfd, BTRFS_IMAGE_NAME ".tmp", 0); /* a crashed attempt's */
-	_cleanup_close_ int fd = openat(rootfd, BTRFS_IMAGE_NAME ".tmp",
-					O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return snap_error_set(err, negative_errno(), "create image %s: %s", tmp,
-				      strerror(errno));
-	int r = 0;
-	if (ftruncate(fd, (off_t)size) < 0)
-		r = snap_error_set(err, negative_errno(), "size image %s to %" PRIu64 " bytes: %s",
-				   tmp, size, strerror(errno));
-	if (r == 0)
-		r = run_mkfs(tmp, err);
-	if (r == 0 && fsync(fd) < 0)
-		r = snap_error_set(err, negative_errno(), "fsync %s: %s", tmp, strerror(errno));
-	if (r == 0 && renameat(rootfd, BTRFS_IMAGE_NAME ".tmp", rootfd, BTRFS_IMAGE_NAME) < 0)
-		r = snap_error_set(err, negative_errno(), "rename %s into place: %s", tmp,
-				   strerror(errno));
-	if (r < 0) {
-		(void)unlinkat(rootfd, BTRFS_IMAGE_NAME ".tmp", 0);
-		struct statvfs sv;
-		if (fstatvfs(rootfd, &sv) == 0) {
-			uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-			/* mkfs writes a few MiB of metadata even into a sparse file */
-			if (avail < (64u << 20)) {
-				/* mkfs itself often says only "Input/output error" */
-				err->code = -ENOSPC;
-				return snap_error_prefix(err,
-							 "no space for the btrfs image on %s "
-							 "(%" PRIu64 " bytes free)",
-							 root, avail);
-			}
-		}
-		return r;
-	}
-	(void)fsync(rootfd);
-	return 0;
-}
-
 static const char *fs_name_of(int fd, char *buf, size_t len)
 {
-	struct mount_entry m;
-	if (mount_of_fd(fd, &m) == 0) {
+	struct btrfs_mount_entry m;
+	if (btrfs_mount_of_fd(fd, &m) == 0) {
 		snprintf(buf, len, "%s", m.fstype);
-		mount_entry_done(&m);
+		btrfs_mount_entry_done(&m);
 		return buf;
 	}
 	return "a filesystem other than btrfs";
@@ -492,7 +274,7 @@ static int provision_locked(const struct snap_driver_opts *opts, const char *fst
 					      "invalid btrfs image size '%s' (expected e.g. 16G, "
 					      "512M)",
 					      want);
-		r = image_create(rootfd, root, size, err);
+		r = btrfs_image_create(rootfd, root, size, err);
 		if (r < 0)
 			return r;
 		created = true;
@@ -629,15 +411,15 @@ int btrfs_backend_setup(const struct snap_driver_opts *opts, const char *fstype,
 		btrfs_backend_done(&be);
 		return r;
 	}
-	struct mount_entry m = { 0 };
+	struct btrfs_mount_entry m = { 0 };
 	bool is_mountpoint = false;
-	if (mount_of_fd(mfd, &m) == 0) {
+	if (btrfs_mount_of_fd(mfd, &m) == 0) {
 		char real[PATH_MAX];
 		is_mountpoint = realpath(be.snapdir, real) && strcmp(real, m.target) == 0;
-		be.flushoncommit = has_option(m.superopts, "flushoncommit");
+		be.flushoncommit = btrfs_has_option(m.superopts, "flushoncommit");
 		if (!be.device)
 			be.device = TAKE_PTR(m.source);
-		mount_entry_done(&m);
+		btrfs_mount_entry_done(&m);
 	}
 	struct stat st;
 	bool have_image = fstatat(rootfd, BTRFS_IMAGE_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -658,14 +440,14 @@ int btrfs_backend_teardown(const char *root, struct snap_error *err)
 		return errno == ENOENT ? 0
 				       : snap_error_set(err, negative_errno(), "open %s: %s",
 							snapdir, strerror(errno));
-	struct mount_entry m;
-	int r = mount_of_fd(fd, &m);
+	struct btrfs_mount_entry m;
+	int r = btrfs_mount_of_fd(fd, &m);
 	if (r < 0)
 		return snap_error_set(err, r, "find the mount of %s: %s", snapdir, strerror(-r));
 	char real[PATH_MAX];
 	bool ours = realpath(snapdir, real) && strcmp(real, m.target) == 0 &&
 		    strcmp(m.fstype, "btrfs") == 0 && strncmp(m.source, "/dev/loop", 9) == 0;
-	mount_entry_done(&m);
+	btrfs_mount_entry_done(&m);
 	close(TAKE_FD(fd));
 	if (!ours)
 		return 0;
