@@ -113,3 +113,24 @@ case_ "docker-save, missing files" "nothere.json: missing" "$WORK/ds.tar"
 expect_fail "invalid image name" snapctl import --name 'Bad Name' "$WORK/good"
 check_unchanged "bad name"
 echo "ok: bad name"
+
+# 13. a multi-platform index (nested under index.json, as buildkit and
+#     docker write it): the linux/<host> manifest is picked, the other
+#     platform's blobs are not even needed.
+host_arch=$(case $(uname -m) in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) uname -m ;; esac)
+other_arch=s390x
+[ "$host_arch" = s390x ] && other_arch=amd64
+out=$(ARCH=$host_arch mk_layout "$WORK/multi" "$WORK/l2.tar")
+mine=${out% *}
+out=$(ARCH=$other_arch mk_layout "$WORK/other" "$WORK/l1.tar")
+theirs=${out% *}
+msize() { size_of "$1/blobs/sha256/${2#sha256:}"; }
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"platform":{"os":"linux","architecture":"%s"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"platform":{"os":"linux","architecture":"%s"}}]}' \
+	"$theirs" "$(msize "$WORK/other" "$theirs")" "$other_arch" "$mine" "$(msize "$WORK/multi" "$mine")" "$host_arch" >"$WORK/idx.json"
+idx=$(sha256 "$WORK/idx.json")
+mv "$WORK/idx.json" "$WORK/multi/blobs/sha256/$idx"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"multi"}}]}' \
+	"$idx" "$(size_of "$WORK/multi/blobs/sha256/$idx")" >"$WORK/multi/index.json"
+snapctl import "$WORK/multi" | grep -q "Loaded image: multi:multi" || fail "multi-platform index: not imported"
+snapctl history --json multi:multi | grep -q "l2.tar" || fail "multi-platform index: wrong manifest picked"
+echo "ok: multi-platform index picks linux/$host_arch"
