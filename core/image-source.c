@@ -80,7 +80,7 @@ static int read_tar_member(struct img_source *s, struct archive *a, struct src_i
 			return snap_error_set(err, -ENOMEM, "%s: out of memory", s->path);
 		la_ssize_t n = archive_read_data(a, it->mem, (size_t)size);
 		if (n < 0 || n != size)
-			return snap_error_set(err, -EIO, "%s: read %s: %s", s->path, it->name,
+			return snap_error_set(err, -EIO, "read: %s",
 					      n < 0 ? archive_error_string(a) : "short read");
 		it->mem[size] = '\0';
 		it->len = (size_t)size;
@@ -114,7 +114,7 @@ static int read_tar_member(struct img_source *s, struct archive *a, struct src_i
 				    (uint64_t)archive_filter_bytes(a, -1), (uint64_t)archive_size);
 	}
 	if (ar != ARCHIVE_EOF)
-		return snap_error_set(err, -EIO, "%s: read %s: %s", s->path, it->name, archive_error_string(a));
+		return snap_error_set(err, -EIO, "read: %s", archive_error_string(a));
 	while (written < (uint64_t)size) {
 		size_t z = (uint64_t)size - written < sizeof(zeros) ? (size_t)((uint64_t)size - written)
 								     : sizeof(zeros);
@@ -165,7 +165,7 @@ static int open_tar(struct img_source *s, int fd, int64_t archive_size, struct s
 		int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
 		int r = read_tar_member(s, a, it, size, archive_size, err);
 		if (r < 0)
-			return r;
+			return snap_error_prefix(err, "import %s: member %s", s->path, it->name);
 	}
 	if (ar != ARCHIVE_EOF)
 		return snap_error_set(err, -EINVAL, "%s: not an image archive: %s", s->path,
