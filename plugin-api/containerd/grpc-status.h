@@ -11,7 +11,4 @@
  * collector, the test suite) branch on those.  Returns GRPC_STATUS_OK for 0. */
 grpc_status_code snap_grpc_status_from_errno(int code);
 
-/* Name of a status code ("NotFound"), for messages. */
-const char *snap_grpc_status_name(grpc_status_code code);
-
 #endif
