@@ -296,9 +296,47 @@ static void sort_results(struct bench_ctx *b)
 	free(k);
 }
 
+static void free_results(struct bench_ctx *b)
+{
+	for (size_t i = 0; i < b->n_results; i++) {
+		free(b->results[i].workload);
+		free(b->results[i].metric);
+		free(b->results[i].unit);
+		free(b->results[i].driver);
+		free(b->results[i].v);
+	}
+	free(b->results);
+	b->results = NULL;
+	b->n_results = 0;
+}
+
+/* --from-json: the reports of a saved run, drawn again. */
+static int replot(struct bench_ctx *b, const char *from, const char *json, const char *svg, const char *png)
+{
+	struct snap_error err = { 0 };
+	int ret = EXIT_SUCCESS;
+	if (bench_load_json(b, from, &err) < 0) {
+		ret = cli_fail(b->cli, &err);
+	} else {
+		bench_print_table(b, stdout);
+		if (json && bench_write_json(b, json, &err) < 0)
+			ret = cli_fail(b->cli, &err);
+		if (svg && bench_write_chart(b, svg, false, &err) < 0)
+			ret = cli_fail(b->cli, &err);
+		if (png && bench_write_chart(b, png, true, &err) < 0)
+			ret = cli_fail(b->cli, &err);
+	}
+	for (size_t i = 0; i < b->n_envs; i++)
+		free((char *)b->envs[i].driver);
+	free(b->envs);
+	free_results(b);
+	return ret;
+}
+
 static const char *usage =
 	"bench [--drivers LIST] [--workload NAME]... [--runs N] [--warmup N] [--scale tiny|small|full]\n"
-	"       [--seed N] [--workdir DIR] [--json FILE] [--svg FILE] [--png FILE] [--peers]";
+	"       [--seed N] [--workdir DIR] [--json FILE] [--svg FILE] [--png FILE] [--peers]\n"
+	"       [--from-json FILE]  (table and charts of a saved run, nothing measured)";
 
 int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -315,10 +353,12 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 		{ "png", required_argument, NULL, 'p' },
 		{ "peers", no_argument, NULL, 'P' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "from-json", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *drivers = "overlay,btrfs,vfs", *json = NULL, *svg = NULL, *png = NULL, *workdir = NULL;
+	const char *drivers = "overlay,btrfs,vfs", *json = NULL, *svg = NULL, *png = NULL, *workdir = NULL,
+		   *from_json = NULL;
 	const char *wl_names[ELEMENTSOF(all_workloads)];
 	size_t n_wl = 0;
 	struct bench_ctx b = { .cli = ctx, .scale = &bench_scale_small, .seed = 42, .runs = 5, .warmup = 1,
@@ -379,6 +419,9 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 		case 'P':
 			peers = true;
 			break;
+		case 'F':
+			from_json = optarg;
+			break;
 		case 'l':
 			for (size_t i = 0; i < ELEMENTSOF(all_workloads); i++)
 				printf("%-14s %s\n", all_workloads[i]->name, all_workloads[i]->description);
@@ -392,6 +435,8 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
+	if (from_json)
+		return replot(&b, from_json, json, svg, png);
 
 	/* A private mount namespace: whatever the bench mounts disappears with
 	 * the process, even when it is killed. */
@@ -467,14 +512,7 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 		close(wfd);
 	}
 	rmdir(b.work);
-	for (size_t i = 0; i < b.n_results; i++) {
-		free(b.results[i].workload);
-		free(b.results[i].metric);
-		free(b.results[i].unit);
-		free(b.results[i].driver);
-		free(b.results[i].v);
-	}
-	free(b.results);
+	free_results(&b);
 	free(b.envs);
 	free(b.work);
 	free(b.self_exe);

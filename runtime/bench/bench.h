@@ -104,6 +104,10 @@ void bench_print_table(struct bench_ctx *b, FILE *out);
 int bench_write_json(struct bench_ctx *b, const char *path, struct snap_error *err);
 int bench_write_chart(struct bench_ctx *b, const char *path, bool png, struct snap_error *err);
 
+/* Fill b's drivers and results from a saved results document (load.c);
+ * the env driver names are then allocated (freed by the caller). */
+int bench_load_json(struct bench_ctx *b, const char *path, struct snap_error *err);
+
 /* Deterministic data (gen.c). */
 struct bench_rng {
 	uint64_t s;

@@ -1,28 +1,38 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Charts of a bench run with cairo: one panel per workload, one group of
  * horizontal bars per metric, one bar per driver (median), with a whisker
- * from min to p90 (the max of a few runs is mostly noise and would squash
+ * from min to p90; panels in two columns, each into the shorter one (the max of a few runs is mostly noise and would squash
  * the scale).  Each metric is scaled to its own largest value, since
  * metrics of one workload have different units. */
 #include <cairo-svg.h>
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
 #include "macro.h"
 
-#define W 900.0
+#define W 1500.0
 #define MARGIN 16.0
-#define LABEL_W 230.0
-#define BAR_H 14.0
-#define GAP 6.0
-#define TITLE_H 28.0
+#define COLS 2
+#define COL_W ((W - (COLS + 1) * MARGIN) / COLS)
+#define PAD 10.0       /* inside a panel */
+#define DRIVER_W 150.0 /* driver names left of the bars */
+#define VALUE_W 80.0   /* room for the value right of the longest bar */
+#define BAR_H 13.0
+#define BAR_STEP (BAR_H + 3)
+#define METRIC_H 18.0  /* a metric's heading */
+#define METRIC_GAP 6.0
+#define PANEL_TITLE_H 26.0
+#define LEGEND_PER_ROW 6
+#define LEGEND_ROW_H 18.0
 
 static const double palette[][3] = {
 	{ 0.12, 0.47, 0.71 }, { 1.00, 0.50, 0.05 }, { 0.17, 0.63, 0.17 }, { 0.84, 0.15, 0.16 },
 	{ 0.58, 0.40, 0.74 }, { 0.55, 0.34, 0.29 }, { 0.89, 0.47, 0.76 }, { 0.50, 0.50, 0.50 },
+	{ 0.74, 0.74, 0.13 }, { 0.09, 0.75, 0.81 }, { 0.40, 0.20, 0.00 }, { 0.00, 0.00, 0.50 },
 };
 
 static size_t env_index(struct bench_ctx *b, const char *driver)
@@ -33,7 +43,8 @@ static size_t env_index(struct bench_ctx *b, const char *driver)
 	return 0;
 }
 
-/* Distinct workloads / metrics in first-seen order. */
+/* Distinct workloads / metrics in first-seen order (results are sorted by
+ * workload, metric, driver). */
 static bool seen_before(struct bench_ctx *b, size_t i, bool metric)
 {
 	for (size_t j = 0; j < i; j++) {
@@ -45,65 +56,129 @@ static bool seen_before(struct bench_ctx *b, size_t i, bool metric)
 	return false;
 }
 
-static double layout_height(struct bench_ctx *b)
+/* Height of the panel of the workload whose first result is `first`. */
+static double panel_height(struct bench_ctx *b, size_t first)
 {
-	double h = MARGIN + 2 * TITLE_H;
-	for (size_t i = 0; i < b->n_results; i++) {
-		if (!seen_before(b, i, false))
-			h += TITLE_H;
-		h += BAR_H + 2;
+	double h = PANEL_TITLE_H + PAD;
+	for (size_t i = first; i < b->n_results && strcmp(b->results[i].workload, b->results[first].workload) == 0; i++) {
 		if (!seen_before(b, i, true))
-			h += GAP;
+			h += METRIC_H + METRIC_GAP;
+		h += BAR_STEP;
 	}
-	return h + MARGIN + 20;
+	return h;
 }
 
-static void draw(struct bench_ctx *b, cairo_t *cr, double height)
+static size_t legend_rows(struct bench_ctx *b)
+{
+	size_t shown = 0;
+	for (size_t i = 0; i < b->n_envs; i++)
+		shown += !b->envs[i].skip_reason[0];
+	return (shown + LEGEND_PER_ROW - 1) / LEGEND_PER_ROW;
+}
+
+/* Panels go into the shorter column, in workload order. */
+static double layout(struct bench_ctx *b, double *xs, double *ys)
+{
+	double top = MARGIN + 30 + (double)legend_rows(b) * LEGEND_ROW_H + 8;
+	double col_y[COLS];
+	for (int c = 0; c < COLS; c++)
+		col_y[c] = top;
+	for (size_t i = 0; i < b->n_results; i++) {
+		if (seen_before(b, i, false))
+			continue;
+		int c = 0;
+		for (int k = 1; k < COLS; k++)
+			if (col_y[k] < col_y[c] - 1)
+				c = k;
+		xs[i] = MARGIN + c * (COL_W + MARGIN);
+		ys[i] = col_y[c];
+		col_y[c] += panel_height(b, i) + MARGIN;
+	}
+	double h = top;
+	for (int c = 0; c < COLS; c++)
+		h = fmax(h, col_y[c]);
+	return h + MARGIN;
+}
+
+static void text(cairo_t *cr, double x, double y, double size, bool bold, const char *s)
+{
+	cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+			       bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, size);
+	cairo_move_to(cr, x, y);
+	cairo_show_text(cr, s);
+}
+
+static const char *workload_description(const char *name)
+{
+	static const struct bench_workload *const all[] = {
+		&bench_wl_snapshot_ops, &bench_wl_unpack, &bench_wl_start, &bench_wl_commit,
+		&bench_wl_copyup,       &bench_wl_chain,  &bench_wl_sharing, &bench_wl_read,
+	};
+	for (size_t i = 0; i < ELEMENTSOF(all); i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i]->description;
+	return "";
+}
+
+static void draw(struct bench_ctx *b, cairo_t *cr, const double *xs, const double *ys)
 {
 	cairo_set_source_rgb(cr, 1, 1, 1);
 	cairo_paint(cr);
-	cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-	cairo_set_font_size(cr, 15);
 	cairo_set_source_rgb(cr, 0, 0, 0);
-	cairo_move_to(cr, MARGIN, MARGIN + 14);
-	char title[128];
-	snprintf(title, sizeof(title), "snapctl bench (%s scale, median of %d runs; whiskers min-p90)",
+	char title[200];
+	snprintf(title, sizeof(title),
+		 "snapctl bench: %s scale, median of %d runs (bars), whiskers min to p90; lower is better except MB/s",
 		 b->scale->name, b->runs);
-	cairo_show_text(cr, title);
+	text(cr, MARGIN, MARGIN + 16, 17, true, title);
 
-	/* Legend. */
-	cairo_set_font_size(cr, 11);
-	double lx = MARGIN;
+	/* Legend: the drivers and peers that ran, in command-line order. */
+	size_t k = 0;
+	double lw = (W - 2 * MARGIN) / LEGEND_PER_ROW;
 	for (size_t i = 0; i < b->n_envs; i++) {
+		if (b->envs[i].skip_reason[0])
+			continue;
+		double x = MARGIN + lw * (double)(k % LEGEND_PER_ROW);
+		double y = MARGIN + 30 + LEGEND_ROW_H * (double)(k / LEGEND_PER_ROW);
 		const double *c = palette[i % ELEMENTSOF(palette)];
 		cairo_set_source_rgb(cr, c[0], c[1], c[2]);
-		cairo_rectangle(cr, lx + 150.0 * (double)i, MARGIN + 24, 10, 10);
+		cairo_rectangle(cr, x, y, 12, 12);
 		cairo_fill(cr);
 		cairo_set_source_rgb(cr, 0, 0, 0);
-		cairo_move_to(cr, lx + 150.0 * (double)i + 14, MARGIN + 33);
-		cairo_show_text(cr, b->envs[i].driver);
+		text(cr, x + 17, y + 11, 12, false, b->envs[i].driver);
+		k++;
 	}
 
-	double y = MARGIN + 2 * TITLE_H;
-	double plot_w = W - 2 * MARGIN - LABEL_W - 80;
+	double x = 0, y = 0, panel_x = 0;
 	for (size_t i = 0; i < b->n_results; i++) {
 		const struct bench_result *r = &b->results[i];
 		if (!seen_before(b, i, false)) {
-			cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-			cairo_set_font_size(cr, 13);
-			cairo_set_source_rgb(cr, 0, 0, 0);
-			cairo_move_to(cr, MARGIN, y + 18);
-			cairo_show_text(cr, r->workload);
-			cairo_set_source_rgb(cr, 0.8, 0.8, 0.8);
-			cairo_move_to(cr, MARGIN, y + 23);
-			cairo_line_to(cr, W - MARGIN, y + 23);
+			/* A new panel: frame and title. */
+			panel_x = xs[i];
+			y = ys[i];
+			cairo_set_source_rgb(cr, 0.96, 0.96, 0.96);
+			cairo_rectangle(cr, panel_x, y, COL_W, panel_height(b, i));
+			cairo_fill_preserve(cr);
+			cairo_set_source_rgb(cr, 0.75, 0.75, 0.75);
 			cairo_set_line_width(cr, 1);
 			cairo_stroke(cr);
-			y += TITLE_H;
+			cairo_set_source_rgb(cr, 0, 0, 0);
+			text(cr, panel_x + PAD, y + 18, 14, true, r->workload);
+			cairo_text_extents_t ext;
+			cairo_text_extents(cr, r->workload, &ext);
+			cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+			text(cr, panel_x + PAD + ext.x_advance + 10, y + 18, 11, false, workload_description(r->workload));
+			y += PANEL_TITLE_H;
 		}
-		if (!seen_before(b, i, true))
-			y += GAP;
-		/* Scale of this metric: the largest max among its drivers. */
+		if (!seen_before(b, i, true)) {
+			y += METRIC_GAP;
+			char head[160];
+			snprintf(head, sizeof(head), "%s (%s)", r->metric, r->unit);
+			cairo_set_source_rgb(cr, 0, 0, 0);
+			text(cr, panel_x + PAD, y + 13, 12, true, head);
+			y += METRIC_H;
+		}
+		/* Scale of this metric: the largest p90 among its drivers. */
 		double scale = 0;
 		for (size_t j = 0; j < b->n_results; j++) {
 			const struct bench_result *o = &b->results[j];
@@ -111,46 +186,46 @@ static void draw(struct bench_ctx *b, cairo_t *cr, double height)
 				continue;
 			struct bench_stats s;
 			bench_stats_compute(o->v, o->n, &s);
-			scale = fmax(scale, s.p90);
+			scale = fmax(scale, fmax(s.p90, s.median));
 		}
 		struct bench_stats s;
 		bench_stats_compute(r->v, r->n, &s);
 		const double *c = palette[env_index(b, r->driver) % ELEMENTSOF(palette)];
-		cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-		cairo_set_font_size(cr, 10);
 		cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-		char label[160];
-		snprintf(label, sizeof(label), "%s [%s] %s", r->metric, r->unit, r->driver);
-		cairo_move_to(cr, MARGIN, y + BAR_H - 3);
-		cairo_show_text(cr, label);
-		double x0 = MARGIN + LABEL_W;
+		text(cr, panel_x + PAD + 8, y + BAR_H - 2, 11, false, r->driver);
+		x = panel_x + PAD + DRIVER_W;
+		double plot_w = COL_W - 2 * PAD - DRIVER_W - VALUE_W;
 		double wmed = scale > 0 ? s.median / scale * plot_w : 0;
 		cairo_set_source_rgb(cr, c[0], c[1], c[2]);
-		cairo_rectangle(cr, x0, y, fmax(wmed, 1), BAR_H);
+		cairo_rectangle(cr, x, y, fmax(wmed, 1), BAR_H);
 		cairo_fill(cr);
 		if (scale > 0 && s.n > 1) {
 			cairo_set_source_rgb(cr, 0, 0, 0);
 			cairo_set_line_width(cr, 1);
-			cairo_move_to(cr, x0 + s.min / scale * plot_w, y + BAR_H / 2);
-			cairo_line_to(cr, x0 + s.p90 / scale * plot_w, y + BAR_H / 2);
+			cairo_move_to(cr, x + s.min / scale * plot_w, y + BAR_H / 2);
+			cairo_line_to(cr, x + s.p90 / scale * plot_w, y + BAR_H / 2);
 			cairo_stroke(cr);
 		}
 		char val[48];
 		if (strcmp(r->unit, "bytes") == 0)
 			cli_format_size(val, sizeof(val), (int64_t)s.median);
+		else if (s.median >= 100)
+			snprintf(val, sizeof(val), "%.0f", s.median);
 		else
-			snprintf(val, sizeof(val), "%.3g %s", s.median, r->unit);
+			snprintf(val, sizeof(val), "%.3g", s.median);
 		cairo_set_source_rgb(cr, 0, 0, 0);
-		cairo_move_to(cr, x0 + fmax(wmed, scale > 0 ? s.p90 / scale * plot_w : 0) + 4, y + BAR_H - 3);
-		cairo_show_text(cr, val);
-		y += BAR_H + 2;
+		text(cr, x + fmax(wmed, scale > 0 ? s.p90 / scale * plot_w : 0) + 4, y + BAR_H - 2, 11, false, val);
+		y += BAR_STEP;
 	}
-	(void)height;
 }
 
 int bench_write_chart(struct bench_ctx *b, const char *path, bool png, struct snap_error *err)
 {
-	double h = layout_height(b);
+	_cleanup_free_ double *xs = calloc(b->n_results ? b->n_results : 1, sizeof(double));
+	_cleanup_free_ double *ys = calloc(b->n_results ? b->n_results : 1, sizeof(double));
+	if (!xs || !ys)
+		return snap_error_set(err, -ENOMEM, "bench: out of memory");
+	double h = layout(b, xs, ys);
 	cairo_surface_t *surface = png ? cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)W, (int)ceil(h))
 				       : cairo_svg_surface_create(path, W, h);
 	if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
@@ -160,7 +235,7 @@ int bench_write_chart(struct bench_ctx *b, const char *path, bool png, struct sn
 		return r;
 	}
 	cairo_t *cr = cairo_create(surface);
-	draw(b, cr, h);
+	draw(b, cr, xs, ys);
 	cairo_status_t st = cairo_status(cr);
 	cairo_destroy(cr);
 	if (st == CAIRO_STATUS_SUCCESS && png)

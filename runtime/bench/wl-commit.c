@@ -12,17 +12,27 @@
 #include "macro.h"
 #include "wl-util.h"
 
+/* Two bases: the scale's, and one a tenth of it, on which the smallest N is
+ * measured again (how the cost grows with the base rather than with N). */
+struct base_arg {
+	const struct bench_ctx *b;
+	int files;
+};
+
 static int fill_base(int dirfd, void *arg, struct snap_error *err)
 {
-	const struct bench_ctx *b = arg;
-	struct bench_rng rng = { b->seed };
-	int r = bench_gen_tree(dirfd, &rng, b->scale->commit_base_files, 4096, err);
-	return r < 0 ? r : bench_gen_file(dirfd, "large.log", 16 << 20, b->seed, err);
+	const struct base_arg *a = arg;
+	struct bench_rng rng = { a->b->seed };
+	int r = bench_gen_tree(dirfd, &rng, a->files, 4096, err);
+	return r < 0 ? r : bench_gen_file(dirfd, "large.log", 16 << 20, a->b->seed, err);
 }
 
 static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
 {
-	int r = wl_make_committed(env, "commit-base", NULL, fill_base, b, err);
+	struct base_arg big = { b, b->scale->commit_base_files }, small = { b, b->scale->commit_base_files / 10 };
+	int r = wl_make_committed(env, "commit-base", NULL, fill_base, &big, err);
+	if (r == 0)
+		r = wl_make_committed(env, "commit-base-small", NULL, fill_base, &small, err);
 	return r < 0 ? r : bench_busybox_image(b, env, err);
 }
 
@@ -52,9 +62,9 @@ static int commit_container(struct bench_ctx *b, struct bench_env *env, int runn
 	return bench_record(b, env, "commit container (1 file)", "ms", ms);
 }
 
-/* N changes: a quarter new files, a quarter modified, the rest deleted by
- * removing whole directories of the base (100 files each), plus one append
- * to the large lower file. */
+/* N changes: a quarter new files, a quarter modified, the rest deleted
+ * (whole directories of the base, 100 files each, then single files), plus
+ * one append to the large lower file. */
 static int change(int dfd, int n, int base, struct snap_error *err)
 {
 	if (mkdirat(dfd, "new", 0755) < 0)
@@ -87,12 +97,18 @@ static int change(int dfd, int n, int base, struct snap_error *err)
 		}
 		close(fd);
 	}
-	for (int d = 0; d * 100 < del; d++) {
+	for (int d = 0; d < del / 100; d++) {
 		char name[32];
 		snprintf(name, sizeof(name), "d%04d", d);
 		int r = snap_rm_rf_at(dfd, name);
 		if (r < 0)
 			return snap_error_set(err, r, "bench: delete %s: %s", name, strerror(-r));
+	}
+	for (int i = del / 100 * 100; i < del; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "d%04d/f%06d", i / 100, i);
+		if (unlinkat(dfd, name, 0) < 0)
+			return snap_error_set(err, negative_errno(), "bench: delete %s: %m", name);
 	}
 	int fd = openat(dfd, "large.log", O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0 || write(fd, "appended\n", 9) != 9) {
@@ -105,47 +121,55 @@ static int change(int dfd, int n, int base, struct snap_error *err)
 	return 0;
 }
 
+static int one(struct bench_ctx *b, struct bench_env *env, int runno, int n, const char *base, int base_files,
+	       struct snap_error *err)
+{
+	char key[96], name[96], metric[96];
+	snprintf(key, sizeof(key), "commit-%d-%d-%s", runno, n, base);
+	snprintf(name, sizeof(name), "%s-done", key);
+	int r = wl_prepare_mounted(env, key, base, err);
+	if (r < 0)
+		return r;
+	int dfd = wl_open_mnt(env, err);
+	r = dfd < 0 ? dfd : change(dfd, n, base_files, err);
+	if (dfd >= 0)
+		close(dfd);
+	struct snap_error uerr = { 0 };
+	wl_unmount(env, &uerr);
+	_cleanup_close_ int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct snap_diff_opts opts = { .compression = SNAP_COMPRESS_NONE };
+	int64_t t = bench_now_ns();
+	if (r == 0)
+		r = snap_layer_diff_fd(env->core, key, out, &opts, NULL, err);
+	double diff_ms = bench_ms_since(t);
+	if (r == 0)
+		r = snap_commit(env->core, name, key, NULL, err);
+	if (r < 0) {
+		wl_remove_quiet(env, key);
+		return r;
+	}
+	double total = bench_ms_since(t);
+	snprintf(metric, sizeof(metric), "diff N=%d (base %d)", n, base_files);
+	bench_record(b, env, metric, "ms", diff_ms);
+	snprintf(metric, sizeof(metric), "diff+commit N=%d (base %d)", n, base_files);
+	bench_record(b, env, metric, "ms", total);
+	wl_remove_quiet(env, name);
+	return 0;
+}
+
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
 {
-	for (int k = 0; k < 3; k++) {
-		int n = b->scale->commit_changes[k];
-		char key[64], name[64], metric[64];
-		snprintf(key, sizeof(key), "commit-%d-%d", runno, n);
-		snprintf(name, sizeof(name), "commit-%d-%d-done", runno, n);
-		int r = wl_prepare_mounted(env, key, "commit-base", err);
-		if (r < 0)
-			return r;
-		int dfd = wl_open_mnt(env, err);
-		r = dfd < 0 ? dfd : change(dfd, n, b->scale->commit_base_files, err);
-		if (dfd >= 0)
-			close(dfd);
-		struct snap_error uerr = { 0 };
-		wl_unmount(env, &uerr);
-		_cleanup_close_ int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		struct snap_diff_opts opts = { .compression = SNAP_COMPRESS_NONE };
-		int64_t t = bench_now_ns();
-		if (r == 0)
-			r = snap_layer_diff_fd(env->core, key, out, &opts, NULL, err);
-		double diff_ms = bench_ms_since(t);
-		if (r == 0)
-			r = snap_commit(env->core, name, key, NULL, err);
-		if (r < 0) {
-			wl_remove_quiet(env, key);
-			return r;
-		}
-		double total = bench_ms_since(t);
-		snprintf(metric, sizeof(metric), "diff N=%d", n);
-		bench_record(b, env, metric, "ms", diff_ms);
-		snprintf(metric, sizeof(metric), "diff+commit N=%d", n);
-		bench_record(b, env, metric, "ms", total);
-		wl_remove_quiet(env, name);
-	}
-	return commit_container(b, env, runno, err);
+	int base = b->scale->commit_base_files;
+	int r = one(b, env, runno, b->scale->commit_changes[0], "commit-base-small", base / 10, err);
+	for (int k = 0; k < 3 && r == 0; k++)
+		r = one(b, env, runno, b->scale->commit_changes[k], "commit-base", base, err);
+	return r < 0 ? r : commit_container(b, env, runno, err);
 }
 
 static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)
 {
 	wl_remove_quiet(env, "commit-base");
+	wl_remove_quiet(env, "commit-base-small");
 }
 
 const struct bench_workload bench_wl_commit = {

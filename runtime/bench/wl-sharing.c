@@ -46,7 +46,7 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 		int64_t after = wl_disk_used(env);
 		if (r == 0 && before >= 0 && after >= 0) {
 			char metric[64];
-			snprintf(metric, sizeof(metric), "disk for %d containers", n);
+			snprintf(metric, sizeof(metric), "disk, %d container%s", n, n == 1 ? "" : "s");
 			bench_record(b, env, metric, "bytes", (double)(after - before));
 		}
 		for (int i = 0; i < made; i++) {

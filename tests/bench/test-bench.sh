@@ -32,6 +32,17 @@ for r in doc["results"]:
     assert len(r["samples"]) >= 1 and r["min"] <= r["median"] <= r["max"], r
 print(f"bench JSON valid: {len(doc['results'])} results, drivers {sorted(ran)}")
 PY
+# A saved run drawn again: same results, valid JSON, a PNG.
+"$snapctl" -q bench --from-json "$out/r.json" --json "$out/r2.json" --png "$out/r2.png" >"$out/table2.txt"
+python3 - "$schema" "$out/r.json" "$out/r2.json" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+a, b = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+jsonschema.validate(b, schema)
+key = lambda d: [(r["workload"], r["metric"], r["driver"], r["samples"]) for r in d["results"]]
+assert key(a) == key(b), "--from-json changed the results"
+PY
+head -c 8 "$out/r2.png" | od -An -tx1 | grep -q '89 50 4e 47' || { echo "replot: not a PNG"; exit 1; }
 head -c 5 "$out/r.svg" | grep -q '<?xml' || { echo "not an SVG"; exit 1; }
 head -c 8 "$out/r.png" | od -An -tx1 | grep -q '89 50 4e 47' || { echo "not a PNG"; exit 1; }
 grep -q WORKLOAD "$out/table.txt"
