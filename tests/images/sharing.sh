@@ -68,4 +68,14 @@ snapctl rmi img:b >/dev/null
 [ "$(n_snaps)" = 0 ] || fail "after rmi B: $(n_snaps) snapshots left"
 [ "$(n_blobs)" = 0 ] || fail "after rmi B: $(n_blobs) blobs left"
 snapctl images | grep -q "img:" && fail "images still listed"
+
+# gc: a blob no image references (a crash between publishing and
+# recording) and a layer snapshot no image uses any more are collected.
+snapctl import --name img:b "$WORK/B" >/dev/null
+echo orphan >"$WORK/orphan"
+cp "$WORK/orphan" "$ROOT/content/sha256/$(sha256 "$WORK/orphan")"
+snapctl gc >/dev/null
+[ -e "$ROOT/content/sha256/$(sha256 "$WORK/orphan")" ] && fail "gc left an unreferenced blob"
+[ "$(n_snaps)" = 2 ] || fail "gc removed layers of a live image"
+[ "$(n_blobs)" = 4 ] || fail "gc removed blobs of a live image"
 echo "ok"
