@@ -69,10 +69,21 @@ expect() { # expect WANT GOT WHAT
 sc run --name story1 busybox:test sh -c 'echo hello > /hello.txt' || fail "story 1 run"
 diff1=$(sc diff story1) || fail "story 1 diff"
 grep -qx "A /hello.txt" <<<"$diff1" || fail "story 1 diff: $diff1"
-sc commit -m "add file" -a "tester" story1 busybox:file >/dev/null || fail "story 1 commit"
+sc commit -m "add file" -a "tester" -c 'ENV GREETING=hi' -c 'WORKDIR /srv' story1 busybox:file >/dev/null ||
+	fail "story 1 commit"
 top=$(sc history busybox:file | sed -n 2p)
 [[ $top == *"add file"* ]] || fail "story 1: history's top entry lacks the comment: $top"
+sc --json history busybox:file | python3 -c '
+import json, sys
+top = json.load(sys.stdin)[0]
+assert top["comment"] == "add file" and top["author"] == "tester", top
+assert top["created_by"] == "sh -c echo hello > /hello.txt", top
+' || fail "story 1: history's top entry in JSON"
 expect hello "$(sc run --rm busybox:file cat /hello.txt)" "story 1: the new image has the file"
+expect "hi /srv" "$(sc run --rm busybox:file sh -c 'echo $GREETING $PWD')" "story 1: commit -c ENV, WORKDIR"
+# a CMD given at commit runs when `run` gets no command
+sc commit -c 'CMD ["cat", "/hello.txt"]' story1 busybox:cmd >/dev/null || fail "commit -c CMD"
+expect hello "$(sc run --rm busybox:cmd)" "commit -c CMD"
 check_no_leak "story 1"
 
 # ---- seed story 2: delete a directory, commit, the new image lacks it ------
