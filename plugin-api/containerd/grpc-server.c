@@ -260,7 +260,7 @@ static void *worker_main(void *userdata)
  * server answers on is not taken over.  Anything else at the path is the
  * user's and is left alone.
  */
-static int check_socket_path(const char *path, struct snap_error *err)
+static int check_socket_path(const char *path, bool remove_stale, struct snap_error *err)
 {
 	struct stat st;
 	if (lstat(path, &st) < 0) {
@@ -279,7 +279,7 @@ static int check_socket_path(const char *path, struct snap_error *err)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		return snap_error_set(err, -EADDRINUSE, "socket %s: another server is listening on it",
 				      path);
-	if (unlink(path) < 0 && errno != ENOENT)
+	if (remove_stale && unlink(path) < 0 && errno != ENOENT)
 		return snap_error_set(err, -errno, "remove stale socket %s: %s", path, strerror(errno));
 	return 0;
 }
@@ -304,7 +304,7 @@ static int listen_on(struct snap_serve *s, struct snap_error *err)
 	int r = make_parent_dirs(s->path, err);
 	if (r < 0)
 		return r;
-	r = check_socket_path(s->path, err);
+	r = check_socket_path(s->path, true, err);
 	if (r < 0)
 		return r;
 
@@ -366,8 +366,12 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 		return snap_error_set(err, -ENOMEM, "serve: %s", strerror(ENOMEM));
 	s->n_workers = n;
 
-	/* Open the root before binding: a bad root or driver is reported
-	 * without ever touching the socket. */
+	/* A live server on the socket is reported before the root is opened
+	 * (which may provision a filesystem); a bad root or driver is
+	 * reported before the socket is touched. */
+	r = check_socket_path(s->path, false, err);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		s->workers[i].srv = s;
 		r = snap_core_open(&opts->core, &s->workers[i].core, err);

@@ -36,7 +36,7 @@ type fixture struct {
 	stop func()
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, serveArgs ...string) *fixture {
 	t.Helper()
 	bin, driver, err := server.FromEnv()
 	if err != nil {
@@ -47,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, dir: dir, ctx: namespaces.WithNamespace(context.Background(), "snapctl-test")}
-	f.srv, err = server.Start(bin, filepath.Join(dir, "root"), server.SocketIn(dir), driver)
+	f.srv, err = server.Start(bin, filepath.Join(dir, "root"), server.SocketIn(dir), driver, serveArgs...)
 	if err != nil {
 		os.RemoveAll(dir)
 		t.Fatal(err)
@@ -291,7 +291,9 @@ func TestConcurrentClients(t *testing.T) {
 // shutdown) without being executed.  The server exits cleanly, and after a
 // restart exactly the answered prepares exist.
 func TestSigtermAnswersInFlight(t *testing.T) {
-	f := newFixture(t)
+	// A grace period no loaded machine reaches: past it, calls would be
+	// cancelled mid-way and the test could not tell what was executed.
+	f := newFixture(t, "--grace", "60")
 	f.prepareCommit("base", "")
 	var (
 		wg      sync.WaitGroup
@@ -324,7 +326,7 @@ func TestSigtermAnswersInFlight(t *testing.T) {
 		}(c)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if err := f.srv.StopWithin(10 * time.Second); err != nil {
+	if err := f.srv.StopWithin(60 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
