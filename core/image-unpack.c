@@ -10,11 +10,15 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "image-internal.h"
+
+/* Active staging snapshots of an unpack: "snapctl-unpack-PID-N-NS". */
+#define UNPACK_KEY_PREFIX "snapctl-unpack-"
 
 int snap_chain_id(const char *parent_chain, const char *diff_id, char out[SNAP_DIGEST_MAX])
 {
@@ -161,7 +165,7 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 
 	static unsigned counter;
 	char key[128];
-	snprintf(key, sizeof(key), "snapctl-unpack-%d-%u-%" PRId64, (int)getpid(), counter++,
+	snprintf(key, sizeof(key), UNPACK_KEY_PREFIX "%d-%u-%" PRId64, (int)getpid(), counter++,
 		 (int64_t)snap_now_ns());
 	r = snap_prepare(core, key, parent_chain && *parent_chain ? parent_chain : NULL, NULL, NULL, err);
 	if (r < 0)
@@ -342,21 +346,44 @@ int img_collect(struct snap_core *core, const struct img_blob *blobs, size_t n_b
 struct gc_walk {
 	char **keys;
 	size_t n;
+	char **stale; /* staging snapshots of dead imports */
+	size_t n_stale;
 };
+
+static int strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* A staging snapshot "snapctl-unpack-PID-..." whose process is gone: an
+ * import, commit or import-rootfs that crashed between prepare and
+ * commit.  (A live process always removes its own on failure.) */
+static bool unpack_key_stale(const char *key)
+{
+	if (strncmp(key, UNPACK_KEY_PREFIX, strlen(UNPACK_KEY_PREFIX)) != 0)
+		return false;
+	char *end;
+	long pid = strtol(key + strlen(UNPACK_KEY_PREFIX), &end, 10);
+	if (pid <= 0 || *end != '-')
+		return false;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
 
 static int gc_walk_cb(const struct snap_info *info, void *userdata)
 {
 	struct gc_walk *g = userdata;
+	if (info->kind == SNAP_KIND_ACTIVE && unpack_key_stale(info->key))
+		return strv_push(&g->stale, &g->n_stale, info->key);
 	if (info->kind != SNAP_KIND_COMMITTED || !snap_labels_get(&info->labels, LABEL_LAYER))
 		return 0;
-	char **nv = realloc(g->keys, (g->n + 1) * sizeof(char *));
-	if (!nv)
-		return -ENOMEM;
-	g->keys = nv;
-	if (!(g->keys[g->n] = strdup(info->key)))
-		return -ENOMEM;
-	g->n++;
-	return 0;
+	return strv_push(&g->keys, &g->n, info->key);
 }
 
 struct gc_blobs {
@@ -395,6 +422,18 @@ int snap_image_gc(struct snap_core *core, uint64_t *ret_blobs, uint64_t *ret_sna
 	struct gc_walk gw = {0};
 	r = snap_walk(core, NULL, 0, gc_walk_cb, &gw, err);
 	uint64_t ns = 0;
+	/* Crashed unpacks first: they may be the only users of a layer. */
+	for (size_t i = 0; r >= 0 && i < gw.n_stale; i++) {
+		struct snap_error e = {0};
+		int q = snap_remove(core, gw.stale[i], &e);
+		if (q == 0)
+			ns++;
+		else if (q != -ENOENT)
+			r = snap_error_set(err, q, "%s", e.message);
+	}
+	for (size_t i = 0; i < gw.n_stale; i++)
+		free(gw.stale[i]);
+	free(gw.stale);
 	/* Leaves first: removing a layer may free its parent, so go round
 	 * until a pass removes nothing. */
 	for (bool progress = true; r >= 0 && progress;) {

@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../unit/test-util.h"
@@ -243,6 +244,39 @@ static void test_rmi_in_use(void **state)
 	snap_import_result_done(&res);
 }
 
+/* An unpack that crashed between prepare and commit leaves an active
+ * staging snapshot; gc removes it once its process is gone, and only then. */
+static void test_gc_crashed_unpack(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_import_result res = { 0 };
+	import_base(r, &res);
+	struct snap_error err = { 0 };
+	struct snap_image base = { 0 };
+	ut_ok(snap_image_resolve(r->core, "base:1", &base, &err), &err);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	char dead[64], live[64];
+	snprintf(dead, sizeof(dead), "snapctl-unpack-%d-0-1", (int)child);
+	snprintf(live, sizeof(live), "snapctl-unpack-%d-0-1", (int)getpid());
+	ut_ok(snap_prepare(r->core, dead, base.top_chain_id, NULL, NULL, &err), &err);
+	ut_ok(snap_prepare(r->core, live, base.top_chain_id, NULL, NULL, &err), &err);
+	uint64_t blobs = 0, snaps = 0;
+	ut_ok(snap_image_gc(r->core, &blobs, &snaps, &err), &err);
+	assert_int_equal(snaps, 1);
+	struct snap_info info = { 0 };
+	ut_fails(snap_stat(r->core, dead, &info, &err), -ENOENT, &err);
+	ut_ok(snap_stat(r->core, live, &info, &err), &err);
+	snap_info_done(&info);
+	ut_ok(snap_stat(r->core, base.top_chain_id, &info, &err), &err);
+	snap_info_done(&info);
+	snap_image_done(&base);
+	snap_import_result_done(&res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +286,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resolve, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_commit, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_rmi_in_use, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_gc_crashed_unpack, ut_setup, ut_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
