@@ -96,9 +96,9 @@ char *snap_path_normalize(const char *path)
  */
 static int walk_in_root(int rootfd, const char *path, int flags, mode_t mode)
 {
-	_cleanup_free_ char *todo = strdup(path); /* components still to walk */
+	_cleanup_free_ char *pending = strdup(path); /* components still to walk */
 	_cleanup_free_ char *where = strdup("");  /* normalised position */
-	if (!todo || !where)
+	if (!pending || !where)
 		return -ENOMEM;
 	int links = 0;
 	_cleanup_close_ int cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -106,7 +106,7 @@ static int walk_in_root(int rootfd, const char *path, int flags, mode_t mode)
 		return negative_errno();
 
 	for (;;) {
-		char *p = todo;
+		char *p = pending;
 		while (*p == '/')
 			p++;
 		if (*p == '\0') {
@@ -125,8 +125,8 @@ static int walk_in_root(int rootfd, const char *path, int flags, mode_t mode)
 		_cleanup_free_ char *rest = strdup(e);
 		if (!comp || !rest)
 			return -ENOMEM;
-		free(todo);
-		todo = TAKE_PTR(rest);
+		free(pending);
+		pending = TAKE_PTR(rest);
 
 		if (strcmp(comp, ".") == 0)
 			continue;
@@ -165,13 +165,13 @@ static int walk_in_root(int rootfd, const char *path, int flags, mode_t mode)
 			if (n < 0)
 				return negative_errno();
 			target[n] = '\0';
-			if ((size_t)n + strlen(todo) + 2 >= PATH_MAX)
+			if ((size_t)n + strlen(pending) + 2 >= PATH_MAX)
 				return -ENAMETOOLONG;
 			char *joined;
-			if (asprintf(&joined, "%s/%s", target, todo) < 0)
+			if (asprintf(&joined, "%s/%s", target, pending) < 0)
 				return -ENOMEM;
-			free(todo);
-			todo = joined;
+			free(pending);
+			pending = joined;
 			if (target[0] == '/') {
 				where[0] = '\0';
 				int fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
