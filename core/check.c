@@ -48,6 +48,8 @@ const char *snap_check_kind_name(int kind)
 		return "unknown-entry";
 	case SNAP_CHECK_STALE_RESERVATION:
 		return "stale-reservation";
+	case SNAP_CHECK_METADATA:
+		return "metadata";
 	default:
 		return "unknown";
 	}
@@ -137,6 +139,49 @@ static int exec_id(struct snap_core *core, const char *sql, uint64_t id, struct 
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		return snap_store_error(store, rc, err, "update snapshot %llu", (unsigned long long)id);
+	return 0;
+}
+
+/* ---- the database itself ------------------------------------------------- */
+
+/* sqlite's own checks: page-level integrity, and rows whose foreign key
+ * points nowhere (foreign keys are enforced, so only corruption or an older
+ * tool writing with them off leaves those).  Not repairable here. */
+static int check_metadata(struct checker *c, struct snap_error *err)
+{
+	static const struct {
+		const char *sql;
+		const char *what;
+	} checks[] = {
+		{ "PRAGMA quick_check", "integrity" },
+		{ "PRAGMA foreign_key_check", "foreign keys" },
+	};
+	sqlite3 *db = snap_core_db(c->core);
+	const char *path = snap_store_path(snap_core_store(c->core));
+	for (size_t i = 0; i < ELEMENTSOF(checks); i++) {
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(db, checks[i].sql, -1, &st, NULL);
+		if (rc != SQLITE_OK)
+			return snap_store_error(snap_core_store(c->core), rc, err, "check metadata %s", path);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			char msg[512];
+			if (i == 0) {
+				const char *t = (const char *)sqlite3_column_text(st, 0);
+				if (t && strcmp(t, "ok") == 0)
+					continue;
+				snprintf(msg, sizeof(msg), "%s: %s", checks[i].what, t ? t : "?");
+			} else {
+				snprintf(msg, sizeof(msg), "%s: row %lld of table %s refers to a missing row of %s",
+					 checks[i].what, (long long)sqlite3_column_int64(st, 1),
+					 (const char *)sqlite3_column_text(st, 0),
+					 (const char *)sqlite3_column_text(st, 2));
+			}
+			report(c, SNAP_CHECK_METADATA, path, msg, false, false, NULL);
+		}
+		int frc = sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return snap_store_error(snap_core_store(c->core), frc, err, "check metadata %s", path);
+	}
 	return 0;
 }
 
@@ -540,11 +585,15 @@ static int check_staging(struct checker *c, const char *name, struct snap_error 
 	return 0;
 }
 
-static int run_check(struct checker *c, bool mounts, struct snap_error *err)
+/* full: also the database checks and mounts (check); cleanup skips both. */
+static int run_check(struct checker *c, bool full, struct snap_error *err)
 {
 	struct snap_core *core = c->core;
 	int r;
-	if (mounts) {
+	if (full) {
+		r = check_metadata(c, err);
+		if (r < 0)
+			return r;
 		r = check_mounts(c, err);
 		if (r < 0)
 			return r;

@@ -21,6 +21,7 @@ enum snap_check_kind {
 	SNAP_CHECK_STALE_MOUNT,       /* a mount of a snapshot or staging dir that is gone */
 	SNAP_CHECK_UNKNOWN_ENTRY,     /* something under snapshots/ that is not an id */
 	SNAP_CHECK_STALE_RESERVATION, /* a commit's name reservation whose commit died */
+	SNAP_CHECK_METADATA,          /* the database fails sqlite's integrity or foreign-key check */
 };
 
 struct snap_check_item {

@@ -188,6 +188,20 @@ static void test_dead_commit_reservation(void **state)
 	assert_int_equal(snap_check(r->core, false, NULL, NULL, &err), 0);
 }
 
+static void test_metadata_foreign_key(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_error err = { 0 };
+	/* What an old tool writing with foreign keys off could leave. */
+	sql(r->core, "PRAGMA foreign_keys = OFF; "
+		     "INSERT INTO snapshots(key, parent_id, kind, state, created_ns, updated_ns) "
+		     "VALUES ('dangling', 9999, 2, 0, 1, 1); PRAGMA foreign_keys = ON");
+	struct findings f = { 0 };
+	int n = snap_check(r->core, false, on_item, &f, &err);
+	assert_true(n >= 1);
+	assert_true(found(&f, SNAP_CHECK_METADATA));
+}
+
 static void test_missing_dir(void **state)
 {
 	struct ut_root *r = *state;
@@ -275,6 +289,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_creating_row, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_committing_row, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_dead_commit_reservation, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_foreign_key, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_staging, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_mount, ut_setup, ut_teardown),
