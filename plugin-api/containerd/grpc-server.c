@@ -4,15 +4,12 @@
  * queue shared by the worker threads, calls as state machines, shutdown.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <grpc/byte_buffer_reader.h>
@@ -24,6 +21,7 @@
 #include "grpc-status.h"
 #include "serve.h"
 #include "service-methods.h"
+#include "unix-socket.h"
 
 /* Calls are small state machines advanced by whichever worker takes their
  * next event off the shared completion queue; the tag of every operation
@@ -255,56 +253,12 @@ static void *worker_main(void *userdata)
 	}
 }
 
-/*
- * A socket file left by a server that died is replaced; one that a live
- * server answers on is not taken over.  Anything else at the path is the
- * user's and is left alone.
- */
-static int check_socket_path(const char *path, bool remove_stale, struct snap_error *err)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return snap_error_set(err, -errno, "socket %s: %s", path, strerror(errno));
-	}
-	if (!S_ISSOCK(st.st_mode))
-		return snap_error_set(err, -EEXIST, "socket %s: exists and is not a socket", path);
-
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return snap_error_set(err, -errno, "socket: %s", strerror(errno));
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return snap_error_set(err, -EADDRINUSE, "socket %s: another server is listening on it",
-				      path);
-	if (remove_stale && unlink(path) < 0 && errno != ENOENT)
-		return snap_error_set(err, -errno, "remove stale socket %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* mkdir -p the socket's directory (/run/snapctl is usually missing). */
-static int make_parent_dirs(const char *path, struct snap_error *err)
-{
-	_cleanup_free_ char *dir = strdup(path);
-	if (!dir)
-		return snap_error_set(err, -ENOMEM, "socket %s: %s", path, strerror(ENOMEM));
-	for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return snap_error_set(err, -errno, "create %s: %s", dir, strerror(errno));
-		*p = '/';
-	}
-	return 0;
-}
-
 static int listen_on(struct snap_serve *s, struct snap_error *err)
 {
-	int r = make_parent_dirs(s->path, err);
+	int r = snap_socket_make_parents(s->path, err);
 	if (r < 0)
 		return r;
-	r = check_socket_path(s->path, true, err);
+	r = snap_socket_check(s->path, true, err);
 	if (r < 0)
 		return r;
 
@@ -327,26 +281,6 @@ static int listen_on(struct snap_serve *s, struct snap_error *err)
 	return 0;
 }
 
-static int normalize_address(const char *address, char **ret, struct snap_error *err)
-{
-	if (!address || !*address)
-		return snap_error_set(err, -EINVAL, "serve: no socket address given");
-	/* containerd's configs spell addresses as plain paths; accept the URI
-	 * forms too. */
-	if (strncmp(address, "unix://", 7) == 0)
-		address += 7;
-	else if (strncmp(address, "unix:", 5) == 0)
-		address += 5;
-	if (strlen(address) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
-		return snap_error_set(err, -ENAMETOOLONG, "socket %s: path longer than %zu bytes",
-				      address, sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
-	char *p = strdup(address);
-	if (!p)
-		return snap_error_set(err, -ENOMEM, "socket %s: %s", address, strerror(ENOMEM));
-	*ret = p;
-	return 0;
-}
-
 int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret,
 		     struct snap_error *err)
 {
@@ -358,7 +292,7 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 	_cleanup_(snap_serve_freep) struct snap_serve *s = calloc(1, sizeof(*s));
 	if (!s)
 		return snap_error_set(err, -ENOMEM, "serve: %s", strerror(ENOMEM));
-	int r = normalize_address(opts->address, &s->path, err);
+	int r = snap_socket_normalize(opts->address, &s->path, err);
 	if (r < 0)
 		return r;
 	s->workers = calloc(n, sizeof(*s->workers));
@@ -369,7 +303,7 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 	/* A live server on the socket is reported before the root is opened
 	 * (which may provision a filesystem); a bad root or driver is
 	 * reported before the socket is touched. */
-	r = check_socket_path(s->path, false, err);
+	r = snap_socket_check(s->path, false, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
