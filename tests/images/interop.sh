@@ -30,6 +30,9 @@ umoci unpack --image "$WORK/oci:1" "$WORK/bundle" >/dev/null || fail "umoci unpa
 cmp "$WORK/bundle/rootfs/bin/busybox" "$WORK/rootfs/bin/busybox" || fail "umoci unpacked a different busybox"
 [ "$(readlink "$WORK/bundle/rootfs/bin/sh")" = busybox ] || fail "umoci: bin/sh is not the symlink"
 echo "ok: skopeo and umoci read snapctl's export"
+expect_fail "exists and is not an empty directory" snapctl export busybox:1 "$WORK/oci"
+expect_fail "no such image" snapctl export nothere:1 "$WORK/none"
+[ -e "$WORK/none" ] && fail "a failed export left $WORK/none"
 
 # ---- skopeo, umoci -> snapctl ------------------------------------------
 fresh() { ROOT=$WORK/root-$1; }
@@ -55,8 +58,13 @@ fresh docker
 snapctl import "$WORK/docker.tar" | grep -q "Loaded image: docker.io/example/busybox:v4" ||
 	fail "import skopeo docker-archive: (name from RepoTags)"
 has_busybox "skopeo docker-archive:"
+fresh docker-dir
+mkdir -p "$WORK/docker-dir"
+tar -C "$WORK/docker-dir" -xf "$WORK/docker.tar"
+snapctl import "$WORK/docker-dir" | grep -q "Loaded image: docker.io/example/busybox:v4" ||
+	fail "import an unpacked docker save directory"
 # The same image through every route has the same ID (its config digest).
-for r in plain zstd gzip docker; do
+for r in plain zstd gzip docker docker-dir; do
 	fresh $r
 	[ "$(snapctl history -q --no-trunc "$(snapctl images --json | sed -n 's/.*"name": "\(.*\)".*/\1/p' | head -1)" | head -1)" = "$id1" ] ||
 		fail "$r: image ID differs from the exported image's"
