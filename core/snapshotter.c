@@ -132,7 +132,8 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 		int64_t parent_id = 0;
 		if (parent) {
 			struct snap_row p = { 0 };
-			r = snap_row_by_key(core, parent, &p, err);
+			/* A parent still being created is not there yet. */
+			r = snap_row_visible(core, parent, &p, err);
 			if (r == -ENOENT)
 				return snap_error_set(err, -ENOENT, "%s '%s': parent snapshot '%s' does not exist",
 						      what, key, parent);

@@ -163,6 +163,7 @@ static void test_dead_commit_reservation(void **state)
 	struct snap_info info = { 0 };
 	ut_fails(snap_stat(r->core, "c1", &info, &err), -ENOENT, &err);
 	ut_fails(snap_prepare(r->core, "c1", NULL, NULL, NULL, &err), -EEXIST, &err);
+	ut_fails(snap_prepare(r->core, "child", "c1", NULL, NULL, &err), -ENOENT, &err);
 	assert_int_equal(ut_count(r->core, NULL), 1);
 
 	/* While the committer's directory is locked (a live commit), check
