@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The btrfs driver under the core: a root on the host filesystem (the
+ * driver provisions its image), a base committed through the core, a child
+ * changed through the core's tree fd; the core's layer diff (the driver's
+ * fast diff) must equal the generic one byte for byte, and the driver's
+ * fast diff must accept the chain the core hands it after the core's own
+ * diff work (views of the parent made and removed meanwhile).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "btrfs-test-util.h"
+#include "core.h"
+#include "fs-util.h"
+#include "layer.h"
+#include "macro.h"
+#include "tests/vfs/tree-util.h"
+
+#define OK(expr)                                                                               \
+	do {                                                                                   \
+		struct snap_error _e = { 0 };                                                  \
+		struct snap_error *err = &_e;                                                  \
+		if ((expr) < 0)                                                                \
+			fail_msg("%s: %s", #expr, _e.message);                                 \
+	} while (0)
+
+static void notice_ignore(void *ctx, const char *msg)
+{
+	(*(int *)ctx)++;
+}
+
+static void layer_of(struct snap_core *core, const char *key, unsigned flags,
+		     struct snap_layer_digests *d)
+{
+	_cleanup_close_ int fd = memfd_create("layer", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	struct snap_diff_opts o = { .compression = SNAP_COMPRESS_NONE, .flags = flags };
+	OK(snap_layer_diff_fd(core, key, fd, &o, d, err));
+}
+
+static int null_change(struct snap_change_sink *s, int kind, const char *path, int fd)
+{
+	(*(int *)s->opaque)++;
+	return 0;
+}
+
+static void test_core_diff_fast_equals_generic(void **state)
+{
+	char *root = tree_mkdtemp();
+	int notices = 0;
+	struct snap_core_opts opts = { .root = root, .driver = "btrfs", .btrfs_size = "1G",
+				       .notice = notice_ignore, .notice_ctx = &notices };
+	struct snap_core *core = NULL;
+	OK(snap_core_open(&opts, &core, err));
+	assert_int_equal(notices, 1);
+
+	OK(snap_prepare(core, "base-a", NULL, NULL, NULL, err));
+	int fd = -1;
+	OK(snap_core_open_tree(core, "base-a", &fd, err));
+	tree_build_sample(fd);
+	for (int i = 0; i < 50; i++) {
+		char n[32];
+		snprintf(n, sizeof(n), "file%02d", i);
+		tree_write(fd, n, n);
+	}
+	close(fd);
+	OK(snap_commit(core, "base", "base-a", NULL, err));
+
+	OK(snap_prepare(core, "child", "base", NULL, NULL, err));
+	OK(snap_core_open_tree(core, "child", &fd, err));
+	tree_write(fd, "file07", "changed\n");
+	tree_write(fd, "added", "new\n");
+	assert_int_equal(unlinkat(fd, "file08", 0), 0);
+	assert_int_equal(renameat(fd, "file09", fd, "file09.moved"), 0);
+	assert_int_equal(mkdirat(fd, "newdir", 0700), 0);
+	close(fd);
+
+	struct snap_layer_digests fast = { 0 }, generic = { 0 };
+	layer_of(core, "child", 0, &fast);
+	layer_of(core, "child", SNAP_DIFF_GENERIC, &generic);
+	assert_string_equal(fast.diff_id, generic.diff_id);
+	assert_true(fast.entries >= 5);
+
+	/* the chain the core hands the driver, after the core's diffs made
+	 * and removed views of the parent: the fast path still applies */
+	struct snap_chain_owned chain = { 0 };
+	OK(snap_chain_get(core, "child", &chain, err));
+	struct snap_chain parents = { .refs = chain.parents, .n = chain.n };
+	int n = 0;
+	struct snap_change_sink sink = { .opaque = &n, .change = null_change };
+	struct snap_error e = { 0 };
+	const struct snap_driver *drv = snap_core_driver(core);
+	int r = drv->diff(snap_core_driver_state(core), &chain.self, &parents, &sink, &e);
+	if (r < 0)
+		fail_msg("driver diff: %s", e.message);
+	assert_true(n >= 5);
+	snap_chain_done(&chain);
+
+	/* usage: committed stored, active asked */
+	struct snap_usage u = { 0 };
+	OK(snap_usage_get(core, "base", &u, err));
+	assert_true(u.size > 0 && u.inodes > 0);
+	OK(snap_usage_get(core, "child", &u, err));
+	assert_true(u.inodes >= 1);
+
+	struct snap_mounts m = { 0 };
+	OK(snap_mounts_get(core, "child", &m, err));
+	assert_int_equal(m.n, 1);
+	assert_string_equal(m.v[0].type, "btrfs");
+	snap_mounts_done(&m);
+
+	OK(snap_remove(core, "child", err));
+	OK(snap_remove(core, "base", err));
+	snap_core_close(core);
+	btrfs_test_destroy_root(root);
+	assert_int_equal(btrfs_test_wait_loops(root, 0), 0);
+	free(root);
+}
+
+int main(void)
+{
+	const char *why = btrfs_test_skip_reason();
+	if (why) {
+		fprintf(stderr, "skip: %s\n", why);
+		return 77;
+	}
+	int r = btrfs_test_private_ns();
+	if (r < 0) {
+		fprintf(stderr, "skip: cannot make a private mount namespace: %s\n", strerror(-r));
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_core_diff_fast_equals_generic),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
