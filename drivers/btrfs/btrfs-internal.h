@@ -52,7 +52,6 @@ struct btrfs_state {
 	char *root;
 	int snapfd; /* O_PATH|O_DIRECTORY fd of ROOT/snapshots (the btrfs mount) */
 	struct btrfs_backend be;
-	bool quotas; /* qgroups enabled on the filesystem (probed at open) */
 };
 
 /* ---- loopback.c ---- */
@@ -148,12 +147,13 @@ int btrfs_open_subvol(const struct snap_ref *ref, int *ret_fd, struct snap_error
  * delalloc and delayed items first (not needed right after a transaction
  * commit on a flushoncommit mount).  `method` receives a static description
  * of how it was measured. */
-int btrfs_usage_measure(struct btrfs_state *st, int fd, bool sync, struct snap_usage *out,
+int btrfs_usage_measure(int fd, bool sync, struct snap_usage *out,
 			const char **method, struct snap_error *err);
 int btrfs_usage_store(int snapdirfd, const struct snap_usage *u);
 int btrfs_usage_load(int snapdirfd, struct snap_usage *u);
 bool btrfs_quotas_enabled(int fd);
-const char *btrfs_usage_method(const struct btrfs_state *st);
+/* How usage is measured now (quotas may be switched on or off any time). */
+const char *btrfs_usage_method(int fd);
 
 /* ---- diff.c ---- */
 int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain *parents,

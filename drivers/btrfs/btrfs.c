@@ -129,7 +129,6 @@ static int btrfs_open(const struct snap_driver_opts *opts, void **ret_state,
 		btrfs_close(st);
 		return r;
 	}
-	st->quotas = btrfs_quotas_enabled(st->snapfd);
 	*ret_state = st;
 	return 0;
 }
@@ -267,7 +266,7 @@ static int btrfs_commit(void *state, const struct snap_ref *snap, struct snap_er
 	 * and keep it beside the subvolume.  Setting the flag committed a
 	 * transaction; with flushoncommit that wrote the data out too. */
 	struct snap_usage u;
-	r = btrfs_usage_measure(st, fd, !st->be.flushoncommit, &u, NULL, err);
+	r = btrfs_usage_measure(fd, !st->be.flushoncommit, &u, NULL, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit %s: usage", what);
 	_cleanup_close_ int dirfd = open(snap->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -300,7 +299,6 @@ static int btrfs_remove(void *state, const struct snap_ref *snap, struct snap_er
 static int btrfs_usage(void *state, const struct snap_ref *snap, struct snap_usage *out,
 		       struct snap_error *err)
 {
-	struct btrfs_state *st = state;
 	if (snap->kind == SNAP_KIND_COMMITTED) {
 		_cleanup_close_ int dirfd = open(snap->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (dirfd >= 0 && btrfs_usage_load(dirfd, out) == 0)
@@ -310,7 +308,7 @@ static int btrfs_usage(void *state, const struct snap_ref *snap, struct snap_usa
 	int r = btrfs_open_subvol(snap, &fd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "usage");
-	r = btrfs_usage_measure(st, fd, true, out, NULL, err);
+	r = btrfs_usage_measure(fd, true, out, NULL, err);
 	if (r < 0)
 		return snap_error_prefix(err, "usage " WHAT_FMT, WHAT_ARGS(snap));
 	return 0;
@@ -347,9 +345,9 @@ static int btrfs_info(void *state, void (*emit)(void *ctx, const char *key, cons
 		snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)sv.f_bavail * sv.f_frsize);
 		emit(ctx, "free", buf);
 	}
-	emit(ctx, "quotas", st->quotas ? "enabled" : "disabled");
+	emit(ctx, "quotas", btrfs_quotas_enabled(st->snapfd) ? "enabled" : "disabled");
 	emit(ctx, "flushoncommit", st->be.flushoncommit ? "yes" : "no (commit syncs for usage)");
-	emit(ctx, "usage method", btrfs_usage_method(st));
+	emit(ctx, "usage method", btrfs_usage_method(st->snapfd));
 	emit(ctx, "diff",
 	     "inodes changed since the parent's generation (tree search), falls back to the "
 	     "generic walk");

@@ -56,9 +56,9 @@ bool btrfs_quotas_enabled(int fd)
 	return on;
 }
 
-const char *btrfs_usage_method(const struct btrfs_state *st)
+const char *btrfs_usage_method(int fd)
 {
-	return st->quotas ? METHOD_QGROUP : METHOD_EXTENTS;
+	return btrfs_quotas_enabled(fd) ? METHOD_QGROUP : METHOD_EXTENTS;
 }
 
 struct qgroup_ctx {
@@ -108,7 +108,7 @@ static int extent_cb(const struct btrfs_search_item *it, void *ctx)
 	return 0;
 }
 
-int btrfs_usage_measure(struct btrfs_state *st, int fd, bool sync, struct snap_usage *out,
+int btrfs_usage_measure(int fd, bool sync, struct snap_usage *out,
 			const char **method, struct snap_error *err)
 {
 	if (sync && btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
@@ -128,9 +128,9 @@ int btrfs_usage_measure(struct btrfs_state *st, int fd, bool sync, struct snap_u
 
 	uint64_t bytes = e.bytes;
 	const char *how = METHOD_EXTENTS;
-	/* quotas may be switched on or off while the root is open */
-	st->quotas = btrfs_quotas_enabled(fd);
-	if (st->quotas) {
+	/* probed each time: quotas may be switched on or off while the root
+	 * is open, and the state stays read-only for concurrent callers */
+	if (btrfs_quotas_enabled(fd)) {
 		struct qgroup_ctx q = { 0 };
 		struct btrfs_key k = { 0, BTRFS_QGROUP_INFO_KEY, f.id };
 		if (btrfs_tree_search(fd, BTRFS_QUOTA_TREE_OBJECTID, &k, &k, 0, qgroup_info_cb,
