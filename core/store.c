@@ -343,6 +343,36 @@ static int migrate(struct snap_store *s, struct snap_error *err)
 	return 0;
 }
 
+/* WAL is recorded in the database file, so only the first open of a new
+ * database switches to it.  The switch needs the file to itself and sqlite
+ * answers SQLITE_BUSY without calling the busy handler when another
+ * process is doing the same (two first opens of one root), so wait here,
+ * up to the busy timeout. */
+static int set_wal(struct snap_store *s, struct snap_error *err)
+{
+	for (int waited_ms = 0;; waited_ms += 5) {
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW) {
+				const char *mode = (const char *)sqlite3_column_text(st, 0);
+				rc = mode && strcmp(mode, "wal") == 0 ? SQLITE_OK : SQLITE_CANTOPEN;
+			}
+		}
+		int r = 0;
+		if (rc == SQLITE_CANTOPEN)
+			r = snap_error_set(err, -EINVAL, "open metadata %s: cannot use WAL journal mode here",
+					   s->path);
+		else if (rc != SQLITE_OK && ((rc & 0xff) != SQLITE_BUSY || waited_ms >= SNAP_STORE_BUSY_TIMEOUT_MS))
+			r = snap_store_error(s, rc, err, "open metadata %s", s->path);
+		sqlite3_finalize(st);
+		if (rc == SQLITE_OK || r < 0)
+			return r;
+		usleep(5000);
+	}
+}
+
 void snap_store_close(struct snap_store *s)
 {
 	if (!s)
@@ -392,12 +422,12 @@ int snap_store_open(const char *path, unsigned flags, struct snap_store **ret, s
 	 * most of a `run --rm`).  Kept, it is only reset. */
 	int persist = 1;
 	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	r = snap_store_exec(s, "PRAGMA journal_mode = WAL", err);
+	r = set_wal(s, err);
 	if (r < 0)
-		return snap_error_prefix(err, "open metadata %s", path);
+		return r;
 	r = snap_store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err);
 	if (r < 0)
-		return snap_error_prefix(err, "open metadata %s", path);
+		return r;
 
 	r = migrate(s, err);
 	if (r < 0)

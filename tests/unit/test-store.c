@@ -250,6 +250,42 @@ static void test_two_processes(void **state)
 	assert_int_equal(snap_check(r->core, false, NULL, NULL, &err), 0);
 }
 
+/* Two processes open a fresh root at once: the schema is created once (the
+ * version is re-read under the write lock) and the driver recorded once. */
+static void test_two_processes_first_open(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_error err = { 0 };
+	pid_t pids[2];
+	for (int c = 0; c < 2; c++) {
+		pids[c] = fork();
+		assert_true(pids[c] >= 0);
+		if (pids[c] > 0)
+			continue;
+		struct snap_core_opts opts = { .root = r->root, .driver = "vfs" };
+		struct snap_core *core = NULL;
+		struct snap_error e = { 0 };
+		if (snap_core_open(&opts, &core, &e) < 0) {
+			fprintf(stderr, "child %d: %s\n", c, e.message);
+			_exit(10);
+		}
+		char key[32];
+		snprintf(key, sizeof(key), "k%d", c);
+		int rr = snap_prepare(core, key, NULL, NULL, NULL, &e);
+		snap_core_close(core);
+		_exit(rr < 0 ? 11 : 0);
+	}
+	for (int c = 0; c < 2; c++) {
+		int st = 0;
+		assert_int_equal(waitpid(pids[c], &st, 0), pids[c]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	assert_int_equal(user_version(r->root), snap_store_schema_version());
+	ut_ok(ut_open(r, "vfs", 0, &err), &err);
+	assert_int_equal(ut_count(r->core, NULL), 2);
+}
+
 static void test_store_txn_guard(void **state)
 {
 	struct ut_root *r = *state;
@@ -295,6 +331,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, ut_setup_noopen, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_missing_root, ut_setup_noopen, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, ut_setup_noopen, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_two_processes_first_open, ut_setup_noopen, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_store_txn_guard, ut_setup_noopen, ut_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
