@@ -334,8 +334,13 @@ static int btrfs_info(void *state, void (*emit)(void *ctx, const char *key, cons
 	     st->be.backing == BTRFS_BACKING_LOOPBACK
 		     ? "loopback image mounted on ROOT/snapshots (unmount it to detach; autoclear)"
 		     : "native btrfs");
-	if (st->be.image)
+	if (st->be.image) {
 		emit(ctx, "image", st->be.image);
+		emit(ctx, "this open",
+		     st->be.provisioned ? "created the image and mounted it"
+		     : st->be.attached  ? "mounted the existing image"
+					: "found it mounted");
+	}
 	emit(ctx, "device", st->be.device ? st->be.device : "unknown");
 	emit(ctx, "mountpoint", st->be.snapdir);
 	struct statvfs sv;
