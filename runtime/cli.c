@@ -185,6 +185,16 @@ int cli_table_add(struct cli_table *t, const char *const *cells)
 }
 
 /* Columns padded to the widest cell plus three spaces, as docker prints. */
+/* Columns on the terminal: UTF-8 continuation bytes take none (cells
+ * carry docker's "…" for cut text). */
+static size_t display_width(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 void cli_table_print(struct cli_table *t, FILE *out)
 {
 	_cleanup_free_ size_t *w = calloc(t->ncols, sizeof(size_t));
@@ -192,17 +202,16 @@ void cli_table_print(struct cli_table *t, FILE *out)
 		return;
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++) {
-			size_t l = strlen(t->cells[r * t->ncols + c]);
+			size_t l = display_width(t->cells[r * t->ncols + c]);
 			if (l > w[c])
 				w[c] = l;
 		}
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++) {
 			const char *s = t->cells[r * t->ncols + c];
-			if (c + 1 == t->ncols)
-				fprintf(out, "%s", s);
-			else
-				fprintf(out, "%-*s   ", (int)w[c], s);
+			fputs(s, out);
+			if (c + 1 < t->ncols)
+				fprintf(out, "%*s", (int)(w[c] - display_width(s) + 3), "");
 		}
 		fputc('\n', out);
 	}
