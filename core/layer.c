@@ -46,7 +46,11 @@ int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
 	if (r < 0)
 		return snap_error_prefix(err, "apply layer to '%s'", key);
 	struct snap_whiteout_hook hook = { .fn = whiteout_call, .state = core };
-	bool has_hook = snap_drv_has(snap_core_driver(core), SNAP_DRV_APPLY_WHITEOUT);
+	/* Without a parent there is nothing below to hide: the driver's
+	 * whiteouts (overlay's 0/0 devices) would only show up as devices in
+	 * a one-layer view of this snapshot, so they are not made. */
+	bool has_hook = info.parent && info.parent[0] &&
+			snap_drv_has(snap_core_driver(core), SNAP_DRV_APPLY_WHITEOUT);
 	r = snap_layer_apply_dirfd(treefd, fd, has_hook ? &hook : NULL, ret, err);
 	if (r < 0)
 		return snap_error_prefix(err, "apply to '%s'", key);

@@ -14,7 +14,18 @@
  *     when every entry it had in the parent is gone from it (it then replaces
  *     the individual whiteouts);
  *   - hardlinks inside the layer are written as links to the first path;
- *   - atime and ctime are not written.
+ *   - atime and ctime are not written; the snapshot root itself is never
+ *     an entry; directories are named with a trailing '/'; xattrs go in
+ *     SCHILY.xattr.* records; regular files are written dense (holes depend
+ *     on the filesystem, so writing them sparse would differ by driver);
+ *     whiteouts and markers are empty regular files, mode 0, owner 0, mtime 0.
+ * A canonical layer is a fixed point: diff(apply(L)) == L byte for byte.
+ *
+ * The engine itself works on directory fds (layer-internal.h); the functions
+ * below resolve a snapshot key and call it.  Apply calls the driver's
+ * apply_whiteout hook (dirfd = the directory holding the hidden name; for
+ * OPAQUE dirfd = the parent of the opaque directory and name its last
+ * component, "." for the root) only when the snapshot has a parent.
  */
 #ifndef SNAP_LAYER_H
 #define SNAP_LAYER_H

@@ -79,6 +79,17 @@ mnt child ro "$W/m/c2"
 mnt other ro "$W/m/o2"
 python3 "$CMP" "$W/m/c2" "$W/m/o2" || { echo "FAIL: $DRIVER round trip"; fail=1; }
 umnt "$W/m/c2"; umnt "$W/m/o2"
+# canonical layers are a fixed point: diff(apply(L)) == L, byte for byte,
+# so every driver writes the same bytes for the same change
+lt diff other "$W/other.tar" > /dev/null
+cmp "$W/fast.tar" "$W/other.tar" || { echo "FAIL: $DRIVER: diff of the applied layer differs from the layer"; fail=1; }
+mkdir -p "$W/empty"
+"$TOOL" diff "$W/empty" "$W/src" "$W/canon.tar" > /dev/null
+lt prepare fx > /dev/null
+lt apply fx "$W/canon.tar" > /dev/null
+lt commit fxc fx
+lt diff fxc "$W/canon2.tar" > /dev/null
+cmp "$W/canon.tar" "$W/canon2.tar" || { echo "FAIL: $DRIVER: base layer is not a fixed point"; fail=1; }
 
 lt commit child-c child
 lt diff child-c "$W/committed.tar" > /dev/null
