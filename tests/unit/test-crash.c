@@ -21,20 +21,24 @@
 
 #include "check.h"
 
-static _Noreturn void churn(const char *root, int round)
+/* prepare/write/commit/view/staging/remove; forever when n == 0.  Exits
+ * 0 after n rounds, or with the step that failed (message on stderr). */
+static _Noreturn void churn(const char *root, int round, unsigned n)
 {
 	struct snap_core_opts opts = { .root = root, .driver = "vfs" };
 	struct snap_core *c = NULL;
 	struct snap_error e = { 0 };
 	if (snap_core_open(&opts, &c, &e) < 0)
 		_exit(10);
-	for (unsigned i = 0;; i++) {
-		char a[64], n[64], v[64];
+	for (unsigned i = 0; n == 0 || i < n; i++) {
+		char a[64], nm[64], v[64];
 		snprintf(a, sizeof(a), "r%d-a%u", round, i);
-		snprintf(n, sizeof(n), "r%d-c%u", round, i);
+		snprintf(nm, sizeof(nm), "r%d-c%u", round, i);
 		snprintf(v, sizeof(v), "r%d-v%u", round, i);
-		if (snap_prepare(c, a, "base", NULL, NULL, &e) < 0)
+		if (snap_prepare(c, a, "base", NULL, NULL, &e) < 0) {
+			fprintf(stderr, "churn: %s\n", e.message);
 			_exit(11);
+		}
 		int fd = -1;
 		if (snap_core_open_tree(c, a, &fd, &e) == 0) {
 			int f = openat(fd, "new", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -42,18 +46,35 @@ static _Noreturn void churn(const char *root, int round)
 				close(f);
 			close(fd);
 		}
-		if (snap_commit(c, n, a, NULL, &e) < 0)
+		if (snap_commit(c, nm, a, NULL, &e) < 0) {
+			fprintf(stderr, "churn: %s\n", e.message);
 			_exit(12);
-		if (snap_view(c, v, n, NULL, NULL, &e) < 0)
+		}
+		if (snap_view(c, v, nm, NULL, NULL, &e) < 0) {
+			fprintf(stderr, "churn: %s\n", e.message);
 			_exit(13);
+		}
 		char *staging = NULL;
-		if (snap_core_mkstaging(c, "crash", &staging, &e) == 0)
+		if (snap_core_mkstaging(c, "crash", &staging, &e) == 0) {
+			/* a live staging dir must survive a concurrent cleanup */
+			struct stat st;
+			if (stat(staging, &st) < 0) {
+				fprintf(stderr, "churn: staging %s vanished\n", staging);
+				_exit(16);
+			}
 			free(staging);
-		if (snap_remove(c, v, &e) < 0)
+		}
+		if (snap_remove(c, v, &e) < 0) {
+			fprintf(stderr, "churn: %s\n", e.message);
 			_exit(14);
-		if (i % 2 && snap_remove(c, n, &e) < 0)
+		}
+		if (i % 2 && snap_remove(c, nm, &e) < 0) {
+			fprintf(stderr, "churn: %s\n", e.message);
 			_exit(15);
+		}
 	}
+	snap_core_close(c);
+	_exit(0);
 }
 
 static int dir_exists_cb(const struct snap_info *info, void *userdata)
@@ -87,7 +108,7 @@ static void test_kill_anywhere(void **state)
 		pid_t pid = fork();
 		assert_true(pid >= 0);
 		if (pid == 0)
-			churn(r->root, round);
+			churn(r->root, round, 0);
 		usleep((useconds_t)(2000 + rand() % 40000));
 		kill(pid, SIGKILL);
 		int st = 0;
@@ -120,10 +141,44 @@ static void test_kill_anywhere(void **state)
 	}
 }
 
+/* cleanup (and check --repair) in one process while another works: live
+ * creations, commits, removals and staging directories are never touched. */
+static void test_cleanup_during_work(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_error err = { 0 };
+	ut_ok(snap_prepare(r->core, "base-a", NULL, NULL, NULL, &err), &err);
+	ut_ok(snap_commit(r->core, "base", "base-a", NULL, &err), &err);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		churn(r->root, 9, 40);
+	int st = 0, sweeps = 0;
+	for (;;) {
+		ut_ok(snap_cleanup(r->core, &err), &err);
+		int left = snap_check(r->core, true, NULL, NULL, &err);
+		assert_true(left >= 0);
+		sweeps++;
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		assert_true(w >= 0);
+		if (w == pid)
+			break;
+	}
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) != 0)
+		fail_msg("worker failed with %d while cleanup ran (%d sweeps)", WEXITSTATUS(st), sweeps);
+	print_message("%d cleanup sweeps during the work\n", sweeps);
+	/* The worker's staging dirs died with it: one more sweep and the
+	 * root is consistent. */
+	ut_ok(snap_cleanup(r->core, &err), &err);
+	assert_int_equal(snap_check(r->core, false, NULL, NULL, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kill_anywhere, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_cleanup_during_work, ut_setup, ut_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
