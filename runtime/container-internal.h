@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internals shared by the launcher's files: container.c (host side),
  * container-init.c (pid 1 and the command), container-mounts.c (rootfs),
+ * container-etc.c (hostname, hosts, resolv.conf),
  * container-user.c (passwd/group), container-pty.c (terminal), and
  * container-sync.c (messages from the container to the host). */
 #ifndef SNAP_CONTAINER_INTERNAL_H
@@ -48,6 +49,10 @@ _Noreturn void container_init_main(struct container_launch *l);
  * mount /proc, /dev (+pts, shm, mqueue), /sys read-only, then pivot_root
  * into it.  On return "/" is the container's root. */
 int container_mounts_setup(const struct snap_container_spec *spec, struct snap_error *err);
+
+/* Bind runtime-written /etc/hostname, /etc/hosts and /etc/resolv.conf over
+ * the image's own (only where the image has them), before pivot_root. */
+int container_etc_setup(int rootfd, const struct snap_container_spec *spec, struct snap_error *err);
 
 /* Sync messages, container -> host, on a SOCK_SEQPACKET pair.  The host
  * reads until EOF: EOF without an error message means the command was

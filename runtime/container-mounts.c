@@ -236,6 +236,8 @@ int container_mounts_setup(const struct snap_container_spec *spec, struct snap_e
 		r = setup_dev(rootfd, err);
 	if (r >= 0)
 		r = setup_sys(rootfd, err);
+	if (r >= 0)
+		r = container_etc_setup(rootfd, spec, err);
 	if (r < 0)
 		return r;
 

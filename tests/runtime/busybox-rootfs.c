@@ -104,7 +104,9 @@ int busybox_rootfs_make(const char *dir)
 			  "wheel:x:10:tester\n"
 			  "audio:x:29:tester\n"
 			  "nogroup:x:65534:\n")) < 0 ||
-	    (r = write_at(root, "usr/share/doc/busybox/README", "busybox docs\n")) < 0)
+	    (r = write_at(root, "usr/share/doc/busybox/README", "busybox docs\n")) < 0 ||
+	    /* empty, as in most images: the runtime binds its own over them */
+	    (r = write_at(root, "etc/hosts", "")) < 0 || (r = write_at(root, "etc/hostname", "")) < 0)
 		return r;
 	if (fchownat(root, "home/tester", 1000, 1000, AT_SYMLINK_NOFOLLOW) < 0)
 		return negative_errno();

@@ -203,6 +203,34 @@ static void test_hostname_env_cwd(void **state)
 	assert_string_equal(r.out, "box1:box1:bar baz:/work/new dir:/root:/bin\n");
 }
 
+/* /etc/hostname and /etc/hosts from the runtime over the image's (empty)
+ * files, /etc/resolv.conf not created where the image has none, and the
+ * image's files untouched afterwards. */
+static void test_etc_files(void **state)
+{
+	REQUIRE_SETUP();
+	struct snap_container_spec spec;
+	snap_container_spec_init(&spec);
+	spec.hostname = "box2";
+	spec.net = SNAP_NET_NONE;
+	struct result r;
+	run_spec(&spec, ARGV("sh", "-c", "cat /etc/hostname /etc/hosts; ls /etc/resolv.conf 2>&1; ls -a /dev | grep -c snapctl; true"), &r);
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.out, "box2\n"
+				   "127.0.0.1\tlocalhost\n"
+				   "::1\tlocalhost ip6-localhost ip6-loopback\n"
+				   "127.0.1.1\tbox2\n"
+				   "ls: /etc/resolv.conf: No such file or directory\n"
+				   "0\n");
+	char path[sizeof(rootfs) + 32];
+	snprintf(path, sizeof(path), "%s/etc/hosts", rootfs);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	snprintf(path, sizeof(path), "%s/etc/resolv.conf", rootfs);
+	assert_int_equal(stat(path, &st), -1);
+}
+
 static void test_user(void **state)
 {
 	REQUIRE_SETUP();
@@ -400,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_signal_forwarded_from_host),
 		cmocka_unit_test(test_zombies_reaped),
 		cmocka_unit_test(test_hostname_env_cwd),
+		cmocka_unit_test(test_etc_files),
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_net_none),
