@@ -70,6 +70,7 @@ struct input {
 	struct snap_sha256 blob, diff;
 	char *fdbuf, *rawbuf;
 	int io_error;
+	bool plain; /* no compression: the blob is the stream, hash it once */
 	char raw_error[256];
 };
 
@@ -1138,7 +1139,8 @@ static la_ssize_t raw_read(struct archive *ar, void *ctx, const void **buf)
 				  in->raw_error);
 		return -1;
 	}
-	snap_sha256_update(&in->diff, in->rawbuf, (size_t)n);
+	if (!in->plain)
+		snap_sha256_update(&in->diff, in->rawbuf, (size_t)n);
 	*buf = in->rawbuf;
 	return n;
 }
@@ -1174,6 +1176,7 @@ static int input_open(struct input *in, int fd, struct archive **ret_tar, struct
 		int code = in->io_error ? in->io_error : -EINVAL;
 		return snap_error_set(err, code, "apply layer: %s", s ? s : "empty input");
 	}
+	in->plain = archive_filter_code(in->raw, 0) == ARCHIVE_FILTER_NONE;
 	struct archive *tar = archive_read_new();
 	if (!tar)
 		return snap_error_set(err, -ENOMEM, "apply layer: out of memory");
@@ -1201,7 +1204,8 @@ static int input_drain(struct input *in, struct snap_error *err)
 		}
 		if (n == 0)
 			break;
-		snap_sha256_update(&in->diff, in->rawbuf, (size_t)n);
+		if (!in->plain)
+			snap_sha256_update(&in->diff, in->rawbuf, (size_t)n);
 	}
 	for (;;) {
 		ssize_t n = read(in->fd, in->fdbuf, READ_BUF);
@@ -1253,9 +1257,11 @@ int snap_layer_apply_dirfd(int treefd, int fd, const struct snap_whiteout_hook *
 		rollback(&a);
 	} else if (ret) {
 		struct snap_layer_digests d = { .entries = a.entries };
-		d.diff_size = in.diff.size;
 		d.blob_size = in.blob.size;
-		if (snap_sha256_final(&in.diff, d.diff_id) < 0 || snap_sha256_final(&in.blob, d.blob_digest) < 0)
+		d.diff_size = in.plain ? in.blob.size : in.diff.size;
+		if (snap_sha256_final(&in.blob, d.blob_digest) < 0 ||
+		    (in.plain ? (memcpy(d.diff_id, d.blob_digest, sizeof(d.diff_id)), 0)
+			      : snap_sha256_final(&in.diff, d.diff_id)) < 0)
 			r = snap_error_set(err, -EIO, "apply layer: sha256 failed");
 		else
 			*ret = d;
