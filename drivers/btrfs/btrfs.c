@@ -176,8 +176,10 @@ static int btrfs_create(void *state, const struct snap_ref *snap, const struct s
 	r = btrfs_subvol_create(dirfd, BTRFS_SUBVOL_NAME, what, err);
 	if (r < 0)
 		return r;
-	/* The kernel makes a subvolume's root 0777 (no umask applies to the
-	 * ioctl); an empty snapshot's root is 0755 like every driver's. */
+	/* The kernel gives a new subvolume's root 0777 less the caller's
+	 * umask; an empty snapshot's root is 0755 whatever the umask, like
+	 * every driver's (containerd's RootPermission case).  On the fd: the
+	 * name is not looked up again. */
 	_cleanup_close_ int fd = openat(dirfd, BTRFS_SUBVOL_NAME,
 					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <btrfsutil.h>
 
@@ -28,11 +27,6 @@ int btrfs_subvol_create(int dirfd, const char *name, const char *what, struct sn
 	enum btrfs_util_error e = btrfs_util_create_subvolume_fd(dirfd, name, 0, NULL, NULL);
 	if (e != BTRFS_UTIL_OK)
 		return util_error(err, e, "create subvolume", what);
-	/* The kernel gives a new subvolume's root 0777 less the umask; the
-	 * root of a snapshot is 0755 whatever the caller's umask (containerd's
-	 * RootPermission case in the conformance suite). */
-	if (fchmodat(dirfd, name, 0755, 0) < 0)
-		return snap_error_set(err, negative_errno(), "chmod subvolume %s: %s", what, strerror(errno));
 	return 0;
 }
 
