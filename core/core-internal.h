@@ -48,6 +48,16 @@ void snap_core_snapshot_path(const struct snap_core *core, uint64_t id, char *bu
  * staging directory (flock on the directory).  Returns the locked fd,
  * -EWOULDBLOCK when a live process holds it, or another -errno. */
 int snap_dir_trylock_at(int dirfd, const char *name);
+/* Close a lock fd from snap_dir_trylock_at (timed, see below); *fd = -EBADF. */
+void snap_dir_unlock(int *fd);
+
+/* Nanoseconds this thread spent in the core's own directory work (mkdir,
+ * flock, rmdir, the close that evicts a removed directory): filesystem
+ * time the core spends besides its metadata, reported apart by the
+ * benchmark.  start/stop bracket such a syscall. */
+uint64_t snap_core_dir_time_ns(void);
+uint64_t snap_core_dir_timer_start(void);
+void snap_core_dir_timer_stop(uint64_t start);
 
 /* Remove a snapshot directory whose row is gone or never published: driver
  * remove (kind may be unknown), then the directory itself. */

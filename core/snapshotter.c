@@ -153,7 +153,10 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 		if (r < 0)
 			return snap_error_prefix(err, "%s '%s'", what, key);
 		snprintf(name, sizeof(name), "%lld", (long long)id);
-		if (mkdirat(core->snapfd, name, 0700) < 0)
+		uint64_t t = snap_core_dir_timer_start();
+		int mk = mkdirat(core->snapfd, name, 0700);
+		snap_core_dir_timer_stop(t);
+		if (mk < 0)
 			return snap_error_set(err, negative_errno(), "%s '%s': mkdir %s/snapshots/%s: %s", what,
 					      key, core->root, name, strerror(errno));
 		lockfd = snap_dir_trylock_at(core->snapfd, name);
@@ -217,6 +220,7 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 		*ret_mounts = mounts;
 		mounts = (struct snap_mounts){ 0 };
 	}
+	snap_dir_unlock(&lockfd);
 	return 0;
 }
 
@@ -406,6 +410,7 @@ int snap_commit(struct snap_core *core, const char *name, const char *key, const
 		snap_error_prefix(err, "commit '%s'", key);
 		commit_revert(core, row.id, reservation, key);
 	}
+	snap_dir_unlock(&lockfd);
 	snap_row_done(&row);
 	return r < 0 ? r : 0;
 }
@@ -429,9 +434,13 @@ int snap_core_remove_dir(struct snap_core *core, uint64_t id, const char *key, i
 		return r;
 	/* The driver usually leaves the directory empty: one rmdir, and the
 	 * recursive removal only for what it left behind. */
-	if (unlinkat(core->snapfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+	uint64_t t = snap_core_dir_timer_start();
+	if (unlinkat(core->snapfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT) {
+		snap_core_dir_timer_stop(t);
 		return 0;
+	}
 	r = snap_rm_rf_at(core->snapfd, name);
+	snap_core_dir_timer_stop(t);
 	if (r < 0)
 		return snap_error_set(err, r, "remove %s: %s", path, strerror(-r));
 	return 0;
@@ -486,6 +495,7 @@ int snap_remove(struct snap_core *core, const char *key, struct snap_error *err)
 	if (snap_core_remove_dir(core, (uint64_t)row.id, key, row.kind, &e) < 0)
 		snap_core_notice(core, "warning: snapshot '%s' removed, its directory is left for gc: %s", key,
 				 e.message);
+	snap_dir_unlock(&lockfd);
 	snap_row_done(&row);
 	return 0;
 }
