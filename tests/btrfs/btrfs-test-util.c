@@ -87,8 +87,32 @@ int btrfs_test_wait_loops(const char *prefix, int want)
 	return n;
 }
 
+/* Detach every mount at or below `dir`, the most recent first (they may
+ * stack): what a failed case left behind. */
+static void umount_all_under(const char *dir)
+{
+	size_t dl = strlen(dir);
+	for (int round = 0; round < 64; round++) {
+		_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
+		if (!mi)
+			return;
+		char line[8192], last[4096] = "";
+		while (fgets(line, sizeof(line), mi)) {
+			char target[4096];
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", target) != 1)
+				continue;
+			if (strncmp(target, dir, dl) == 0 && (target[dl] == '/' || !target[dl]))
+				snprintf(last, sizeof(last), "%s", target);
+		}
+		if (!last[0] || umount2(last, MNT_DETACH) < 0)
+			return;
+	}
+}
+
 void btrfs_test_destroy_root(const char *root)
 {
+	if (access(root, F_OK) < 0)
+		return;
 	struct snap_error err = { 0 };
 	if (btrfs_backend_teardown(root, &err) < 0) {
 		/* a failed case may have left fds open in the tree: detach */
@@ -97,5 +121,6 @@ void btrfs_test_destroy_root(const char *root)
 		snprintf(p, sizeof(p), "%s/snapshots", root);
 		(void)umount2(p, MNT_DETACH);
 	}
+	umount_all_under(root);
 	tree_rm_rf(root);
 }

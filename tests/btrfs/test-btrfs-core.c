@@ -58,9 +58,26 @@ static int null_change(struct snap_change_sink *s, int kind, const char *path, i
 	return 0;
 }
 
+/* Each case's root: made here, and unmounted and removed in teardown
+ * even when the case failed half-way (cmocka longjmps out of it). */
+static int root_setup(void **state)
+{
+	*state = tree_mkdtemp();
+	return 0;
+}
+
+static int root_teardown(void **state)
+{
+	btrfs_test_destroy_root(*state);
+	free(*state);
+	return 0;
+}
+
+#define CASE(fn) cmocka_unit_test_setup_teardown(fn, root_setup, root_teardown)
+
 static void test_core_diff_fast_equals_generic(void **state)
 {
-	char *root = tree_mkdtemp();
+	char *root = *state; /* removed by root_teardown, also on failure */
 	int notices = 0;
 	struct snap_core_opts opts = { .root = root, .driver = "btrfs", .btrfs_size = "1G",
 				       .notice = notice_ignore, .notice_ctx = &notices };
@@ -128,7 +145,6 @@ static void test_core_diff_fast_equals_generic(void **state)
 	snap_core_close(core);
 	btrfs_test_destroy_root(root);
 	assert_int_equal(btrfs_test_wait_loops(root, 0), 0);
-	free(root);
 }
 
 int main(void)
@@ -144,7 +160,7 @@ int main(void)
 		return 77;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_core_diff_fast_equals_generic),
+		CASE(test_core_diff_fast_equals_generic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

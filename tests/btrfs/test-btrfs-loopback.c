@@ -62,9 +62,26 @@ static bool snapshots_on_btrfs(const char *root)
 	return statfs(p, &sfs) == 0 && sfs.f_type == BTRFS_SUPER_MAGIC;
 }
 
+/* Each case's root: made here, and unmounted and removed in teardown
+ * even when the case failed half-way (cmocka longjmps out of it). */
+static int root_setup(void **state)
+{
+	*state = tree_mkdtemp();
+	return 0;
+}
+
+static int root_teardown(void **state)
+{
+	btrfs_test_destroy_root(*state);
+	free(*state);
+	return 0;
+}
+
+#define CASE(fn) cmocka_unit_test_setup_teardown(fn, root_setup, root_teardown)
+
 static void test_fresh_reuse_restart_teardown(void **state)
 {
-	char *root = tree_mkdtemp();
+	char *root = *state; /* removed by root_teardown, also on failure */
 	int mounts0 = btrfs_test_count_mounts();
 	struct snap_error err = { 0 };
 	struct notices c = { 0 };
@@ -130,12 +147,11 @@ static void test_fresh_reuse_restart_teardown(void **state)
 	assert_int_equal(btrfs_test_wait_loops(root, 0), 0);
 	assert_int_equal(btrfs_test_count_mounts(), mounts0);
 	tree_rm_rf(root);
-	free(root);
 }
 
 static void test_two_processes_share_one_mount(void **state)
 {
-	char *root = tree_mkdtemp();
+	char *root = *state; /* removed by root_teardown, also on failure */
 	int mounts0 = btrfs_test_count_mounts();
 	pid_t pids[2];
 	for (int i = 0; i < 2; i++) {
@@ -173,7 +189,6 @@ static void test_two_processes_share_one_mount(void **state)
 	btrfs_test_destroy_root(root);
 	assert_int_equal(btrfs_test_wait_loops(root, 0), 0);
 	assert_int_equal(btrfs_test_count_mounts(), mounts0);
-	free(root);
 }
 
 static void test_other_namespace_reuses_the_device(void **state)
@@ -181,7 +196,7 @@ static void test_other_namespace_reuses_the_device(void **state)
 	/* The image is attached and mounted in our namespace; a process in
 	 * a namespace that does not see the mount must mount the same loop
 	 * device, not attach the image a second time. */
-	char *root = tree_mkdtemp();
+	char *root = *state; /* removed by root_teardown, also on failure */
 	struct snap_error err = { 0 };
 	struct notices c = { 0 };
 	void *st = NULL;
@@ -224,14 +239,13 @@ static void test_other_namespace_reuses_the_device(void **state)
 	assert_int_equal(access(sp, F_OK), 0);
 	btrfs_test_destroy_root(root);
 	assert_int_equal(btrfs_test_wait_loops(root, 0), 0);
-	free(root);
 }
 
 static void test_native_btrfs_root(void **state)
 {
 	/* ROOT already on btrfs: no image, the filesystem is used as is and
 	 * mounts() names its device. */
-	char *dir = tree_mkdtemp();
+	char *dir = *state; /* removed by root_teardown, also on failure */
 	char img[PATH_MAX], mnt[PATH_MAX];
 	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
 	assert_int_equal(mkdir(mnt, 0755), 0);
@@ -267,12 +281,11 @@ static void test_native_btrfs_root(void **state)
 	btrfs_test_destroy_root(mnt);
 	assert_int_equal(btrfs_test_wait_loops(mnt, 0), 0);
 	tree_rm_rf(dir);
-	free(dir);
 }
 
 static void test_no_space_for_image(void **state)
 {
-	char *root = tree_mkdtemp();
+	char *root = *state; /* removed by root_teardown, also on failure */
 	/* a 2 MiB tmpfs: the sparse file fits, mkfs's metadata does not */
 	assert_int_equal(mount("tmpfs", root, "tmpfs", 0, "size=2m,mode=0700"), 0);
 	int mounts0 = btrfs_test_count_mounts();
@@ -293,14 +306,13 @@ static void test_no_space_for_image(void **state)
 	assert_int_equal(btrfs_test_count_mounts(), mounts0);
 	assert_int_equal(umount2(root, 0), 0);
 	tree_rm_rf(root);
-	free(root);
 }
 
 static void test_kernel_without_fstype(void **state)
 {
 	/* A kernel without btrfs fails the mount with ENODEV; the same path
 	 * is taken here with a type no kernel has. */
-	char *root = tree_mkdtemp();
+	char *root = *state; /* removed by root_teardown, also on failure */
 	int mounts0 = btrfs_test_count_mounts();
 	struct snap_driver_opts opts = { .root = root, .btrfs_size = "1G" };
 	struct btrfs_backend be = { 0 };
@@ -312,12 +324,11 @@ static void test_kernel_without_fstype(void **state)
 	assert_int_equal(btrfs_test_wait_loops(root, 0), 0);
 	assert_int_equal(btrfs_test_count_mounts(), mounts0);
 	tree_rm_rf(root);
-	free(root);
 }
 
 static void test_refuses_nonempty_snapshots_dir(void **state)
 {
-	char *root = tree_mkdtemp();
+	char *root = *state; /* removed by root_teardown, also on failure */
 	char p[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/snapshots/7", root);
 	assert_int_equal(snap_mkdir_p(p, 0700), 0);
@@ -327,12 +338,11 @@ static void test_refuses_nonempty_snapshots_dir(void **state)
 	assert_int_equal(open_root(root, "1G", &c, &st, &err), -ENOTEMPTY);
 	assert_non_null(strstr(err.message, "not on btrfs and not empty"));
 	tree_rm_rf(root);
-	free(root);
 }
 
 static void test_bad_size(void **state)
 {
-	char *root = tree_mkdtemp();
+	char *root = *state; /* removed by root_teardown, also on failure */
 	struct snap_error err = { 0 };
 	struct notices c = { 0 };
 	void *st = NULL;
@@ -343,7 +353,6 @@ static void test_bad_size(void **state)
 	assert_non_null(strstr(err.message, "mkfs.btrfs"));
 	assert_int_equal(btrfs_test_count_loops(root), 0);
 	tree_rm_rf(root);
-	free(root);
 }
 
 static void test_parse_size(void **state)
@@ -381,15 +390,15 @@ int main(void)
 		return 77;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_size),
-		cmocka_unit_test(test_fresh_reuse_restart_teardown),
-		cmocka_unit_test(test_two_processes_share_one_mount),
-		cmocka_unit_test(test_other_namespace_reuses_the_device),
-		cmocka_unit_test(test_native_btrfs_root),
-		cmocka_unit_test(test_no_space_for_image),
-		cmocka_unit_test(test_kernel_without_fstype),
-		cmocka_unit_test(test_refuses_nonempty_snapshots_dir),
-		cmocka_unit_test(test_bad_size),
+		CASE(test_parse_size),
+		CASE(test_fresh_reuse_restart_teardown),
+		CASE(test_two_processes_share_one_mount),
+		CASE(test_other_namespace_reuses_the_device),
+		CASE(test_native_btrfs_root),
+		CASE(test_no_space_for_image),
+		CASE(test_kernel_without_fstype),
+		CASE(test_refuses_nonempty_snapshots_dir),
+		CASE(test_bad_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
