@@ -17,6 +17,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include "driver-call.h"
 #include "macro.h"
 #include "grpc-status.h"
 #include "serve.h"
@@ -281,6 +282,10 @@ static int listen_on(struct snap_serve *s, struct snap_error *err)
 	return 0;
 }
 
+static void ignore_info(void *ctx, const char *key, const char *value)
+{
+}
+
 int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret,
 		     struct snap_error *err)
 {
@@ -309,6 +314,19 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 	for (size_t i = 0; i < n; i++) {
 		s->workers[i].srv = s;
 		r = snap_core_open(&opts->core, &s->workers[i].core, err);
+		if (r < 0)
+			return r;
+	}
+	/* Drivers probe kernel features lazily, on their first snapshot, some
+	 * by forking a child.  A fork while another worker holds a snapshot
+	 * directory's flock gives the child a copy of that lock until it
+	 * closes its fds, which on a loaded machine is long enough for the
+	 * next Commit of that snapshot to find it "in use".  So let every
+	 * worker's driver probe now, while this is the only thread. */
+	for (size_t i = 0; i < n; i++) {
+		struct snap_core *core = s->workers[i].core;
+		r = snap_drv_info(snap_core_driver(core), snap_core_driver_state(core), ignore_info,
+				  NULL, err);
 		if (r < 0)
 			return r;
 	}
