@@ -27,6 +27,7 @@ struct cli_ctx {
 	int verbosity;          /* -1 quiet, 0 normal, 1 verbose */
 	bool tty;               /* stdout is a terminal (progress bars) */
 	const char *argv0;
+	char **argv_all;         /* the whole command line, for cmd_exec_helper */
 	struct snap_core *core; /* opened on first cli_core() */
 };
 

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
 		.plugin_dir = env_or("SNAPCTL_PLUGIN_PATH", NULL),
 		.tty = isatty(STDOUT_FILENO),
 		.argv0 = argv[0],
+		.argv_all = argv,
 	};
 
 	opterr = 0;

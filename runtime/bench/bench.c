@@ -443,7 +443,20 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return cli_failf(ctx, "bench: private mount namespace: %m");
 
-	b.self_exe = realpath("/proc/self/exe", NULL);
+	/* snapctl-bench runs the main snapctl for `run`, `import-rootfs` and
+	 * `export`: the one that exec'd it, else the one beside it. */
+	const char *exe = getenv("SNAPCTL_EXE");
+	if (exe && *exe) {
+		b.self_exe = strdup(exe);
+	} else {
+		_cleanup_free_ char *me = realpath("/proc/self/exe", NULL);
+		char *slash = me ? strrchr(me, '/') : NULL;
+		if (slash) {
+			*slash = '\0';
+			if (asprintf(&b.self_exe, "%s/snapctl", me) < 0)
+				b.self_exe = NULL;
+		}
+	}
 	if (workdir) {
 		if (snap_mkdir_p(workdir, 0700) < 0)
 			return cli_failf(ctx, "bench: create %s: %m", workdir);

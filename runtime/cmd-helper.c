@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `serve` and `bench` live in executables of their own (snapctl-serve,
+ * snapctl-bench) and `snapctl` execs them.  Why: they pull in gRPC, abseil,
+ * protobuf-c, cairo and fontconfig, 60-odd shared libraries that every
+ * `snapctl run` would otherwise pay to load and relocate at start-up, which
+ * measured 10-80 ms of a ~60 ms budget on a loaded machine.
+ */
+#include <limits.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "macro.h"
+
+/* The helper beside this executable (the build tree, or an install that
+ * keeps them together), else the installed libexec directory. */
+static char *helper_path(const char *self, const char *name)
+{
+	char *path = NULL;
+	if (self) {
+		_cleanup_free_ char *copy = strdup(self);
+		if (copy && asprintf(&path, "%s/snapctl-%s", dirname(copy), name) >= 0 &&
+		    access(path, X_OK) == 0)
+			return path;
+		free(path);
+		path = NULL;
+	}
+	if (asprintf(&path, "%s/snapctl-%s", SNAPCTL_LIBEXECDIR, name) < 0)
+		return NULL;
+	return path;
+}
+
+int cmd_exec_helper(struct cli_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	const char *name = argv[0];
+	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+	_cleanup_free_ char *path = helper_path(self, name);
+	if (!path)
+		return cli_failf(ctx, "%s: out of memory", name);
+	/* The helpers run `snapctl` itself for some work (bench: run,
+	 * import-rootfs, export). */
+	if (self)
+		setenv("SNAPCTL_EXE", self, 1);
+	char **args = ctx->argv_all;
+	char *saved = args[0];
+	args[0] = path;
+	execv(path, args);
+	args[0] = saved;
+	return cli_failf(ctx, "%s: cannot execute %s: %m", name, path);
+}
