@@ -298,8 +298,23 @@ static int ref_fill(struct snap_core *core, struct chain_storage *cs, size_t slo
 }
 
 /* The chain of the snapshot with row `self`, nearest parent first. */
+static int chain_build(struct snap_core *core, const struct snap_row *self, bool parents,
+		       struct snap_chain_owned *ret, struct snap_error *err);
+
 int snap_row_chain(struct snap_core *core, const struct snap_row *self, struct snap_chain_owned *ret,
-		       struct snap_error *err)
+		   struct snap_error *err)
+{
+	return chain_build(core, self, true, ret, err);
+}
+
+int snap_row_self(struct snap_core *core, const struct snap_row *self, struct snap_chain_owned *ret,
+		  struct snap_error *err)
+{
+	return chain_build(core, self, false, ret, err);
+}
+
+static int chain_build(struct snap_core *core, const struct snap_row *self, bool parents,
+		       struct snap_chain_owned *ret, struct snap_error *err)
 {
 	static const char sql[] =
 		"WITH RECURSIVE chain(id, depth) AS ("
@@ -320,7 +335,7 @@ int snap_row_chain(struct snap_core *core, const struct snap_row *self, struct s
 		int kind;
 	} *links = NULL;
 	size_t n = 0;
-	{
+	if (parents) {
 		_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
 		int r = snap_store_stmt(core->store, sql, &st, err);
 		if (r < 0)

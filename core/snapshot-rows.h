@@ -52,6 +52,10 @@ int snap_row_info(struct snap_core *core, struct snap_row *row, struct snap_info
 /* The chain of `self`, nearest parent first, as drivers see it. */
 int snap_row_chain(struct snap_core *core, const struct snap_row *self, struct snap_chain_owned *ret,
 		   struct snap_error *err);
+/* Only the ref of `self` (ret->n == 0): for driver methods that take no
+ * chain (commit, usage, remove, open_tree). */
+int snap_row_self(struct snap_core *core, const struct snap_row *self, struct snap_chain_owned *ret,
+		  struct snap_error *err);
 
 static inline struct snap_chain snap_chain_view(const struct snap_chain_owned *c)
 {

@@ -398,7 +398,7 @@ int snap_commit(struct snap_core *core, const char *name, const char *key, const
 	 * the freeze.  Usage first: the tree no longer changes once frozen, and
 	 * nothing writes to it while it is being committed. */
 	_cleanup_(snap_chain_done) struct snap_chain_owned chain = { 0 };
-	r = snap_row_chain(core, &row, &chain, err);
+	r = snap_row_self(core, &row, &chain, err);
 	struct snap_usage usage = { 0 };
 	if (r >= 0)
 		r = snap_drv_usage(core->drv, core->drv_state, &chain.self, &usage, err);
@@ -661,7 +661,7 @@ int snap_usage_get(struct snap_core *core, const char *key, struct snap_usage *r
 		return 0;
 	}
 	_cleanup_(snap_chain_done) struct snap_chain_owned chain = { 0 };
-	r = snap_row_chain(core, &row, &chain, err);
+	r = snap_row_self(core, &row, &chain, err);
 	snap_row_done(&row);
 	if (r < 0)
 		return snap_error_prefix(err, "usage '%s'", key);
