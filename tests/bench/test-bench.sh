@@ -28,6 +28,11 @@ if sys.argv[3] == "1":
     want.add("start")
 missing = want - workloads
 assert not missing, f"workloads without results: {sorted(missing)}"
+# A workload that failed on one driver (a child snapctl that crashed, say)
+# leaves that driver out of its results.
+for w in want:
+    have = {r["driver"] for r in doc["results"] if r["workload"] == w}
+    assert have == ran, f"{w}: results for {sorted(have)}, drivers {sorted(ran)}"
 for r in doc["results"]:
     assert len(r["samples"]) >= 1 and r["min"] <= r["median"] <= r["max"], r
 print(f"bench JSON valid: {len(doc['results'])} results, drivers {sorted(ran)}")
