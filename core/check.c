@@ -16,9 +16,11 @@
 #include "image.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libmount.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +29,7 @@
 #include "core-internal.h"
 #include "fs-util.h"
 #include "macro.h"
+#include "layer-internal.h"
 #include "store.h"
 
 const char *snap_check_kind_name(int kind)
@@ -50,6 +53,8 @@ const char *snap_check_kind_name(int kind)
 		return "stale-reservation";
 	case SNAP_CHECK_METADATA:
 		return "metadata";
+	case SNAP_CHECK_INTERRUPTED_APPLY:
+		return "interrupted-apply";
 	default:
 		return "unknown";
 	}
@@ -585,6 +590,48 @@ static int check_staging(struct checker *c, const char *name, struct snap_error 
 	return 0;
 }
 
+/*
+ * An apply (layer-apply.c) moves what it replaces into
+ * SNAP_APPLY_BACKUP_PREFIX<pid> at the top of the tree and removes it when it
+ * finishes or rolls back.  One whose process is gone means the apply died
+ * half-way: the tree holds part of the layer, and the undo journal (what it
+ * created) died with the process, so it cannot be rolled back here.  Report
+ * it; the snapshot should be removed and prepared again (an import's
+ * staging snapshot is collected by gc anyway).
+ */
+static int check_interrupted_apply(struct checker *c, const struct row_brief *row, struct snap_error *err)
+{
+	if (row->kind != SNAP_KIND_ACTIVE)
+		return 0;
+	_cleanup_close_ int tree = -EBADF;
+	struct snap_error e = { 0 };
+	if (snap_core_open_tree(c->core, row->key, &tree, &e) < 0)
+		return 0; /* a missing tree is reported as missing-dir */
+	_cleanup_close_ int fd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	if (!d)
+		return 0;
+	TAKE_FD(fd);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, SNAP_APPLY_BACKUP_PREFIX, strlen(SNAP_APPLY_BACKUP_PREFIX)) != 0)
+			continue;
+		char *end;
+		long pid = strtol(de->d_name + strlen(SNAP_APPLY_BACKUP_PREFIX), &end, 10);
+		if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* a live apply, or not ours */
+		char msg[512];
+		snprintf(msg, sizeof(msg),
+			 "a layer apply by process %ld died half-way (its undo data is %s in the tree); "
+			 "remove the snapshot and apply again", pid, de->d_name);
+		report(c, SNAP_CHECK_INTERRUPTED_APPLY, row->key, msg, false, false, NULL);
+	}
+	(void)err;
+	return 0;
+}
+
 /* full: also the database checks and mounts (check); cleanup skips both. */
 static int run_check(struct checker *c, bool full, struct snap_error *err)
 {
@@ -609,8 +656,8 @@ static int run_check(struct checker *c, bool full, struct snap_error *err)
 			r = check_reservation(c, &rows[i], err);
 		else if (rows[i].state != SNAP_ROW_READY)
 			r = check_stale_row(c, &rows[i], err);
-		else
-			r = check_missing_dir(c, &rows[i], err);
+		else if ((r = check_missing_dir(c, &rows[i], err)) >= 0 && full)
+			r = check_interrupted_apply(c, &rows[i], err);
 	}
 	rows_free(rows, n_rows);
 	if (r < 0)

@@ -12,12 +12,15 @@ struct check_out {
 	struct cli_ctx *ctx;
 	json_t *arr;
 	long found;
+	long repairable; /* found and not yet repaired, but --repair would */
 };
 
 static void report(const struct snap_check_item *it, void *userdata)
 {
 	struct check_out *o = userdata;
 	o->found++;
+	if (it->repairable && !it->repaired)
+		o->repairable++;
 	if (o->arr) {
 		json_array_append_new(o->arr, json_pack("{s:s, s:s, s:s, s:b, s:b, s:s?}", "kind",
 							snap_check_kind_name(it->kind), "object", it->object,
@@ -64,7 +67,7 @@ int cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 		printf("%s: consistent\n", snap_core_root(core));
 	else
 		printf("%ld finding%s, %d not repaired%s\n", o.found, o.found == 1 ? "" : "s", left,
-		       left && !repair ? " (run snapctl check --repair)" : "");
+		       o.repairable && !repair ? " (snapctl check --repair fixes the repairable ones)" : "");
 	/* Inconsistencies left are a failed check: scripts see exit 1. */
 	return left == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

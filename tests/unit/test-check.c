@@ -102,6 +102,35 @@ static void test_orphan_dir(void **state)
 	assert_int_equal(snap_check(r->core, false, NULL, NULL, &err), 0);
 }
 
+/* An apply that died half-way leaves its undo directory in the tree: check
+ * reports it (not repairable: the journal died with the process) and leaves
+ * the snapshot alone; a live apply's directory is not reported. */
+static void test_interrupted_apply(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_error err = { 0 };
+	ut_ok(snap_prepare(r->core, "a", NULL, NULL, NULL, &err), &err);
+	char dead[4096], live[4096];
+	/* A pid above pid_max is never alive. */
+	snprintf(dead, sizeof(dead), "%s/snapshots/%lld/fs/.snapctl-apply-99999999", r->root,
+		 (long long)id_of(r->core, "a"));
+	snprintf(live, sizeof(live), "%s/snapshots/%lld/fs/.snapctl-apply-%d", r->root,
+		 (long long)id_of(r->core, "a"), (int)getpid());
+	assert_int_equal(mkdir(dead, 0700), 0);
+	assert_int_equal(mkdir(live, 0700), 0);
+
+	struct findings f = { 0 };
+	assert_int_equal(snap_check(r->core, true, on_item, &f, &err), 1);
+	assert_int_equal(f.n, 1);
+	assert_true(found(&f, SNAP_CHECK_INTERRUPTED_APPLY));
+	assert_false(f.repaired[0]);
+	struct stat st;
+	assert_int_equal(stat(dead, &st), 0); /* left alone */
+	assert_int_equal(rmdir(dead), 0);
+	assert_int_equal(snap_check(r->core, false, NULL, NULL, &err), 0);
+	assert_int_equal(rmdir(live), 0);
+}
+
 static void test_stale_creating_row(void **state)
 {
 	struct ut_root *r = *state;
@@ -287,6 +316,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_clean_root, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_dir, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_interrupted_apply, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_creating_row, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_committing_row, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_dead_commit_reservation, ut_setup, ut_teardown),
