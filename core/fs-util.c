@@ -383,3 +383,62 @@ int snap_write_file_atomic_at(int dirfd, const char *name, const void *buf, size
 		unlinkat(dirfd, tmp, 0);
 	return r;
 }
+
+void snap_names_done(struct snap_names *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		free(n->v[i]);
+	free(n->v);
+	*n = (struct snap_names){ 0 };
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int snap_dir_list_sorted(int fd, const char *skip_prefix, struct snap_names *ret)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return negative_errno();
+	_cleanup_closedir_ DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return negative_errno();
+	}
+	size_t skip_len = skip_prefix ? strlen(skip_prefix) : 0;
+	struct snap_names out = { 0 };
+	size_t cap = 0;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		const char *n = de->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		if (skip_len && strncmp(n, skip_prefix, skip_len) == 0)
+			continue;
+		if (out.n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **nv = realloc(out.v, cap * sizeof(*nv));
+			if (!nv) {
+				snap_names_done(&out);
+				return -ENOMEM;
+			}
+			out.v = nv;
+		}
+		if (!(out.v[out.n] = strdup(n))) {
+			snap_names_done(&out);
+			return -ENOMEM;
+		}
+		out.n++;
+	}
+	if (errno) {
+		int r = negative_errno();
+		snap_names_done(&out);
+		return r;
+	}
+	if (out.n > 1)
+		qsort(out.v, out.n, sizeof(*out.v), name_cmp);
+	*ret = out;
+	return 0;
+}

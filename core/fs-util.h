@@ -39,6 +39,17 @@ int snap_rm_children_at(int dirfd);
 /* mkdir -p of an absolute or cwd-relative path; existing dirs are fine. */
 int snap_mkdir_p(const char *path, mode_t mode);
 
+/* The names in a directory, sorted bytewise (strcmp). */
+struct snap_names {
+	char **v;
+	size_t n;
+};
+void snap_names_done(struct snap_names *n);
+
+/* Sorted names of directory `fd` without "." and ".."; names beginning with
+ * `skip_prefix` (may be NULL) are left out.  Returns 0 or -errno. */
+int snap_dir_list_sorted(int fd, const char *skip_prefix, struct snap_names *ret);
+
 /* Force the openat2 fallback (tests); also set by SNAPCTL_NO_OPENAT2=1. */
 void snap_fs_force_no_openat2(bool on);
 bool snap_fs_have_openat2(void);

@@ -292,16 +292,16 @@ static int mark_created(struct apply *a, const char *path)
  */
 static int make_parents(struct apply *a, const char *dir)
 {
-	_cleanup_free_ char *todo = strdup(dir);
+	_cleanup_free_ char *pending = strdup(dir);
 	_cleanup_free_ char *where = strdup("");
-	if (!todo || !where)
+	if (!pending || !where)
 		return fail(a, -ENOMEM, "out of memory");
 	_cleanup_close_ int cur = openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cur < 0)
 		return fail(a, negative_errno(), "open the root: %s", strerror(errno));
 	int links = 0;
 	for (;;) {
-		char *p = todo;
+		char *p = pending;
 		while (*p == '/')
 			p++;
 		if (!*p)
@@ -311,8 +311,8 @@ static int make_parents(struct apply *a, const char *dir)
 		_cleanup_free_ char *rest = strdup(e);
 		if (!comp || !rest)
 			return fail(a, -ENOMEM, "out of memory");
-		free(todo);
-		todo = TAKE_PTR(rest);
+		free(pending);
+		pending = TAKE_PTR(rest);
 		if (strcmp(comp, ".") == 0)
 			continue;
 		if (strcmp(comp, "..") == 0) {
@@ -352,11 +352,11 @@ static int make_parents(struct apply *a, const char *dir)
 				return fail(a, negative_errno(), "readlink '%s': %s", next, strerror(errno));
 			target[n] = '\0';
 			char *joined;
-			if (asprintf(&joined, "%s/%s", target, todo) < 0)
+			if (asprintf(&joined, "%s/%s", target, pending) < 0)
 				return fail(a, -ENOMEM, "out of memory");
-			free(todo);
-			todo = joined;
-			if (strlen(todo) >= PATH_MAX)
+			free(pending);
+			pending = joined;
+			if (strlen(pending) >= PATH_MAX)
 				return fail(a, -ENAMETOOLONG, "resolve '%s': %s", dir, strerror(ENAMETOOLONG));
 			if (target[0] == '/') {
 				where[0] = '\0';

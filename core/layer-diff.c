@@ -21,72 +21,14 @@
 
 #include "layer-internal.h"
 #include "layer.h"
+#include "fs-util.h"
 #include "macro.h"
 
-struct names {
-	char **v;
-	size_t n;
-};
-
-static void names_done(struct names *n)
+/* Sorted names of directory `fd`; at the root, an apply's undo directory
+ * is left out. */
+static int list_dir(int fd, bool root, struct snap_names *ret)
 {
-	for (size_t i = 0; i < n->n; i++)
-		free(n->v[i]);
-	free(n->v);
-	n->v = NULL;
-	n->n = 0;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names of directory `fd` (. and .. and, at the root, an apply's
- * undo directory left out). */
-static int list_dir(int fd, bool root, struct names *ret)
-{
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return negative_errno();
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return negative_errno();
-	}
-	struct names out = { 0 };
-	size_t cap = 0;
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		const char *n = de->d_name;
-		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
-			continue;
-		if (root && strncmp(n, SNAP_APPLY_BACKUP_PREFIX, strlen(SNAP_APPLY_BACKUP_PREFIX)) == 0)
-			continue;
-		if (out.n == cap) {
-			cap = cap ? cap * 2 : 32;
-			char **nv = realloc(out.v, cap * sizeof(*nv));
-			if (!nv) {
-				names_done(&out);
-				return -ENOMEM;
-			}
-			out.v = nv;
-		}
-		if (!(out.v[out.n] = strdup(n))) {
-			names_done(&out);
-			return -ENOMEM;
-		}
-		out.n++;
-	}
-	if (errno) {
-		int r = negative_errno();
-		names_done(&out);
-		return r;
-	}
-	if (out.n > 1)
-		qsort(out.v, out.n, sizeof(*out.v), name_cmp);
-	*ret = out;
-	return 0;
+	return snap_dir_list_sorted(fd, root ? SNAP_APPLY_BACKUP_PREFIX : NULL, ret);
 }
 
 struct differ {
@@ -200,7 +142,7 @@ static int open_sub(struct differ *d, int dirfd, const char *name)
  * nfd, both at d->path of length len. */
 static int walk(struct differ *d, int ofd, int nfd, size_t len)
 {
-	_cleanup_(names_done) struct names on = { 0 }, nn = { 0 };
+	_cleanup_(snap_names_done) struct snap_names on = { 0 }, nn = { 0 };
 	int r;
 	if (ofd >= 0 && (r = list_dir(ofd, len == 0, &on)) < 0)
 		return snap_error_set(d->err, r, "diff: list '%s' in the parent: %s",

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "layer-internal.h" /* SNAP_APPLY_BACKUP_PREFIX only: no link dependency */
+#include "fs-util.h"
 #include "macro.h"
 #include "ovl-internal.h"
 
@@ -55,69 +56,16 @@ struct differ {
 	char *buf1, *buf2;
 };
 
-struct names {
-	char **v;
-	size_t n;
-};
-
-static void names_done(struct names *n)
-{
-	for (size_t i = 0; i < n->n; i++)
-		free(n->v[i]);
-	free(n->v);
-	*n = (struct names){ 0 };
-}
-
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int list_dir(int fd, bool root, struct names *ret)
+/* Sorted names of directory `fd`.  The core's apply keeps its undo dir in
+ * the root while it runs; the generic differ skips it too. */
+static int list_dir(int fd, bool root, struct snap_names *ret)
 {
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return negative_errno();
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return negative_errno();
-	}
-	struct names out = { 0 };
-	size_t cap = 0;
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		const char *n = de->d_name;
-		if (!strcmp(n, ".") || !strcmp(n, ".."))
-			continue;
-		/* The core's apply keeps its undo dir in the root while it
-		 * runs; the generic differ skips it too. */
-		if (root && !strncmp(n, SNAP_APPLY_BACKUP_PREFIX, strlen(SNAP_APPLY_BACKUP_PREFIX)))
-			continue;
-		if (out.n == cap) {
-			cap = cap ? cap * 2 : 32;
-			char **nv = realloc(out.v, cap * sizeof(*nv));
-			if (!nv) {
-				names_done(&out);
-				return -ENOMEM;
-			}
-			out.v = nv;
-		}
-		if (!(out.v[out.n] = strdup(n))) {
-			names_done(&out);
-			return -ENOMEM;
-		}
-		out.n++;
-	}
-	if (errno) {
-		int r = negative_errno();
-		names_done(&out);
-		return r;
-	}
-	if (out.n > 1)
-		qsort(out.v, out.n, sizeof(*out.v), name_cmp);
-	*ret = out;
-	return 0;
+	return snap_dir_list_sorted(fd, root ? SNAP_APPLY_BACKUP_PREFIX : NULL, ret);
 }
 
 static int emit(struct differ *d, int kind)
@@ -344,7 +292,7 @@ static int compare_entry(struct differ *d, int pdir, int mdir, const char *name,
  * M directory mdir, at d->path of length len. */
 static int walk_both(struct differ *d, int pdir, int mdir, size_t len)
 {
-	_cleanup_(names_done) struct names on = { 0 }, nn = { 0 };
+	_cleanup_(snap_names_done) struct snap_names on = { 0 }, nn = { 0 };
 	int r;
 	if (pdir >= 0 && (r = list_dir(pdir, len == 0, &on)) < 0)
 		return snap_error_set(d->err, r, "overlay diff: list '%s' in the parent: %s", len ? d->path : ".",
@@ -413,7 +361,7 @@ static bool replaces_lower(struct differ *d, int fd)
  * path), whose views are mdir in M and pdir in P (-1: not a dir in P). */
 static int walk_upper(struct differ *d, int udir, int mdir, int pdir, size_t len)
 {
-	_cleanup_(names_done) struct names un = { 0 };
+	_cleanup_(snap_names_done) struct snap_names un = { 0 };
 	int r = list_dir(udir, len == 0, &un);
 	if (r < 0)
 		return snap_error_set(d->err, r, "overlay diff: list '%s' in the upper dir: %s", len ? d->path : ".",
