@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "entry-compare.h"
 #include "layer-internal.h"
 #include "layer.h"
 #include "fs-util.h"
@@ -37,7 +38,6 @@ struct differ {
 	struct snap_change_sink *sink;
 	struct snap_error *err;
 	char path[PATH_MAX];
-	char *buf1, *buf2;
 };
 
 static int emit(struct differ *d, int kind)
@@ -60,73 +60,16 @@ static int path_push(struct differ *d, size_t len, const char *name)
 	return 0;
 }
 
-static int same_content(struct differ *d, int ofd, int nfd, const char *name, off_t size)
-{
-	_cleanup_close_ int a = openat(ofd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int b = openat(nfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (a < 0 || b < 0)
-		return snap_error_set(d->err, negative_errno(), "diff: open '%s': %s", d->path,
-				      strerror(errno));
-	const size_t bs = 1 << 16;
-	if (!d->buf1 && !(d->buf1 = malloc(bs)))
-		return -ENOMEM;
-	if (!d->buf2 && !(d->buf2 = malloc(bs)))
-		return -ENOMEM;
-	off_t left = size;
-	while (left > 0) {
-		size_t want = left < (off_t)bs ? (size_t)left : bs;
-		ssize_t x = pread(a, d->buf1, want, size - left);
-		ssize_t y = pread(b, d->buf2, want, size - left);
-		if (x < 0 || y < 0)
-			return snap_error_set(d->err, negative_errno(), "diff: read '%s': %s", d->path,
-					      strerror(errno));
-		if (x != y || memcmp(d->buf1, d->buf2, (size_t)x) != 0)
-			return 0;
-		if (x == 0)
-			return 1;
-		left -= x;
-	}
-	return 1;
-}
-
-/* 1 when the entry changed, 0 when not, -errno. */
+/* 1 when the entry changed, 0 when not, -errno: the rule every differ
+ * shares (core/entry-compare.h). */
 static int entry_changed(struct differ *d, int ofd, int nfd, const char *name,
 			 const struct stat *os, const struct stat *ns)
 {
-	if ((os->st_mode & S_IFMT) != (ns->st_mode & S_IFMT) || os->st_mode != ns->st_mode ||
-	    os->st_uid != ns->st_uid || os->st_gid != ns->st_gid)
-		return 1;
-	if (!S_ISDIR(ns->st_mode) && os->st_size != ns->st_size)
-		return 1;
-	if (os->st_mtim.tv_sec != ns->st_mtim.tv_sec || os->st_mtim.tv_nsec != ns->st_mtim.tv_nsec)
-		return 1;
-	if ((S_ISCHR(ns->st_mode) || S_ISBLK(ns->st_mode)) && os->st_rdev != ns->st_rdev)
-		return 1;
-	if (S_ISLNK(ns->st_mode)) {
-		char a[PATH_MAX], b[PATH_MAX];
-		ssize_t x = readlinkat(ofd, name, a, sizeof(a));
-		ssize_t y = readlinkat(nfd, name, b, sizeof(b));
-		if (x < 0 || y < 0)
-			return snap_error_set(d->err, negative_errno(), "diff: readlink '%s': %s", d->path,
-					      strerror(errno));
-		if (x != y || memcmp(a, b, (size_t)x) != 0)
-			return 1;
-	}
-	_cleanup_(snap_xattrs_done) struct snap_xattrs xa = { 0 }, xb = { 0 };
-	int r = snap_xattrs_read_at(ofd, name, false, &xa);
-	if (r == 0)
-		r = snap_xattrs_read_at(nfd, name, false, &xb);
+	const char *step = "compare";
+	int r = snap_entry_changed(ofd, nfd, name, os, ns, &step);
 	if (r < 0)
-		return snap_error_set(d->err, r, "diff: read xattrs of '%s': %s", d->path, strerror(-r));
-	if (!snap_xattrs_equal(&xa, &xb))
-		return 1;
-	if (S_ISREG(ns->st_mode) && ns->st_mtim.tv_nsec == 0 && ns->st_size > 0) {
-		r = same_content(d, ofd, nfd, name, ns->st_size);
-		if (r < 0)
-			return r;
-		return !r;
-	}
-	return 0;
+		return snap_error_set(d->err, r, "diff: %s '%s': %s", step, d->path, strerror(-r));
+	return r;
 }
 
 static int open_sub(struct differ *d, int dirfd, const char *name)
@@ -207,8 +150,6 @@ int snap_diff_trees(int old_dirfd, int new_dirfd, struct snap_change_sink *sink,
 	struct differ d = { .old_root = old_dirfd, .new_root = new_dirfd, .sink = sink, .err = err };
 	d.path[0] = '\0';
 	int r = walk(&d, old_dirfd, new_dirfd, 0);
-	free(d.buf1);
-	free(d.buf2);
 	return r;
 }
 

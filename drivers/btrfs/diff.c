@@ -40,11 +40,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 #include <btrfsutil.h>
 
 #include "btrfs-internal.h"
+#include "entry-compare.h"
 #include "macro.h"
 
 /* core/layer-internal.h: an apply's undo directory at the tree's root,
@@ -234,7 +234,6 @@ struct fast_differ {
 	struct snap_change_sink *sink;
 	struct snap_error *err;
 	char path[PATH_MAX];
-	char *buf1, *buf2;
 	uint64_t emitted;
 };
 
@@ -259,129 +258,16 @@ static int path_push(struct fast_differ *d, size_t len, const char *name)
 	return 0;
 }
 
-struct xattr_list {
-	char *names; /* sorted, NUL-separated copies */
-	size_t len;
-};
-
-static bool xattr_private(const char *name)
-{
-	return strncmp(name, "trusted.overlay.", 16) == 0 ||
-	       strncmp(name, "user.overlay.", 13) == 0;
-}
-
-/* The xattrs of dirfd/name without following a symlink: through the
- * /proc/self/fd magic link of our own directory fd, since symlinks and
- * devices cannot be opened for f*xattr(). */
-static int xattrs_equal(int ofd, int nfd, const char *name)
-{
-	char pa[PATH_MAX + 64], pb[PATH_MAX + 64];
-	snprintf(pa, sizeof(pa), "/proc/self/fd/%d/%s", ofd, name);
-	snprintf(pb, sizeof(pb), "/proc/self/fd/%d/%s", nfd, name);
-	char la[65536], lb[65536];
-	ssize_t x = llistxattr(pa, la, sizeof(la));
-	ssize_t y = llistxattr(pb, lb, sizeof(lb));
-	if (x < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
-		x = 0;
-	if (y < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
-		y = 0;
-	if (x < 0 || y < 0)
-		return negative_errno();
-	/* every public name of a is in b with the same value, and b has no
-	 * public name a lacks */
-	size_t na = 0, nb = 0;
-	for (const char *k = la; k < la + x; k += strlen(k) + 1) {
-		if (xattr_private(k))
-			continue;
-		na++;
-		ssize_t va = lgetxattr(pa, k, NULL, 0);
-		ssize_t vb = lgetxattr(pb, k, NULL, 0);
-		if (va < 0 && errno == ENODATA)
-			continue;
-		if (va < 0 || vb < 0)
-			return (errno == ENODATA) ? 0 : negative_errno();
-		if (va != vb)
-			return 0;
-		_cleanup_free_ char *a = malloc((size_t)va + 1), *b = malloc((size_t)vb + 1);
-		if (!a || !b)
-			return -ENOMEM;
-		va = lgetxattr(pa, k, a, (size_t)va);
-		vb = lgetxattr(pb, k, b, (size_t)vb);
-		if (va < 0 || vb < 0)
-			return negative_errno();
-		if (va != vb || memcmp(a, b, (size_t)va) != 0)
-			return 0;
-	}
-	for (const char *k = lb; k < lb + y; k += strlen(k) + 1)
-		if (!xattr_private(k))
-			nb++;
-	return na == nb;
-}
-
-static int same_content(struct fast_differ *d, int ofd, int nfd, const char *name, off_t size)
-{
-	_cleanup_close_ int a = openat(ofd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int b = openat(nfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (a < 0 || b < 0)
-		return snap_error_set(d->err, negative_errno(), "diff: open '%s': %s", d->path,
-				      strerror(errno));
-	const size_t bs = 1 << 16;
-	if (!d->buf1 && !(d->buf1 = malloc(bs)))
-		return -ENOMEM;
-	if (!d->buf2 && !(d->buf2 = malloc(bs)))
-		return -ENOMEM;
-	off_t left = size;
-	while (left > 0) {
-		size_t want = left < (off_t)bs ? (size_t)left : bs;
-		ssize_t x = pread(a, d->buf1, want, size - left);
-		ssize_t y = pread(b, d->buf2, want, size - left);
-		if (x < 0 || y < 0)
-			return snap_error_set(d->err, negative_errno(), "diff: read '%s': %s",
-					      d->path, strerror(errno));
-		if (x != y || memcmp(d->buf1, d->buf2, (size_t)x) != 0)
-			return 0;
-		if (x == 0)
-			return 1;
-		left -= x;
-	}
-	return 1;
-}
-
-/* The generic differ's rules (containerd continuity/fs): 1 changed, 0 not. */
+/* 1 when the entry changed, 0 when not, -errno: the rule every differ
+ * shares (core/entry-compare.h). */
 static int entry_changed(struct fast_differ *d, int ofd, int nfd, const char *name,
 			 const struct stat *os, const struct stat *ns)
 {
-	if (os->st_mode != ns->st_mode || os->st_uid != ns->st_uid || os->st_gid != ns->st_gid)
-		return 1;
-	if (!S_ISDIR(ns->st_mode) && os->st_size != ns->st_size)
-		return 1;
-	if (os->st_mtim.tv_sec != ns->st_mtim.tv_sec || os->st_mtim.tv_nsec != ns->st_mtim.tv_nsec)
-		return 1;
-	if ((S_ISCHR(ns->st_mode) || S_ISBLK(ns->st_mode)) && os->st_rdev != ns->st_rdev)
-		return 1;
-	if (S_ISLNK(ns->st_mode)) {
-		char a[PATH_MAX], b[PATH_MAX];
-		ssize_t x = readlinkat(ofd, name, a, sizeof(a));
-		ssize_t y = readlinkat(nfd, name, b, sizeof(b));
-		if (x < 0 || y < 0)
-			return snap_error_set(d->err, negative_errno(), "diff: readlink '%s': %s",
-					      d->path, strerror(errno));
-		if (x != y || memcmp(a, b, (size_t)x) != 0)
-			return 1;
-	}
-	int r = xattrs_equal(ofd, nfd, name);
+	const char *step = "compare";
+	int r = snap_entry_changed(ofd, nfd, name, os, ns, &step);
 	if (r < 0)
-		return snap_error_set(d->err, r, "diff: read xattrs of '%s': %s", d->path,
-				      strerror(-r));
-	if (r == 0)
-		return 1;
-	if (S_ISREG(ns->st_mode) && ns->st_mtim.tv_nsec == 0 && ns->st_size > 0) {
-		r = same_content(d, ofd, nfd, name, ns->st_size);
-		if (r < 0)
-			return r;
-		return !r;
-	}
-	return 0;
+		return snap_error_set(d->err, r, "diff: %s '%s': %s", step, d->path, strerror(-r));
+	return r;
 }
 
 struct dent {
@@ -650,8 +536,6 @@ static void fast_differ_done(struct fast_differ *d)
 {
 	free(d->changed.v);
 	strset_done(&d->dirty);
-	free(d->buf1);
-	free(d->buf2);
 }
 
 #define FALLBACK(fmt, ...)                                                                     \

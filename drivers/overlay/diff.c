@@ -42,6 +42,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "entry-compare.h"
 #include "layer-internal.h" /* SNAP_APPLY_BACKUP_PREFIX only: no link dependency */
 #include "fs-util.h"
 #include "macro.h"
@@ -53,13 +54,7 @@ struct differ {
 	int mroot; /* M: source of every ADD/MODIFY */
 	const char *xprefix; /* "trusted.overlay." or "user.overlay." */
 	char path[PATH_MAX];
-	char *buf1, *buf2;
 };
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /* Sorted names of directory `fd`.  The core's apply keeps its undo dir in
  * the root while it runs; the generic differ skips it too. */
@@ -89,177 +84,16 @@ static int path_push(struct differ *d, size_t len, const char *name)
 
 /* ---- the comparison rule of the generic differ ---- */
 
-/* Overlayfs' own metadata never counts (the core never writes it either). */
-static bool xattr_private(const char *k)
+/* 1 when the entry changed, 0 when not, -errno: the rule every differ
+ * shares (core/entry-compare.h). */
+static int entry_changed(struct differ *d, int ofd, int nfd, const char *name,
+			 const struct stat *os, const struct stat *ns)
 {
-	return !strncmp(k, "trusted.overlay.", 16) || !strncmp(k, "user.overlay.", 13);
-}
-
-/* Sorted, NUL-separated list of the non-private xattr names of dirfd/name
- * into *ret (length *ret_len), or -errno. */
-static int xattr_names(const char *path, char **ret, size_t *ret_len)
-{
-	for (;;) {
-		ssize_t len = llistxattr(path, NULL, 0);
-		if (len < 0)
-			return (errno == ENOTSUP || errno == EOPNOTSUPP) ? (*ret = NULL, *ret_len = 0, 0)
-									 : negative_errno();
-		char *buf = malloc((size_t)len + 1);
-		if (!buf)
-			return -ENOMEM;
-		ssize_t got = len ? llistxattr(path, buf, (size_t)len) : 0;
-		if (got < 0) {
-			free(buf);
-			if (errno == ERANGE)
-				continue;
-			return negative_errno();
-		}
-		/* Keep the public names, sorted. */
-		size_t n = 0;
-		for (char *k = buf; k < buf + got; k += strlen(k) + 1)
-			n++;
-		char **v = calloc(n ? n : 1, sizeof(char *));
-		if (!v) {
-			free(buf);
-			return -ENOMEM;
-		}
-		size_t m = 0;
-		for (char *k = buf; k < buf + got; k += strlen(k) + 1)
-			if (!xattr_private(k))
-				v[m++] = k;
-		if (m > 1)
-			qsort(v, m, sizeof(*v), name_cmp);
-		char *out = malloc((size_t)got + 1);
-		if (!out) {
-			free(v);
-			free(buf);
-			return -ENOMEM;
-		}
-		size_t o = 0;
-		for (size_t i = 0; i < m; i++) {
-			size_t kl = strlen(v[i]) + 1;
-			memcpy(out + o, v[i], kl);
-			o += kl;
-		}
-		free(v);
-		free(buf);
-		*ret = out;
-		*ret_len = o;
-		return 0;
-	}
-}
-
-static int xattr_value(const char *path, const char *k, char **ret, ssize_t *ret_len)
-{
-	ssize_t n = lgetxattr(path, k, NULL, 0);
-	if (n < 0)
-		return negative_errno();
-	char *v = malloc((size_t)n + 1);
-	if (!v)
-		return -ENOMEM;
-	n = lgetxattr(path, k, v, (size_t)n);
-	if (n < 0) {
-		free(v);
-		return negative_errno();
-	}
-	*ret = v;
-	*ret_len = n;
-	return 0;
-}
-
-/* 1 when the xattrs differ, 0 when equal, -errno. */
-static int xattrs_differ(int ofd, int nfd, const char *name)
-{
-	char a[PATH_MAX + 64], b[PATH_MAX + 64];
-	if (snprintf(a, sizeof(a), "/proc/self/fd/%d/%s", ofd, name) >= (int)sizeof(a) ||
-	    snprintf(b, sizeof(b), "/proc/self/fd/%d/%s", nfd, name) >= (int)sizeof(b))
-		return -ENAMETOOLONG;
-	_cleanup_free_ char *la = NULL, *lb = NULL;
-	size_t na = 0, nb = 0;
-	int r = xattr_names(a, &la, &na);
-	if (r == 0)
-		r = xattr_names(b, &lb, &nb);
+	const char *step = "compare";
+	int r = snap_entry_changed(ofd, nfd, name, os, ns, &step);
 	if (r < 0)
-		return r;
-	if (na != nb || (na && memcmp(la, lb, na) != 0))
-		return 1;
-	for (char *k = la; k && k < la + na; k += strlen(k) + 1) {
-		_cleanup_free_ char *va = NULL, *vb = NULL;
-		ssize_t sa = 0, sb = 0;
-		r = xattr_value(a, k, &va, &sa);
-		if (r == 0)
-			r = xattr_value(b, k, &vb, &sb);
-		if (r == -ENODATA)
-			return 1;
-		if (r < 0)
-			return r;
-		if (sa != sb || memcmp(va, vb, (size_t)sa) != 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int same_content(struct differ *d, int ofd, int nfd, const char *name, off_t size)
-{
-	_cleanup_close_ int a = openat(ofd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int b = openat(nfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (a < 0 || b < 0)
-		return snap_error_set(d->err, negative_errno(), "overlay diff: open '%s': %s", d->path, strerror(errno));
-	const size_t bs = 1 << 16;
-	if (!d->buf1 && !(d->buf1 = malloc(bs)))
-		return -ENOMEM;
-	if (!d->buf2 && !(d->buf2 = malloc(bs)))
-		return -ENOMEM;
-	for (off_t off = 0; off < size;) {
-		size_t want = size - off < (off_t)bs ? (size_t)(size - off) : bs;
-		ssize_t x = pread(a, d->buf1, want, off);
-		ssize_t y = pread(b, d->buf2, want, off);
-		if (x < 0 || y < 0)
-			return snap_error_set(d->err, negative_errno(), "overlay diff: read '%s': %s", d->path,
-					      strerror(errno));
-		if (x != y || memcmp(d->buf1, d->buf2, (size_t)x) != 0)
-			return 0;
-		if (x == 0)
-			return 1;
-		off += x;
-	}
-	return 1;
-}
-
-/* 1 when the entry changed between P (ofd) and M (nfd), 0 when not, -errno. */
-static int entry_changed(struct differ *d, int ofd, int nfd, const char *name, const struct stat *os,
-			 const struct stat *ns)
-{
-	if (os->st_mode != ns->st_mode || os->st_uid != ns->st_uid || os->st_gid != ns->st_gid)
-		return 1;
-	if (!S_ISDIR(ns->st_mode) && os->st_size != ns->st_size)
-		return 1;
-	if (os->st_mtim.tv_sec != ns->st_mtim.tv_sec || os->st_mtim.tv_nsec != ns->st_mtim.tv_nsec)
-		return 1;
-	if ((S_ISCHR(ns->st_mode) || S_ISBLK(ns->st_mode)) && os->st_rdev != ns->st_rdev)
-		return 1;
-	if (S_ISLNK(ns->st_mode)) {
-		char a[PATH_MAX], b[PATH_MAX];
-		ssize_t x = readlinkat(ofd, name, a, sizeof(a));
-		ssize_t y = readlinkat(nfd, name, b, sizeof(b));
-		if (x < 0 || y < 0)
-			return snap_error_set(d->err, negative_errno(), "overlay diff: readlink '%s': %s", d->path,
-					      strerror(errno));
-		if (x != y || memcmp(a, b, (size_t)x) != 0)
-			return 1;
-	}
-	int r = xattrs_differ(ofd, nfd, name);
-	if (r < 0)
-		return snap_error_set(d->err, r, "overlay diff: read xattrs of '%s': %s", d->path, strerror(-r));
-	if (r > 0)
-		return 1;
-	if (S_ISREG(ns->st_mode) && ns->st_mtim.tv_nsec == 0 && ns->st_size > 0) {
-		r = same_content(d, ofd, nfd, name, ns->st_size);
-		if (r < 0)
-			return r;
-		return !r;
-	}
-	return 0;
+		return snap_error_set(d->err, r, "overlay diff: %s '%s': %s", step, d->path, strerror(-r));
+	return r;
 }
 
 static int open_sub(struct differ *d, int dirfd, const char *name, const char *tree)
@@ -492,7 +326,5 @@ int ovl_diff(void *state, const struct snap_ref *snap, const struct snap_chain *
 		r = walk_both(&d, -1, ufd, 0);
 	else
 		r = walk_upper(&d, ufd, mfd, pfd, 0);
-	free(d.buf1);
-	free(d.buf2);
 	return r;
 }
