@@ -13,7 +13,7 @@
  *     transaction, still holding the flock.
  */
 #include "check.h"
-#include "image.h"
+#include "image/image.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -27,9 +27,9 @@
 #include <unistd.h>
 
 #include "core-internal.h"
-#include "fs-util.h"
-#include "macro.h"
-#include "layer-internal.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
+#include "layer/layer-internal.h"
 #include "store.h"
 
 const char *snap_check_kind_name(int kind)

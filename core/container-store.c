@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core-internal.h"
-#include "macro.h"
+#include "util/macro.h"
 #include "store.h"
 
 #define COLUMNS                                                                        \

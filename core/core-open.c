@@ -15,9 +15,9 @@
 
 #include "config.h"
 #include "core-internal.h"
-#include "driver-call.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "snapshot/driver-call.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "plugin-api/loader.h"
 #include "store.h"
 

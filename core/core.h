@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <snapctl/driver.h>
 
-#include "labels.h"
+#include "snapshot/labels.h"
 
 struct sqlite3;
 struct snap_core;

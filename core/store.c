@@ -57,7 +57,7 @@ static const char *const migrations[] = {
 	"  finished_ns INTEGER NOT NULL DEFAULT 0"
 	") WITHOUT ROWID;"
 	"CREATE INDEX containers_image ON containers(image_id);",
-	/* 3: images and the content store (core/image-db.c).  An image is
+	/* 3: images and the content store (core/image/image-db.c).  An image is
 	 * its config digest; blobs are referenced by rows of image_blobs
 	 * (a blob without references is garbage), layers by chain ID. */
 	"CREATE TABLE blobs ("

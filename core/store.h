@@ -16,7 +16,7 @@
 #include <sqlite3.h>
 #include <snapctl/driver.h>
 
-#include "macro.h"
+#include "util/macro.h"
 
 struct snap_store;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver-call.h"
+#include "snapshot/driver-call.h"
 
 struct loaded {
 	struct snap_loader_entry e;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <snapctl/driver.h>
 
-#include "macro.h"
+#include "util/macro.h"
 
 struct snap_loader;
 

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "macro.h"
+#include "util/macro.h"
 
 static void notice_cb(void *ctx, const char *message)
 {

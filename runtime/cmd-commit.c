@@ -18,8 +18,8 @@
 #include "commands.h"
 #include "container-cli.h"
 #include "container-store.h"
-#include "image.h"
-#include "macro.h"
+#include "image/image.h"
+#include "util/macro.h"
 
 static const char usage[] = "commit [-m MSG] [-a AUTHOR] [-c CHANGE]... CONTAINER NAME:TAG";
 

@@ -9,8 +9,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "container-store.h"
-#include "layer.h"
-#include "macro.h"
+#include "layer/layer.h"
+#include "util/macro.h"
 
 static const char usage[] = "diff CONTAINER";
 

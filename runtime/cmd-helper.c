@@ -14,7 +14,7 @@
 
 #include "commands.h"
 #include "config.h"
-#include "macro.h"
+#include "util/macro.h"
 
 /* The helper beside this executable (the build tree, or an install that
  * keeps them together), else the installed libexec directory. */

@@ -14,7 +14,7 @@
 
 #include "commands.h"
 #include "image-output.h"
-#include "macro.h"
+#include "util/macro.h"
 
 #define USAGE "history [--no-trunc] [-H|--human[=true|false]] [-q] [--json] IMAGE"
 #define CREATED_BY_WIDTH 45

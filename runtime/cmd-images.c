@@ -9,7 +9,7 @@
 
 #include "commands.h"
 #include "image-output.h"
-#include "macro.h"
+#include "util/macro.h"
 
 #define USAGE "images [--json] [--no-trunc]"
 

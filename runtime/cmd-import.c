@@ -8,7 +8,7 @@
 
 #include "commands.h"
 #include "image-output.h"
-#include "macro.h"
+#include "util/macro.h"
 
 #define USAGE "import [--name NAME:TAG] PATH"
 

@@ -5,9 +5,9 @@
 #include <sys/utsname.h>
 
 #include "commands.h"
-#include "driver-call.h"
+#include "snapshot/driver-call.h"
 #include "kernel-features.h"
-#include "macro.h"
+#include "util/macro.h"
 #include "snapshot-output.h"
 
 struct counts {

@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "container-cli.h"
 #include "container-store.h"
-#include "macro.h"
+#include "util/macro.h"
 
 static const char usage[] = "ps [-a] [-q] [--no-trunc]";
 

@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "container-cli.h"
 #include "container-store.h"
-#include "macro.h"
+#include "util/macro.h"
 
 static const char usage[] = "rm [-f] CONTAINER...";
 

@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "image-output.h"
-#include "macro.h"
+#include "util/macro.h"
 
 #define USAGE "rmi [-f] IMAGE..."
 

@@ -19,9 +19,9 @@
 #include "container-cli.h"
 #include "container-store.h"
 #include "container.h"
-#include "fs-util.h"
-#include "image.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "image/image.h"
+#include "util/macro.h"
 
 static const char usage[] =
 	"run [--rm] [--name N] [-e K=V] [-w DIR] [--hostname H] [--net host|none] [-u USER] [-i] [-t] "

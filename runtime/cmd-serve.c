@@ -11,7 +11,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "macro.h"
+#include "util/macro.h"
 #include "serve.h"
 
 #define SERVE_USAGE "serve [--address PATH] [--workers N] [--grace SECONDS]"

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "layer.h"
-#include "macro.h"
+#include "layer/layer.h"
+#include "util/macro.h"
 #include "snapshot-cmds.h"
 
 int sc_diff(struct cli_ctx *ctx, int argc, char **argv)

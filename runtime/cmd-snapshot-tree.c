@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "macro.h"
+#include "util/macro.h"
 #include "snapshot-cmds.h"
 #include "snapshot-output.h"
 

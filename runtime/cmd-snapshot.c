@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "macro.h"
+#include "util/macro.h"
 #include "snapshot-cmds.h"
 #include "snapshot-output.h"
 

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 int container_new_id(char id[SNAP_CONTAINER_ID_LEN + 1])
 {

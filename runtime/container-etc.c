@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "container-internal.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 #define HELPER_DIR ".snapctl-etc"
 

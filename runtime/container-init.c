@@ -31,8 +31,8 @@
 
 #include "cli.h"
 #include "container-internal.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 /* Signals init passes on to the command (SIGCHLD it handles itself). */
 static const int forwarded_signals[] = {

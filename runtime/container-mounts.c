@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "container-internal.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 #define FD_PATH_MAX 32
 

@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 
 #include "container-internal.h"
-#include "macro.h"
+#include "util/macro.h"
 
 int container_pty_open(const struct winsize *ws, int *ret_master, int *ret_slave,
 		       struct snap_error *err)

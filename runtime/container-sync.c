@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 
 #include "container-internal.h"
-#include "macro.h"
+#include "util/macro.h"
 
 static int send_msg(int sock, const struct container_msg *msg, int fd)
 {

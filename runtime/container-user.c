@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "container-internal.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 void container_user_done(struct container_user *u)
 {

@@ -4,7 +4,7 @@
 #define SNAP_IMAGE_OUTPUT_H
 
 #include "cli.h"
-#include "image.h"
+#include "image/image.h"
 
 /* Feeds snap_image_progress_fn calls into cli_progress bars, one bar per
  * blob or phase; silent unless stderr is a TTY and not --quiet. */

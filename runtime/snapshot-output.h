@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 #include "cli.h"
-#include "filter.h"
+#include "snapshot/filter.h"
 
 json_t *snap_info_to_json(const struct snap_info *info);
 json_t *snap_mounts_to_json(const struct snap_mounts *m);

@@ -20,8 +20,8 @@
 #include "btrfs.h"
 #include "btrfs-internal.h"
 #include "drivers/plugins/plugin-name.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 #define WHAT_FMT "snapshot %" PRIu64 " ('%s')"
 #define WHAT_ARGS(s) (s)->id, (s)->key ? (s)->key : ""

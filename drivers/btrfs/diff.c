@@ -15,7 +15,7 @@
  *     changed; what remains is K, the changed inodes.
  *  2. BTRFS_IOC_INO_PATHS names every path of every K inode in N; these
  *     paths and their ancestors are the "dirty" paths.
- *  3. The generic differ's walk (core/layer-diff.c), pruned: a directory
+ *  3. The generic differ's walk (core/layer/layer-diff.c), pruned: a directory
  *     whose inode is not in K has the same entries as in O, so only its
  *     dirty children are visited; a directory in K (or one that is not the
  *     same inode as O's at that path) is listed on both sides and compared
@@ -44,10 +44,10 @@
 #include <btrfsutil.h>
 
 #include "btrfs-internal.h"
-#include "entry-compare.h"
-#include "macro.h"
+#include "layer/entry-compare.h"
+#include "util/macro.h"
 
-/* core/layer-internal.h: an apply's undo directory at the tree's root,
+/* core/layer/layer-internal.h: an apply's undo directory at the tree's root,
  * which the generic differ leaves out too. */
 #define APPLY_BACKUP_PREFIX ".snapctl-apply-"
 
@@ -259,7 +259,7 @@ static int path_push(struct fast_differ *d, size_t len, const char *name)
 }
 
 /* 1 when the entry changed, 0 when not, -errno: the rule every differ
- * shares (core/entry-compare.h). */
+ * shares (core/layer/entry-compare.h). */
 static int entry_changed(struct fast_differ *d, int ofd, int nfd, const char *name,
 			 const struct stat *os, const struct stat *ns)
 {

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "btrfs-internal.h"
-#include "macro.h"
+#include "util/macro.h"
 
 static int run_mkfs(const char *image, struct snap_error *err)
 {

@@ -43,7 +43,7 @@
 
 #include "btrfs-internal.h"
 #include "config.h"
-#include "macro.h"
+#include "util/macro.h"
 
 int btrfs_parse_size(const char *s, uint64_t *ret)
 {

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "btrfs-internal.h"
-#include "macro.h"
+#include "util/macro.h"
 
 void btrfs_mount_entry_done(struct btrfs_mount_entry *m)
 {

@@ -10,7 +10,7 @@
 #include <btrfsutil.h>
 
 #include "btrfs-internal.h"
-#include "macro.h"
+#include "util/macro.h"
 
 /* libbtrfsutil leaves the failing syscall's errno in place; its own
  * description names the step (e.g. "Could not create subvolume"). */

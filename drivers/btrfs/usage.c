@@ -25,7 +25,7 @@
 #include <btrfsutil.h>
 
 #include "btrfs-internal.h"
-#include "macro.h"
+#include "util/macro.h"
 
 #define METHOD_QGROUP "qgroup exclusive bytes (quotas enabled)"
 #define METHOD_EXTENTS "extents written since the snapshot was taken (tree search, no walk)"

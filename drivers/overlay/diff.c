@@ -11,7 +11,7 @@
  *      parent, a private read-only overlay of the parents otherwise.
  * An entry of U is a candidate; whether and how it changed is decided by
  * comparing M and P at that path with the same rules as the core's generic
- * differ (core/layer-diff.c: type, mode, owner, size, mtime, rdev, link
+ * differ (core/layer/layer-diff.c: type, mode, owner, size, mtime, rdev, link
  * target, xattrs, content when the mtime has no nanoseconds), so that both
  * report the same set of changes and the layer tars are byte-identical.
  *
@@ -42,10 +42,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "entry-compare.h"
-#include "layer-internal.h" /* SNAP_APPLY_BACKUP_PREFIX only: no link dependency */
-#include "fs-util.h"
-#include "macro.h"
+#include "layer/entry-compare.h"
+#include "layer/layer-internal.h" /* SNAP_APPLY_BACKUP_PREFIX only: no link dependency */
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "ovl-internal.h"
 
 struct differ {
@@ -85,7 +85,7 @@ static int path_push(struct differ *d, size_t len, const char *name)
 /* ---- the comparison rule of the generic differ ---- */
 
 /* 1 when the entry changed, 0 when not, -errno: the rule every differ
- * shares (core/entry-compare.h). */
+ * shares (core/layer/entry-compare.h). */
 static int entry_changed(struct differ *d, int ofd, int nfd, const char *name,
 			 const struct stat *os, const struct stat *ns)
 {

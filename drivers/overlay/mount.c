@@ -33,8 +33,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "ovl-internal.h"
 
 /* Read what the kernel logged in the fs context (e.g. "e overlay: failed to

@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "drivers/plugins/plugin-name.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "ovl-internal.h"
 
 char *ovl_join(const char *a, const char *b)

@@ -27,8 +27,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "ovl-internal.h"
 
 #define OVERLAYFS_MAGIC 0x794c7630

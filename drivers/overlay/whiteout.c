@@ -22,8 +22,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "ovl-internal.h"
 
 static const char *prefix(struct ovl_state *st)

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "macro.h"
+#include "util/macro.h"
 
 struct inode_key {
 	dev_t dev;

@@ -11,8 +11,8 @@
 
 #include "copy.h"
 #include "drivers/plugins/plugin-name.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "usage.h"
 
 /* Layout inside ROOT/snapshots/<id>: the tree, and the name it is built

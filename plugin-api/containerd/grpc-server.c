@@ -17,8 +17,8 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
-#include "driver-call.h"
-#include "macro.h"
+#include "snapshot/driver-call.h"
+#include "util/macro.h"
 #include "grpc-status.h"
 #include "serve.h"
 #include "service-methods.h"

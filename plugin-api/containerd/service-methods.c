@@ -4,7 +4,7 @@
 #include <string.h>
 #include <grpc/slice.h>
 
-#include "macro.h"
+#include "util/macro.h"
 #include "service-convert.h"
 #include "service-methods.h"
 #include "empty.pb-c.h"

@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "macro.h"
+#include "util/macro.h"
 #include "unix-socket.h"
 
 /*

@@ -13,8 +13,8 @@
 
 #include "bench.h"
 #include "commands.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 const struct bench_scale bench_scale_tiny = {
 	.name = "tiny", .chain_depth = 3, .unpack_small_files = 200, .unpack_large_files = 1,

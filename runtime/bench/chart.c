@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "macro.h"
+#include "util/macro.h"
 
 #define W 1500.0
 #define MARGIN 16.0

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 /* splitmix64: tiny, fast, and good enough for file sizes and contents. */
 uint64_t bench_rng_next(struct bench_rng *r)

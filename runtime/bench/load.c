@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "macro.h"
+#include "util/macro.h"
 
 static char *dup_or_empty(json_t *o, const char *key)
 {

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 struct peer_state {
 	pid_t cd_pid;

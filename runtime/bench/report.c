@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "macro.h"
+#include "util/macro.h"
 #include "config.h"
 
 /* The best median among the drivers for one (workload, metric). */

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "fs-util.h"
-#include "layer.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "layer/layer.h"
+#include "util/macro.h"
 #include "wl-util.h"
 
 /* Two bases: the scale's, and one a tenth of it, on which the smallest N is

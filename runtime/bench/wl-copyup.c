@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "macro.h"
+#include "util/macro.h"
 #include "wl-util.h"
 
 static int fill_big(int dirfd, void *arg, struct snap_error *err)

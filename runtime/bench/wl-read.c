@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "macro.h"
+#include "util/macro.h"
 #include "wl-util.h"
 
 struct read_state {

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "macro.h"
+#include "util/macro.h"
 #include "wl-util.h"
 
 /* A busybox root filesystem directory shared by all drivers. */

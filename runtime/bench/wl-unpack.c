@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "layer.h"
-#include "macro.h"
+#include "layer/layer.h"
+#include "util/macro.h"
 #include "wl-util.h"
 
 #define BUSYBOX "/bin/busybox"

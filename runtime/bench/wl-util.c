@@ -7,7 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "macro.h"
+#include "util/macro.h"
 #include "wl-util.h"
 
 int wl_prepare_mounted(struct bench_env *env, const char *key, const char *parent, struct snap_error *err)

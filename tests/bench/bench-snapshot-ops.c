@@ -29,9 +29,9 @@
 
 #include "core-internal.h"
 #include "core.h"
-#include "driver-call.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "snapshot/driver-call.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 static uint64_t now_ns(void)
 {

@@ -20,8 +20,8 @@
 
 #include "btrfs-test-util.h"
 #include "drivers/btrfs/btrfs.h"
-#include "layer-internal.h"
-#include "macro.h"
+#include "layer/layer-internal.h"
+#include "util/macro.h"
 #include "tests/vfs/tree-util.h"
 
 static const struct snap_driver *drv = &snap_btrfs_driver;

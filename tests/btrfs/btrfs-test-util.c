@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "drivers/btrfs/btrfs-internal.h"
-#include "macro.h"
+#include "util/macro.h"
 #include "tests/vfs/tree-util.h"
 
 static bool in_path(const char *prog)

@@ -25,9 +25,9 @@
 
 #include "btrfs-test-util.h"
 #include "core.h"
-#include "fs-util.h"
-#include "layer.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "layer/layer.h"
+#include "util/macro.h"
 #include "tests/vfs/tree-util.h"
 
 #define OK(expr)                                                                               \

@@ -27,10 +27,10 @@
 
 #include "btrfs-test-util.h"
 #include "drivers/btrfs/btrfs.h"
-#include "fs-util.h"
-#include "layer-internal.h"
-#include "layer.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "layer/layer-internal.h"
+#include "layer/layer.h"
+#include "util/macro.h"
 #include "tests/vfs/tree-util.h"
 
 static const struct snap_driver *drv = &snap_btrfs_driver;

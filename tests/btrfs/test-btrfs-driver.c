@@ -31,7 +31,7 @@
 
 #include "btrfs-test-util.h"
 #include "drivers/btrfs/btrfs.h"
-#include "macro.h"
+#include "util/macro.h"
 #include "tests/vfs/tree-util.h"
 
 static const struct snap_driver *drv = &snap_btrfs_driver;

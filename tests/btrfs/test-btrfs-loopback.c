@@ -28,8 +28,8 @@
 #include "btrfs-test-util.h"
 #include "drivers/btrfs/btrfs.h"
 #include "drivers/btrfs/btrfs-internal.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "tests/vfs/tree-util.h"
 
 static const struct snap_driver *drv = &snap_btrfs_driver;

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 static const char *op_name(int op)
 {

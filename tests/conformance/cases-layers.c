@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "macro.h"
+#include "util/macro.h"
 #include "tests/vfs/tree-util.h"
 
 #define CHECK_SNAPSHOTS(f, ...)                                                        \

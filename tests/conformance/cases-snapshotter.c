@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "tests/vfs/tree-util.h"
 
 /* A flat directory with the appliers applied, as an open fd. */

@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "plugin-api/loader.h"
 #include "tests/vfs/tree-util.h"
 

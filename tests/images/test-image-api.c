@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "../unit/test-util.h"
-#include "content.h"
-#include "image.h"
+#include "image/content.h"
+#include "image/image.h"
 
 static void mk_rootfs(const char *dir)
 {

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "layer-internal.h"
-#include "layer.h"
+#include "layer/layer-internal.h"
+#include "layer/layer.h"
 #include <stdbool.h>
 #include <stdlib.h>
 

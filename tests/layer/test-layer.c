@@ -20,12 +20,12 @@
 
 #include <cmocka.h>
 
-#include "digest.h"
-#include "fs-util.h"
-#include "layer-internal.h"
-#include "layer.h"
-#include "macro.h"
-#include "strset.h"
+#include "util/digest.h"
+#include "util/fs-util.h"
+#include "layer/layer-internal.h"
+#include "layer/layer.h"
+#include "util/macro.h"
+#include "util/strset.h"
 
 static void test_digest(void **state)
 {

@@ -30,9 +30,9 @@
 #include <unistd.h>
 
 #include "core.h"
-#include "fs-util.h"
-#include "layer-internal.h"
-#include "layer.h"
+#include "util/fs-util.h"
+#include "layer/layer-internal.h"
+#include "layer/layer.h"
 #include "ovl-harness.h"
 
 static double now_ms(void)

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs-util.h"
+#include "util/fs-util.h"
 #include "overlay.h"
 
 bool th_can_run(const char **why)

@@ -23,9 +23,9 @@
 
 #include <cmocka.h>
 
-#include "fs-util.h"
-#include "layer-internal.h"
-#include "layer.h"
+#include "util/fs-util.h"
+#include "layer/layer-internal.h"
+#include "layer/layer.h"
 #include "ovl-harness.h"
 
 static int setup(void **state)

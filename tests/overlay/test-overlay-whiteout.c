@@ -30,8 +30,8 @@
 #include <seccomp.h>
 #endif
 
-#include "layer-internal.h"
-#include "layer.h"
+#include "layer/layer-internal.h"
+#include "layer/layer.h"
 #include "ovl-harness.h"
 
 static int setup(void **state)

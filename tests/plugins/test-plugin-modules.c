@@ -26,8 +26,8 @@
 #include <cmocka.h>
 #include <snapctl/driver.h>
 
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 static int n_args;
 static char **args;

@@ -24,8 +24,8 @@
 
 #include "busybox-rootfs.h"
 #include "container.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 static char tmpdir[] = "/tmp/snapctl-test-container-XXXXXX";
 static char rootfs[sizeof(tmpdir) + 16];

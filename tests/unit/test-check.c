@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fs-util.h"
+#include "util/fs-util.h"
 
 struct findings {
 	int kinds[16];

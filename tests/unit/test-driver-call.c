@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "driver-call.h"
-#include "fs-util.h"
+#include "snapshot/driver-call.h"
+#include "util/fs-util.h"
 #include "plugin-api/loader.h"
 
 /* ---- a misbehaving driver ------------------------------------------------ */

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs-util.h"
+#include "util/fs-util.h"
 #include "kernel-features.h"
 
 static size_t count_lines(const char *path)

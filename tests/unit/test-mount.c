@@ -12,8 +12,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "fs-util.h"
-#include "mount.h"
+#include "util/fs-util.h"
+#include "snapshot/mount.h"
 
 /* Bind mounts keep st_dev, so ask the kernel whether this is a mount root. */
 static bool is_mountpoint(const char *path)

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fs-util.h"
+#include "util/fs-util.h"
 #include "check.h"
 #include "store.h"
 

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "core.h"
-#include "macro.h"
+#include "util/macro.h"
 
 struct ut_root {
 	char *root;          /* temporary directory, removed at teardown */

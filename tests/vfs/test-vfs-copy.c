@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include "drivers/vfs/copy.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "tree-util.h"
 
 struct fixture {

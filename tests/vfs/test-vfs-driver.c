@@ -23,8 +23,8 @@
 #include <cmocka.h>
 
 #include "drivers/vfs/vfs.h"
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 #include "tree-util.h"
 
 static const struct snap_driver *drv = &snap_vfs_driver;

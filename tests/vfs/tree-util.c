@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "fs-util.h"
-#include "macro.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
 
 #define CHECK(expr)                                                                    \
 	do {                                                                           \

@@ -8,7 +8,7 @@
  * NULL, in which case the core falls back to its generic implementation.
  *
  * The core never calls a method directly; it goes through one wrapper per
- * method (core/driver-call.c) that checks arguments and postconditions.
+ * method (core/snapshot/driver-call.c) that checks arguments and postconditions.
  *
  * A driver knows nothing of sqlite, images or the CLI.  It is handed a
  * snapshot reference (a numeric id and its own directory), the parent chain

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Layers as committed snapshots keyed by chain ID.  A layer whose chain ID
+ * already has a committed snapshot is shared, never unpacked twice; a new
+ * one is applied into an active staging snapshot on its parent chain and
+ * committed under the chain ID last, so a crash or a bad blob never leaves
+ * a half-applied layer under a chain ID.
+ */
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "image/image-internal.h"
+
+/* Active staging snapshots of an unpack: "snapctl-unpack-PID-N-NS". */
+#define UNPACK_KEY_PREFIX "snapctl-unpack-"
+
+int snap_chain_id(const char *parent_chain, const char *diff_id, char out[SNAP_DIGEST_MAX])
+{
+	if (!snap_digest_valid(diff_id))
+		return -EINVAL;
+	if (!parent_chain || !*parent_chain) {
+		snprintf(out, SNAP_DIGEST_MAX, "%s", diff_id);
+		return 0;
+	}
+	if (!snap_digest_valid(parent_chain))
+		return -EINVAL;
+	char buf[2 * SNAP_DIGEST_MAX];
+	int n = snprintf(buf, sizeof(buf), "%s %s", parent_chain, diff_id);
+	return snap_sha256_buf(buf, (size_t)n, out);
+}
+
+void img_created_done(struct img_created *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->keys[i]);
+	free(c->keys);
+	*c = (struct img_created){0};
+}
+
+void img_created_rollback(struct snap_core *core, struct img_created *c)
+{
+	/* Newest first: each was created on top of the previous one. */
+	for (size_t i = c->n; i > 0; i--)
+		snap_remove(core, c->keys[i - 1], NULL);
+	img_created_done(c);
+}
+
+static int created_add(struct img_created *c, const char *key)
+{
+	if (!c)
+		return 0;
+	char **nv = realloc(c->keys, (c->n + 1) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	c->keys = nv;
+	if (!(c->keys[c->n] = strdup(key)))
+		return -ENOMEM;
+	c->n++;
+	return 0;
+}
+
+/* A committed layer snapshot for chain_id exists: 1 and its diff size, 0
+ * when absent, <0 on error. */
+static int existing_layer(struct snap_core *core, const char *chain_id, uint64_t *ret_diff_size,
+			  struct snap_error *err)
+{
+	struct snap_info info = {0};
+	struct snap_error e = {0};
+	int r = snap_stat(core, chain_id, &info, &e);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		*err = e;
+		return r;
+	}
+	int ret = 1;
+	if (info.kind != SNAP_KIND_COMMITTED)
+		ret = snap_error_set(err, -EEXIST, "layer %s: a snapshot of that name exists and is not committed",
+				     chain_id);
+	const char *size = snap_labels_get(&info.labels, LABEL_DIFF_SIZE);
+	*ret_diff_size = size ? strtoull(size, NULL, 10) : 0;
+	snap_info_done(&info);
+	return ret;
+}
+
+struct unpack_progress {
+	snap_image_progress_fn fn;
+	void *ctx;
+	const char *what;
+};
+
+struct apply_watch {
+	int blobfd;
+	int stopfd; /* eventfd: the apply is over */
+	uint64_t total;
+	const struct unpack_progress *p;
+};
+
+/* The layer engine reads the blob through its own fd; this thread reports
+ * how far it got by the file offset it shares with that fd (same open
+ * file description), so no byte is copied for the sake of a progress bar. */
+static void *apply_watch_thread(void *userdata)
+{
+	struct apply_watch *w = userdata;
+	struct pollfd pfd = {.fd = w->stopfd, .events = POLLIN};
+	while (poll(&pfd, 1, 100) == 0) {
+		off_t off = lseek(w->blobfd, 0, SEEK_CUR);
+		if (off >= 0)
+			w->p->fn(w->p->ctx, "unpack", w->p->what, (uint64_t)off, w->total);
+	}
+	return NULL;
+}
+
+static int apply_blob(struct snap_core *core, const char *key, const char *blob,
+		      const struct unpack_progress *p, struct snap_layer_digests *dg, struct snap_error *err)
+{
+	uint64_t total = 0;
+	_cleanup_close_ int fd = snap_content_open(core, blob, &total, err);
+	if (fd < 0)
+		return fd;
+	if (!p || !p->fn)
+		return snap_layer_apply_fd(core, key, fd, dg, err);
+	p->fn(p->ctx, "unpack", p->what, 0, total);
+	struct apply_watch w = {.blobfd = fd, .total = total, .p = p};
+	_cleanup_close_ int stopfd = w.stopfd = eventfd(0, EFD_CLOEXEC);
+	pthread_t thread;
+	bool watching = stopfd >= 0 && pthread_create(&thread, NULL, apply_watch_thread, &w) == 0;
+	int r = snap_layer_apply_fd(core, key, fd, dg, err);
+	if (watching) {
+		uint64_t one = 1;
+		if (write(stopfd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(thread, NULL);
+		else
+			pthread_detach(thread);
+	}
+	if (r == 0)
+		p->fn(p->ctx, "unpack", p->what, total, total);
+	return r;
+}
+
+static int unpack_one(struct snap_core *core, const char *parent_chain, struct img_layer *layer,
+		      struct img_created *created, bool *ret_new, const struct unpack_progress *p,
+		      struct snap_error *err)
+{
+	int r;
+	bool known = layer->diff_id[0] != '\0';
+	if (known) {
+		r = snap_chain_id(parent_chain, layer->diff_id, layer->chain_id);
+		if (r < 0)
+			return snap_error_set(err, r, "layer %s: bad diff_id %s", layer->blob_digest,
+					      layer->diff_id);
+		r = existing_layer(core, layer->chain_id, &layer->diff_size, err);
+		if (r != 0) {
+			if (r > 0 && ret_new)
+				*ret_new = false;
+			return r < 0 ? r : 0;
+		}
+	}
+
+	static unsigned counter;
+	char key[128];
+	snprintf(key, sizeof(key), UNPACK_KEY_PREFIX "%d-%u-%" PRId64, (int)getpid(), counter++,
+		 (int64_t)snap_now_ns());
+	r = snap_prepare(core, key, parent_chain && *parent_chain ? parent_chain : NULL, NULL, NULL, err);
+	if (r < 0)
+		return snap_error_prefix(err, "unpack layer %s", layer->blob_digest);
+
+	struct snap_layer_digests dg = {0};
+	r = apply_blob(core, key, layer->blob_digest, p, &dg, err);
+	if (r < 0) {
+		snap_remove(core, key, NULL);
+		return snap_error_prefix(err, "unpack layer %s", layer->blob_digest);
+	}
+	if (known && strcmp(dg.diff_id, layer->diff_id) != 0) {
+		snap_remove(core, key, NULL);
+		return snap_error_set(err, -EINVAL,
+				      "layer %s: uncompressed content hashes to %s, the config says %s",
+				      layer->blob_digest, dg.diff_id, layer->diff_id);
+	}
+	if (!known) {
+		snprintf(layer->diff_id, SNAP_DIGEST_MAX, "%s", dg.diff_id);
+		r = snap_chain_id(parent_chain, layer->diff_id, layer->chain_id);
+		uint64_t size;
+		if (r == 0)
+			r = existing_layer(core, layer->chain_id, &size, err);
+		if (r != 0) {
+			snap_remove(core, key, NULL);
+			if (r > 0 && ret_new)
+				*ret_new = false;
+			if (r > 0)
+				layer->diff_size = size;
+			return r < 0 ? r : 0;
+		}
+	}
+	layer->diff_size = dg.diff_size;
+
+	char size[32];
+	snprintf(size, sizeof(size), "%" PRIu64, dg.diff_size);
+	struct snap_label lv[] = {
+		{LABEL_LAYER, "1"},
+		{LABEL_DIFF_ID, layer->diff_id},
+		{LABEL_DIFF_SIZE, size},
+	};
+	const struct snap_labels labels = {.v = lv, .n = ELEMENTSOF(lv)};
+	struct snap_error e = {0};
+	r = snap_commit(core, layer->chain_id, key, &labels, &e);
+	if (r == -EEXIST) {
+		/* Another import committed the same chain meanwhile: share it. */
+		snap_remove(core, key, NULL);
+		if (ret_new)
+			*ret_new = false;
+		return 0;
+	}
+	if (r < 0) {
+		snap_remove(core, key, NULL);
+		*err = e;
+		return snap_error_prefix(err, "commit layer %s", layer->chain_id);
+	}
+	r = created_add(created, layer->chain_id);
+	if (r < 0)
+		return snap_error_set(err, r, "unpack: out of memory");
+	if (ret_new)
+		*ret_new = true;
+	return 0;
+}
+
+int img_unpack_one(struct snap_core *core, const char *parent_chain, struct img_layer *layer,
+		   struct img_created *created, bool *ret_new, struct snap_error *err)
+{
+	return unpack_one(core, parent_chain, layer, created, ret_new, NULL, err);
+}
+
+int img_unpack_layers(struct snap_core *core, struct img_layer *layers, size_t n,
+		      snap_image_progress_fn progress, void *progress_ctx, struct img_created *created,
+		      size_t *ret_new, struct snap_error *err)
+{
+	size_t n_new = 0;
+	for (size_t i = 0; i < n; i++) {
+		char what[64];
+		snprintf(what, sizeof(what), "layer %zu/%zu", i + 1, n);
+		const struct unpack_progress p = {progress, progress_ctx, what};
+		bool is_new = false;
+		int r = unpack_one(core, i ? layers[i - 1].chain_id : NULL, &layers[i], created, &is_new, &p, err);
+		if (r < 0)
+			return r;
+		n_new += is_new;
+	}
+	if (ret_new)
+		*ret_new = n_new;
+	return 0;
+}
+
+static int delete_blob_row(struct snap_core *core, const char *digest, struct snap_error *err)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	int r = img_db_prepare(core,
+			       "DELETE FROM blobs WHERE digest = ?1 AND NOT EXISTS"
+			       " (SELECT 1 FROM image_blobs WHERE digest = ?1)",
+			       &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return img_db_error(core, rc, err, "delete blob row");
+	return sqlite3_changes(snap_core_db(core)) > 0;
+}
+
+static int collect_blob(struct snap_core *core, const char *digest, uint64_t *count,
+			struct snap_error *err)
+{
+	int r = img_db_blob_referenced(core, digest, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	/* Row first: a crash between the two leaves a file without row,
+	 * which gc finds; never a row without its file. */
+	r = delete_blob_row(core, digest, err);
+	if (r < 0)
+		return r;
+	bool present = snap_content_exists(core, digest);
+	r = snap_content_delete(core, digest, err);
+	if (r < 0)
+		return r;
+	if (count && present)
+		(*count)++;
+	return 0;
+}
+
+/* Remove layer snapshot chain_id if it is ours, no image uses it and
+ * nothing builds on it: 1 removed, 0 kept, <0 error. */
+static int collect_layer(struct snap_core *core, const char *chain_id, struct snap_error *err)
+{
+	int r = img_db_chain_referenced(core, chain_id, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	struct snap_info info = {0};
+	r = snap_stat(core, chain_id, &info, NULL);
+	if (r < 0)
+		return 0;
+	bool ours = info.kind == SNAP_KIND_COMMITTED && snap_labels_get(&info.labels, LABEL_LAYER);
+	snap_info_done(&info);
+	if (!ours)
+		return 0;
+	struct snap_error e = {0};
+	r = snap_remove(core, chain_id, &e);
+	if (r == -EBUSY || r == -ENOTEMPTY || r == -ENOENT)
+		return 0; /* a container or another layer builds on it */
+	if (r < 0) {
+		*err = e;
+		return r;
+	}
+	return 1;
+}
+
+int img_collect(struct snap_core *core, const struct img_blob *blobs, size_t n_blobs,
+		const struct img_layer *layers, size_t n_layers, uint64_t *ret_blobs,
+		uint64_t *ret_snaps, struct snap_error *err)
+{
+	uint64_t nb = 0, ns = 0;
+	for (size_t i = 0; i < n_blobs; i++) {
+		int r = collect_blob(core, blobs[i].digest, &nb, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = n_layers; i > 0; i--) {
+		int r = collect_layer(core, layers[i - 1].chain_id, err);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break; /* its parents are still in use by it */
+		ns++;
+	}
+	if (ret_blobs)
+		*ret_blobs += nb;
+	if (ret_snaps)
+		*ret_snaps += ns;
+	return 0;
+}
+
+struct gc_walk {
+	char **keys;
+	size_t n;
+	char **stale; /* staging snapshots of dead imports */
+	size_t n_stale;
+};
+
+static int strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* A staging snapshot "snapctl-unpack-PID-..." whose process is gone: an
+ * import, commit or import-rootfs that crashed between prepare and
+ * commit.  (A live process always removes its own on failure.) */
+static bool unpack_key_stale(const char *key)
+{
+	if (strncmp(key, UNPACK_KEY_PREFIX, strlen(UNPACK_KEY_PREFIX)) != 0)
+		return false;
+	char *end;
+	long pid = strtol(key + strlen(UNPACK_KEY_PREFIX), &end, 10);
+	if (pid <= 0 || *end != '-')
+		return false;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static int gc_walk_cb(const struct snap_info *info, void *userdata)
+{
+	struct gc_walk *g = userdata;
+	if (info->kind == SNAP_KIND_ACTIVE && unpack_key_stale(info->key))
+		return strv_push(&g->stale, &g->n_stale, info->key);
+	if (info->kind != SNAP_KIND_COMMITTED || !snap_labels_get(&info->labels, LABEL_LAYER))
+		return 0;
+	return strv_push(&g->keys, &g->n, info->key);
+}
+
+struct gc_blobs {
+	struct snap_core *core;
+	uint64_t count;
+	struct snap_error *err;
+};
+
+static int gc_blob_cb(const char *digest, void *userdata)
+{
+	struct gc_blobs *g = userdata;
+	return collect_blob(g->core, digest, &g->count, g->err);
+}
+
+int snap_image_gc(struct snap_core *core, uint64_t *ret_blobs, uint64_t *ret_snapshots,
+		  struct snap_error *err)
+{
+	_cleanup_close_ int lock = snap_content_lock(core, true, err);
+	if (lock < 0)
+		return lock;
+	struct gc_blobs gb = {.core = core, .err = err};
+	int r = snap_content_walk(core, gc_blob_cb, &gb, err);
+	if (r < 0)
+		return snap_error_prefix(err, "gc blobs");
+	/* Rows whose file is gone (crash between unlink and row delete is
+	 * impossible by ordering, but a user may have removed files). */
+	char *msg = NULL;
+	if (sqlite3_exec(snap_core_db(core),
+			 "DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM image_blobs)", NULL,
+			 NULL, &msg) != SQLITE_OK) {
+		snap_error_set(err, -EIO, "gc blob rows: %s", msg ? msg : "sqlite error");
+		sqlite3_free(msg);
+		return -EIO;
+	}
+
+	struct gc_walk gw = {0};
+	r = snap_walk(core, NULL, 0, gc_walk_cb, &gw, err);
+	uint64_t ns = 0;
+	/* Crashed unpacks first: they may be the only users of a layer. */
+	for (size_t i = 0; r >= 0 && i < gw.n_stale; i++) {
+		struct snap_error e = {0};
+		int q = snap_remove(core, gw.stale[i], &e);
+		if (q == 0)
+			ns++;
+		else if (q != -ENOENT)
+			r = snap_error_set(err, q, "%s", e.message);
+	}
+	for (size_t i = 0; i < gw.n_stale; i++)
+		free(gw.stale[i]);
+	free(gw.stale);
+	/* Leaves first: removing a layer may free its parent, so go round
+	 * until a pass removes nothing. */
+	for (bool progress = true; r >= 0 && progress;) {
+		progress = false;
+		for (size_t i = 0; r >= 0 && i < gw.n; i++) {
+			if (!gw.keys[i])
+				continue;
+			r = collect_layer(core, gw.keys[i], err);
+			if (r > 0) {
+				ns++;
+				progress = true;
+				free(gw.keys[i]);
+				gw.keys[i] = NULL;
+				r = 0;
+			}
+		}
+	}
+	for (size_t i = 0; i < gw.n; i++)
+		free(gw.keys[i]);
+	free(gw.keys);
+	if (r < 0)
+		return snap_error_prefix(err, "gc layers");
+	if (ret_blobs)
+		*ret_blobs = gb.count;
+	if (ret_snapshots)
+		*ret_snapshots = ns;
+	return 0;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The layer engine below the core: everything works on directory fds, so it
+ * is tested on plain directories and wired to the snapshotter by the thin
+ * wrappers in layer.c.
+ */
+#ifndef SNAP_LAYER_INTERNAL_H
+#define SNAP_LAYER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <snapctl/driver.h>
+
+#include "util/digest.h"
+
+struct snap_layer_digests;
+struct snap_diff_opts;
+struct snap_changes;
+
+/* Name of the undo directory an apply keeps in the tree root while it runs
+ * (".snapctl-apply-<pid>"); the differ skips it and `check` reports it. */
+#define SNAP_APPLY_BACKUP_PREFIX ".snapctl-apply-"
+
+/* The driver's whiteout hook bound to its state; NULL hook = delete. */
+struct snap_whiteout_hook {
+	int (*fn)(void *state, int dirfd, const char *name, int kind, struct snap_error *err);
+	void *state;
+};
+
+/*
+ * Apply the layer read from `fd` (plain, gzip or zstd tar) into the tree
+ * `treefd`.  Whiteouts go to hook->fn when hook and hook->fn are non-NULL:
+ * SNAP_WHITEOUT_ENTRY with `dirfd` the directory holding the name and `name`
+ * the hidden entry; SNAP_WHITEOUT_OPAQUE with `dirfd` the parent of the
+ * opaque directory and `name` its last component ("." for the tree root).
+ * Lower contents present in the tree itself are removed in both cases.
+ * On failure the tree is restored as it was and -errno returned with *err
+ * naming the entry.  ret may be NULL.
+ */
+int snap_layer_apply_dirfd(int treefd, int fd, const struct snap_whiteout_hook *hook,
+			   struct snap_layer_digests *ret, struct snap_error *err);
+
+/* ---- change collection and the tar writer (tar-writer.c) ---- */
+
+struct snap_diff_collector;
+
+/*
+ * A collector of changes: its sink receives changes in any order (from the
+ * generic differ or a driver's fast diff).  `new_treefd` is the whole new
+ * tree (parent directories are read from it, DELETE has no src fd);
+ * `old_treefd` the parent tree, used to decide opaque directories (may be
+ * -1: never opaque).  The fds are borrowed and must outlive the collector.
+ */
+int snap_diff_collector_new(int new_treefd, int old_treefd, struct snap_diff_collector **ret);
+void snap_diff_collector_free(struct snap_diff_collector *c);
+struct snap_change_sink *snap_diff_collector_sink(struct snap_diff_collector *c);
+/* First error a sink callback hit (message and code), if any. */
+int snap_diff_collector_error(struct snap_diff_collector *c, struct snap_error *err);
+/* Write the canonical layer tar (see layer.h) to fd. */
+int snap_diff_collector_write(struct snap_diff_collector *c, int fd, int compression,
+			      struct snap_layer_digests *ret, struct snap_error *err);
+/* The docker-diff list. */
+int snap_diff_collector_changes(struct snap_diff_collector *c, struct snap_changes *ret,
+				struct snap_error *err);
+
+/* ---- the generic differ (layer-diff.c) ---- */
+
+/* Walk `old_dirfd` (the parent tree) and `new_dirfd` in parallel and send
+ * every change to sink; src_dirfd of ADD/MODIFY is new_dirfd. */
+int snap_diff_trees(int old_dirfd, int new_dirfd, struct snap_change_sink *sink,
+		    struct snap_error *err);
+
+/* Generic diff of two trees straight to a layer tar. */
+int snap_layer_diff_dirfd(int old_dirfd, int new_dirfd, int fd, const struct snap_diff_opts *opts,
+			  struct snap_layer_digests *ret, struct snap_error *err);
+int snap_layer_changes_dirfd(int old_dirfd, int new_dirfd, struct snap_changes *ret,
+			     struct snap_error *err);
+
+/* ---- extended attributes (layer-xattr.c) ---- */
+
+struct snap_xattr {
+	char *name;
+	void *value;
+	size_t size;
+};
+struct snap_xattrs {
+	struct snap_xattr *v;
+	size_t n;
+};
+
+/* Never taken from a layer nor written to one: overlayfs' own metadata. */
+bool snap_xattr_is_private(const char *name);
+/* Read every xattr of `name` in `dirfd` without following a symlink, sorted
+ * by name, private ones left out unless `all`.  Returns 0 or -errno. */
+int snap_xattrs_read_at(int dirfd, const char *name, bool all, struct snap_xattrs *ret);
+bool snap_xattrs_equal(const struct snap_xattrs *a, const struct snap_xattrs *b);
+/* Set one xattr on `name` in `dirfd` without following a symlink. */
+int snap_xattr_set_at(int dirfd, const char *name, const char *key, const void *value,
+		      size_t size);
+int snap_xattr_remove_at(int dirfd, const char *name, const char *key);
+void snap_xattrs_done(struct snap_xattrs *x);
+
+/* Canonical path order: bytewise, with '/' sorting before every other
+ * byte, so a directory's children directly follow it. */
+int snap_path_cmp(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The layer engine's core-facing side: resolve a snapshot key to trees and
+ * call the directory-fd engine (layer-apply.c, layer-diff.c, tar-writer.c).
+ *
+ * Diff trees: the snapshot and its parent are mounted read-only under a
+ * staging directory in ROOT/tmp (the snapshot itself when active, a
+ * temporary view of it when committed; a temporary view of the parent).
+ * Going through mounts gives the merged tree on every driver (overlay's
+ * upper dir alone is not the tree); views are cheap on all three drivers
+ * (vfs and btrfs: the committed tree itself, overlay: a lower stack).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "snapshot/driver-call.h"
+#include "layer/layer-internal.h"
+#include "layer/layer.h"
+#include "util/macro.h"
+
+static int whiteout_call(void *state, int dirfd, const char *name, int kind, struct snap_error *err)
+{
+	struct snap_core *core = state;
+	return snap_drv_apply_whiteout(snap_core_driver(core), snap_core_driver_state(core), dirfd, name,
+				       kind, err);
+}
+
+int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
+			struct snap_layer_digests *ret, struct snap_error *err)
+{
+	_cleanup_(snap_info_done) struct snap_info info = { 0 };
+	int r = snap_stat(core, key, &info, err);
+	if (r < 0)
+		return snap_error_prefix(err, "apply layer to '%s'", key);
+	if (info.kind != SNAP_KIND_ACTIVE)
+		return snap_error_set(err, info.kind == SNAP_KIND_COMMITTED ? -EBUSY : -EINVAL,
+				      "apply layer to '%s': snapshot is %s, not active", key,
+				      info.kind == SNAP_KIND_COMMITTED ? "committed" : "a view");
+	_cleanup_close_ int treefd = -EBADF;
+	r = snap_core_open_tree(core, key, &treefd, err);
+	if (r < 0)
+		return snap_error_prefix(err, "apply layer to '%s'", key);
+	struct snap_whiteout_hook hook = { .fn = whiteout_call, .state = core };
+	/* Without a parent there is nothing below to hide: the driver's
+	 * whiteouts (overlay's 0/0 devices) would only show up as devices in
+	 * a one-layer view of this snapshot, so they are not made. */
+	bool has_hook = info.parent && info.parent[0] &&
+			snap_drv_has(snap_core_driver(core), SNAP_DRV_APPLY_WHITEOUT);
+	r = snap_layer_apply_dirfd(treefd, fd, has_hook ? &hook : NULL, ret, err);
+	if (r < 0)
+		return snap_error_prefix(err, "apply to '%s'", key);
+	return 0;
+}
+
+/* ---- the two trees of a diff ---- */
+
+struct diff_trees {
+	struct snap_core *core;
+	struct snap_chain_owned chain;
+	char *staging;
+	char *targets[2]; /* staging/new, staging/old */
+	bool mounted[2];
+	char *views[2];   /* temporary view keys, or NULL */
+	int newfd, oldfd;
+};
+
+static void diff_trees_done(struct diff_trees *t)
+{
+	if (t->newfd >= 0)
+		close(t->newfd);
+	if (t->oldfd >= 0)
+		close(t->oldfd);
+	t->newfd = t->oldfd = -EBADF;
+	for (int i = 0; i < 2; i++) {
+		if (t->mounted[i])
+			snap_unmount_at(t->targets[i], NULL);
+		if (t->views[i])
+			snap_remove(t->core, t->views[i], NULL);
+		if (t->targets[i])
+			rmdir(t->targets[i]);
+		free(t->targets[i]);
+		free(t->views[i]);
+		t->targets[i] = t->views[i] = NULL;
+		t->mounted[i] = false;
+	}
+	if (t->staging)
+		rmdir(t->staging);
+	free(t->staging);
+	t->staging = NULL;
+	snap_chain_done(&t->chain);
+}
+
+/* Mount `key` (a view of it when committed) read-only on targets[i]. */
+static int mount_tree(struct diff_trees *t, int i, const char *key, bool committed,
+		      struct snap_error *err)
+{
+	static unsigned counter;
+	const char *mkey = key;
+	if (committed) {
+		if (asprintf(&t->views[i], "snapctl-diff-%d-%u-%s", (int)getpid(), counter++,
+			     i == 0 ? "self" : "parent") < 0) {
+			t->views[i] = NULL;
+			return snap_error_set(err, -ENOMEM, "out of memory");
+		}
+		int r = snap_view(t->core, t->views[i], key, NULL, NULL, err);
+		if (r < 0) {
+			free(t->views[i]);
+			t->views[i] = NULL;
+			return snap_error_prefix(err, "view of '%s'", key);
+		}
+		mkey = t->views[i];
+	}
+	int r = snap_mount_at(t->core, mkey, t->targets[i], SNAP_MOUNT_RDONLY, err);
+	if (r < 0)
+		return r;
+	t->mounted[i] = true;
+	return 0;
+}
+
+static int diff_trees_open(struct snap_core *core, const char *key, struct diff_trees *t,
+			   struct snap_error *err)
+{
+	*t = (struct diff_trees){ .core = core, .newfd = -EBADF, .oldfd = -EBADF };
+	int r = snap_chain_get(core, key, &t->chain, err);
+	if (r < 0)
+		return r;
+	if (t->chain.self.kind == SNAP_KIND_VIEW)
+		return snap_error_set(err, -EINVAL, "'%s' is a view: it has no changes of its own", key);
+	if ((r = snap_core_mkstaging(core, "diff", &t->staging, err)) < 0)
+		return r;
+	for (int i = 0; i < 2; i++) {
+		if (asprintf(&t->targets[i], "%s/%s", t->staging, i == 0 ? "new" : "old") < 0) {
+			t->targets[i] = NULL;
+			return snap_error_set(err, -ENOMEM, "out of memory");
+		}
+		if (mkdir(t->targets[i], 0700) < 0)
+			return snap_error_set(err, negative_errno(), "mkdir %s: %s", t->targets[i],
+					      strerror(errno));
+	}
+	r = mount_tree(t, 0, key, t->chain.self.kind == SNAP_KIND_COMMITTED, err);
+	if (r == 0 && t->chain.n > 0)
+		r = mount_tree(t, 1, t->chain.parents[0].key, true, err);
+	if (r < 0)
+		return r;
+	/* Without a parent, "old" stays the empty directory. */
+	t->newfd = open(t->targets[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t->oldfd = open(t->targets[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->newfd < 0 || t->oldfd < 0)
+		return snap_error_set(err, negative_errno(), "open diff trees: %s", strerror(errno));
+	return 0;
+}
+
+/* Fill the collector: the driver's fast diff for an active snapshot unless
+ * told otherwise, else (or when it says -EOPNOTSUPP) the generic walk. */
+static int collect(struct diff_trees *t, unsigned flags, struct snap_diff_collector **ret,
+		   struct snap_error *err)
+{
+	struct snap_diff_collector *c = NULL;
+	if (snap_diff_collector_new(t->newfd, t->oldfd, &c) < 0)
+		return snap_error_set(err, -ENOMEM, "out of memory");
+	const struct snap_driver *drv = snap_core_driver(t->core);
+	if (!(flags & SNAP_DIFF_GENERIC) && t->chain.self.kind == SNAP_KIND_ACTIVE &&
+	    snap_drv_has(drv, SNAP_DRV_DIFF)) {
+		struct snap_chain parents = { .refs = t->chain.parents, .n = t->chain.n };
+		int r = snap_drv_diff(drv, snap_core_driver_state(t->core), &t->chain.self, &parents,
+				      snap_diff_collector_sink(c), err);
+		if (r == 0 && (r = snap_diff_collector_error(c, err)) == 0) {
+			*ret = c;
+			return 0;
+		}
+		snap_diff_collector_free(c);
+		c = NULL;
+		if (r != -EOPNOTSUPP)
+			return r;
+		snap_error_clear(err);
+		if (snap_diff_collector_new(t->newfd, t->oldfd, &c) < 0)
+			return snap_error_set(err, -ENOMEM, "out of memory");
+	}
+	int r = snap_diff_trees(t->oldfd, t->newfd, snap_diff_collector_sink(c), err);
+	if (r < 0) {
+		snap_diff_collector_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+int snap_layer_diff_fd(struct snap_core *core, const char *key, int fd,
+		       const struct snap_diff_opts *opts, struct snap_layer_digests *ret,
+		       struct snap_error *err)
+{
+	struct diff_trees t;
+	int r = diff_trees_open(core, key, &t, err);
+	struct snap_diff_collector *c = NULL;
+	if (r == 0)
+		r = collect(&t, opts ? opts->flags : 0, &c, err);
+	if (r == 0)
+		r = snap_diff_collector_write(c, fd, opts ? opts->compression : SNAP_COMPRESS_NONE, ret, err);
+	snap_diff_collector_free(c);
+	diff_trees_done(&t);
+	return r < 0 ? snap_error_prefix(err, "diff '%s'", key) : 0;
+}
+
+int snap_layer_changes(struct snap_core *core, const char *key, unsigned flags,
+		       struct snap_changes *ret, struct snap_error *err)
+{
+	struct diff_trees t;
+	int r = diff_trees_open(core, key, &t, err);
+	struct snap_diff_collector *c = NULL;
+	if (r == 0)
+		r = collect(&t, flags, &c, err);
+	if (r == 0)
+		r = snap_diff_collector_changes(c, ret, err);
+	snap_diff_collector_free(c);
+	diff_trees_done(&t);
+	return r < 0 ? snap_error_prefix(err, "changes of '%s'", key) : 0;
+}

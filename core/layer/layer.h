@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The layer engine: apply OCI layer tars into a snapshot, and write the
+ * changes of a snapshot against its parent as an OCI layer tar.
+ *
+ * Canonical diff form (what makes diffs byte-identical across drivers):
+ *   - entries sorted by path (bytewise, '/' sorting before any other byte so
+ *     a directory's children directly follow it), PAX format, original
+ *     mtime (ns), uid/gid, mode, xattrs (never trusted.overlay.*);
+ *   - every changed path is preceded by its parent directories as they are
+ *     in the new tree;
+ *   - a deleted entry is an empty regular file ".wh.NAME" (mode 0, times 0,
+ *     owner 0); an opaque marker ".wh..wh..opq" is written for a directory
+ *     when every entry it had in the parent is gone from it (it then replaces
+ *     the individual whiteouts);
+ *   - hardlinks inside the layer are written as links to the first path;
+ *   - atime and ctime are not written; the snapshot root itself is never
+ *     an entry; directories are named with a trailing '/'; xattrs go in
+ *     SCHILY.xattr.* records; regular files are written dense (holes depend
+ *     on the filesystem, so writing them sparse would differ by driver);
+ *     whiteouts and markers are empty regular files, mode 0, owner 0, mtime 0.
+ * A canonical layer is a fixed point: diff(apply(L)) == L byte for byte.
+ *
+ * The engine itself works on directory fds (layer-internal.h); the functions
+ * below resolve a snapshot key and call it.  Apply calls the driver's
+ * apply_whiteout hook (dirfd = the directory holding the hidden name; for
+ * OPAQUE dirfd = the parent of the opaque directory and name its last
+ * component, "." for the root) only when the snapshot has a parent.
+ */
+#ifndef SNAP_LAYER_H
+#define SNAP_LAYER_H
+
+#include <stdint.h>
+#include "core.h"
+#include "util/digest.h" /* SNAP_DIGEST_MAX */
+
+struct snap_layer_digests {
+	char diff_id[SNAP_DIGEST_MAX];     /* sha256 of the uncompressed tar */
+	char blob_digest[SNAP_DIGEST_MAX]; /* sha256 of the bytes as read/written */
+	uint64_t diff_size;                /* uncompressed bytes */
+	uint64_t blob_size;                /* bytes as read/written */
+	uint64_t entries;
+};
+
+enum snap_compression {
+	SNAP_COMPRESS_NONE = 0,
+	SNAP_COMPRESS_GZIP = 1,
+	SNAP_COMPRESS_ZSTD = 2,
+};
+
+/* Apply an OCI layer (plain, gzip or zstd, detected) read from `fd` into the
+ * active snapshot `key`.  On failure the snapshot is as it was before and
+ * *err names the entry and the reason.  ret may be NULL. */
+int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
+			struct snap_layer_digests *ret, struct snap_error *err);
+
+#define SNAP_DIFF_GENERIC 0x1u /* ignore the driver's fast diff (tests, bench) */
+
+struct snap_diff_opts {
+	int compression; /* enum snap_compression */
+	unsigned flags;  /* SNAP_DIFF_* */
+};
+
+/* Write the changes of active or committed `key` against its parent as an
+ * OCI layer tar to `fd`.  ret may be NULL. */
+int snap_layer_diff_fd(struct snap_core *core, const char *key, int fd,
+		       const struct snap_diff_opts *opts, struct snap_layer_digests *ret,
+		       struct snap_error *err);
+
+/* The same changes as a list (docker diff): kind is SNAP_CHANGE_*, path
+ * begins with '/', sorted by path; parent directories of changes appear as
+ * MODIFY when they existed in the parent. */
+struct snap_change {
+	int kind;
+	char *path;
+};
+struct snap_changes {
+	struct snap_change *v;
+	size_t n;
+};
+void snap_changes_done(struct snap_changes *c);
+int snap_layer_changes(struct snap_core *core, const char *key, unsigned flags,
+		       struct snap_changes *ret, struct snap_error *err);
+
+#endif
