@@ -19,6 +19,7 @@ const struct cli_command cli_commands[] = {
 	{ "history", cmd_history, "history [--no-trunc] [-H] [--json] IMAGE", "show how an image was built" },
 	{ "export", cmd_export, "export IMAGE PATH", "write an image as an OCI layout dir (or an OCI archive: *.tar)" },
 	{ "rmi", cmd_rmi, "rmi [-f] IMAGE...", "remove images" },
+	{ "verify", cmd_verify, "verify [--json] IMAGE...|--all", "check images against disk: diff IDs re-derived from the snapshots, blob digests" },
 	{ "serve", cmd_exec_helper, "serve [--address PATH] [--workers N] [--grace SECONDS]", "containerd snapshots.v1 gRPC service on a unix socket" },
 	{ "bench", cmd_exec_helper, "bench [--drivers LIST] [--workload NAME]... [--json FILE] [--svg FILE]", "measure and compare the drivers on the same work" },
 	{ NULL, NULL, NULL, NULL },

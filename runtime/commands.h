@@ -20,6 +20,7 @@ int cmd_images(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_history(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_export(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_serve(struct cli_ctx *ctx, int argc, char **argv);
 /* Exec snapctl-<argv[0]> with the whole command line (cmd-helper.c). */
 int cmd_exec_helper(struct cli_ctx *ctx, int argc, char **argv);

@@ -175,4 +175,39 @@ int snap_image_commit(struct snap_core *core, const struct snap_image_commit_opt
  * into out.  Returns 0 or -EINVAL for a malformed digest. */
 int snap_chain_id(const char *parent_chain, const char *diff_id, char out[SNAP_DIGEST_MAX]);
 
+
+/* ---- verify (snapctl verify) ------------------------------------------- */
+
+enum snap_verify_kind {
+	SNAP_VERIFY_BLOB = 0,  /* a content blob: its bytes hash to its name */
+	SNAP_VERIFY_LAYER = 1, /* a committed layer snapshot against its diff ID */
+};
+
+/* One finding of snap_image_verify, good or bad; the strings are borrowed
+ * for the duration of the callback. */
+struct snap_verify_item {
+	int kind;                 /* enum snap_verify_kind */
+	const char *image_id;     /* NULL for a blob no image references (--all) */
+	const char *image_name;   /* the NAME:TAG verified, or NULL */
+	const char *role;         /* blob: "manifest", "config", "layer", "unreferenced" */
+	const char *digest;       /* blob digest; for a layer, its diff ID from the config */
+	const char *chain_id;     /* layer only */
+	size_t layer_index;       /* layer only: 1-based, bottom first */
+	size_t n_layers;
+	bool ok;
+	const char *message;      /* how it was checked, or what is wrong */
+	const struct snap_layer_verify *layer; /* layer only: disk diff ID and drift */
+};
+typedef void (*snap_verify_fn)(const struct snap_verify_item *it, void *userdata);
+
+/* Verify images `refs` (n > 0), or every image and every blob of the content
+ * store (n == 0): the manifest's and config's digests, every layer blob's
+ * digest, and every layer snapshot against the config's rootfs.diff_ids
+ * (snap_layer_verify).  A blob or layer shared by several images is checked
+ * once and reported for each.  *ret_failed (may be NULL) counts the items not
+ * ok.  Returns 0 when the checks ran (whatever they found), -errno when they
+ * could not (no such image, database error). */
+int snap_image_verify(struct snap_core *core, const char *const *refs, size_t n, snap_verify_fn cb,
+		      void *userdata, size_t *ret_failed, struct snap_error *err);
+
 #endif

@@ -18,6 +18,7 @@
 struct snap_layer_digests;
 struct snap_diff_opts;
 struct snap_changes;
+struct snap_layer_verify;
 
 /* Name of the undo directory an apply keeps in the tree root while it runs
  * (".snapctl-apply-<pid>"); the differ skips it and `check` reports it. */
@@ -105,5 +106,16 @@ void snap_xattrs_done(struct snap_xattrs *x);
 /* Canonical path order: bytewise, with '/' sorting before every other
  * byte, so a directory's children directly follow it. */
 int snap_path_cmp(const char *a, const char *b);
+
+
+/* ---- comparing a tree with its layer (layer-verify.c) ---- */
+
+/* Compare tree `new_treefd` with the layer tar read from `blobfd` (plain,
+ * gzip or zstd), and the differ's `changes` of the tree against its parent
+ * (paths relative, or with a leading '/') with what the layer changes.
+ * Appends drift to *ret and sets ret->blob_compared.  Returns 0 or -errno
+ * when the comparison could not run. */
+int snap_layer_verify_dirfd(int new_treefd, int blobfd, const struct snap_changes *changes,
+			    struct snap_layer_verify *ret, struct snap_error *err);
 
 #endif

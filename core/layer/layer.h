@@ -30,6 +30,8 @@
 #ifndef SNAP_LAYER_H
 #define SNAP_LAYER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "core.h"
 #include "util/digest.h" /* SNAP_DIGEST_MAX */
@@ -81,5 +83,37 @@ struct snap_changes {
 void snap_changes_done(struct snap_changes *c);
 int snap_layer_changes(struct snap_core *core, const char *key, unsigned flags,
 		       struct snap_changes *ret, struct snap_error *err);
+
+
+/* ---- verify (layer-verify.c) ---- */
+
+struct snap_layer_drift {
+	char *path; /* relative to the snapshot root, "." for the root */
+	char *what; /* "content differs from the layer", "mode 0600 on disk, 0644 in the layer", ... */
+};
+
+struct snap_layer_verify {
+	char disk_diff_id[SNAP_DIGEST_MAX]; /* canonical diff of the snapshot against its parent */
+	bool diff_id_match;  /* disk_diff_id is the expected diff ID */
+	bool blob_compared;  /* the tree was compared with the layer blob entry by entry */
+	struct snap_layer_drift *drift; /* the first paths that differ (at most 100) */
+	size_t n_drift;
+	size_t n_drift_total;
+};
+void snap_layer_verify_done(struct snap_layer_verify *v);
+
+/*
+ * Verify committed snapshot `key` against the layer that made it.  The
+ * changes of the snapshot against its parent are written in canonical form
+ * (hashed, never stored) and the hash compared with `expected_diff_id`.
+ * When it differs and `blobfd` (the layer blob, or -1) is given, the tree is
+ * compared entry by entry with the blob, which tells drift from a layer
+ * that simply was not in canonical form and names the paths that changed.
+ * The snapshot is intact when diff_id_match, or when blob_compared and
+ * n_drift_total == 0.  Returns 0 with *ret filled, or -errno when the check
+ * itself could not run.
+ */
+int snap_layer_verify(struct snap_core *core, const char *key, const char *expected_diff_id,
+		      int blobfd, struct snap_layer_verify *ret, struct snap_error *err);
 
 #endif
