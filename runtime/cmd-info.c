@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "snapshot/driver-call.h"
+#include "image/content.h"
 #include "kernel-features.h"
 #include "util/macro.h"
 #include "snapshot-output.h"
@@ -54,6 +55,8 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 	uname(&u);
 
 	const struct snap_feature *feat = snap_features_probe(snap_core_root(core));
+	char verity[256];
+	int sealed = snap_content_verity_probe(core, verity, sizeof(verity));
 
 	if (ctx->json) {
 		json_t *f = json_object();
@@ -71,6 +74,8 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 					"driver_info", d, "kernel_features", f, "snapshots", "total", (json_int_t)c.total,
 					"active", (json_int_t)c.active, "view", (json_int_t)c.view,
 					"committed", (json_int_t)c.committed);
+		json_object_set_new(doc, "content", json_pack("{s:{s:b, s:s}}", "fs_verity", "enabled",
+							      sealed > 0, "detail", verity));
 		print_json(doc, JSON_INDENT(2));
 		return EXIT_SUCCESS;
 	}
@@ -78,6 +83,7 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 	printf("Driver:    %s\n", drv->name);
 	printf("Kernel:    %s\n", u.release);
 	printf("Snapshots: %ld (%ld committed, %ld active, %ld views)\n", c.total, c.committed, c.active, c.view);
+	printf("Content:   fs-verity %s: %s\n", sealed > 0 ? "on" : "off", verity);
 	printf("Kernel features:\n");
 	for (int i = 0; i < SNAP_FEAT__MAX; i++)
 		printf("  %-22s %s%s%s\n", feat[i].name, snap_feature_state_name(feat[i].state),

@@ -194,6 +194,21 @@ int snap_content_writer_publish(struct snap_content_writer *w, bool *ret_new, st
 		unlink(w->staging);
 		added = false;
 	}
+	if (added) {
+		/* Sealed once in place.  The kernel refuses verity while a
+		 * writer exists, so our read-write fd is swapped for a
+		 * read-only one (callers may still read the blob through it).
+		 * Unsupported is fine: the digest stays the reference
+		 * (content-verity.c); any other failure leaves a published,
+		 * intact blob that is only not sealed, which `snapctl verify`
+		 * reports. */
+		int rfd = openat(snap_core_rootfd(w->core), rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (rfd >= 0) {
+			close(w->fd);
+			w->fd = rfd;
+			(void)snap_content_verity_enable(rfd);
+		}
+	}
 	free(w->staging);
 	w->staging = NULL;
 	writer_release_dir(w);

@@ -85,4 +85,19 @@ int snap_content_walk(struct snap_core *core, snap_content_walk_fn cb, void *use
  * exclusive while deleting.  Returns an fd to close to release it. */
 int snap_content_lock(struct snap_core *core, bool exclusive, struct snap_error *err);
 
+
+/* ---- fs-verity (content-verity.c) ---- */
+
+/* Seal the file of `fd` with fs-verity (sha256, 4096-byte blocks); fd must
+ * be read-only and the file have no writer.  Already sealed is fine.  Returns 0 or -errno; see
+ * snap_content_verity_unsupported for the codes that only mean "not here". */
+int snap_content_verity_enable(int fd);
+/* Is code an "fs-verity not supported by this filesystem/kernel" error? */
+bool snap_content_verity_unsupported(int code);
+/* Does fd's file have fs-verity on? */
+bool snap_content_verity_on(int fd);
+/* Can blobs of this root be sealed?  1 yes, 0 no; *detail says why (for
+ * `snapctl info`). */
+int snap_content_verity_probe(struct snap_core *core, char *detail, size_t len);
+
 #endif

@@ -97,7 +97,8 @@ static struct result *check_blob(struct verify_run *v, const char *digest)
 	if (strcmp(actual, digest) != 0)
 		return result_new(v, digest, false, "corrupt: its %" PRIu64 " bytes hash to %s", size,
 				  actual);
-	return result_new(v, digest, true, "digest matches (%" PRIu64 " bytes)", size);
+	return result_new(v, digest, true, "digest matches (%" PRIu64 " bytes%s)", size,
+			  snap_content_verity_on(fd) ? ", fs-verity sealed" : "");
 }
 
 static struct result *check_layer(struct verify_run *v, const struct img_layer *l, bool blob_ok)
