@@ -11,8 +11,11 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <getopt.h>
 #include <snapctl/driver.h>
 
+#include "cli-spec.h"
 #include "core.h"
 
 #define EXIT_USAGE 2
@@ -33,14 +36,13 @@ struct cli_ctx {
 
 typedef int (*cli_cmd_fn)(struct cli_ctx *ctx, int argc, char **argv);
 
+/* A command this binary runs: its table (name, flags, help) and code. */
 struct cli_command {
-	const char *name;
+	const struct cli_spec *spec;
 	cli_cmd_fn fn;
-	const char *usage;   /* "snapshot prepare [--label K=V]... KEY [PARENT]" */
-	const char *summary; /* one line */
 };
 
-/* runtime/commands.c: the table, NULL-terminated. */
+/* runtime/commands*.c: the binary's commands, NULL-terminated. */
 extern const struct cli_command cli_commands[];
 
 /* Open the root with the global options on first use.  On failure prints
@@ -59,12 +61,42 @@ void cli_notice(struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format
 void cli_verbose(struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Option parsing for subcommands: getopt_long with a leading '+' (stop at
- * the first non-option, so `run IMAGE CMD -x` keeps -x for CMD) and "-h".
- * Returns the getopt index, or -1 after printing a usage error (the command
- * returns EXIT_USAGE).  Typical use is getopt_long directly; cli_usage_error
- * reports bad flags.
+ * Option parsing from a command's table (cli-flags.c):
+ *
+ *	struct cli_parser p = { .spec = &cli_spec_rm };
+ *	int c;
+ *	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0)
+ *		switch (c) { case 'f': ... }
+ *	if (c < 0)
+ *		return cli_flags_exit(c);
+ *	... argv[optind] is the first positional argument ...
+ *
+ * cli_next_flag returns the key of the next flag (optarg: its value), 0 once
+ * the flags are done and the number of positional arguments is what the
+ * table allows, CLI_FLAGS_HELP after printing --help, CLI_FLAGS_USAGE after
+ * printing a usage error.  Parsing stops at the first non-option.
  */
+#define CLI_MAX_FLAGS 64
+#define CLI_KEY_HELP 0x7fff
+enum { CLI_FLAGS_HELP = -1, CLI_FLAGS_USAGE = -2 };
+struct cli_parser {
+	const struct cli_spec *spec;
+	bool built;
+	struct option longopts[CLI_MAX_FLAGS + 2];
+	char shortopts[CLI_MAX_FLAGS * 3 + 4];
+};
+int cli_next_flag(struct cli_ctx *ctx, struct cli_parser *p, int argc, char **argv);
+static inline int cli_flags_exit(int c)
+{
+	return c == CLI_FLAGS_HELP ? EXIT_SUCCESS : EXIT_USAGE;
+}
+/* --help and the argument count of a command without flags of its own
+ * (whatever flags its table has are accepted and ignored): 0 or CLI_FLAGS_*. */
+int cli_parse_plain(struct cli_ctx *ctx, const struct cli_spec *spec, int argc, char **argv);
+/* "snapctl <command>: <fmt>\nSee 'snapctl <command> --help'." on stderr;
+ * returns EXIT_USAGE. */
+int cli_spec_usage_error(struct cli_ctx *ctx, const struct cli_spec *spec, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Human-readable sizes ("1.5MB" like docker) and times ("3 minutes ago"). */
 void cli_format_size(char *buf, size_t len, int64_t bytes);

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl check [--repair]: metadata against disk; snapctl gc. */
-#include <getopt.h>
 #include <jansson.h>
 #include <string.h>
 
 #include "check.h"
 #include "commands.h"
 #include "snapshot-output.h"
+#include "spec/specs.h"
 
 struct check_out {
 	struct cli_ctx *ctx;
@@ -36,20 +36,14 @@ static void report(const struct snap_check_item *it, void *userdata)
 
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "repair", no_argument, NULL, 'r' },
-		{ 0 },
-	};
-	const char *usage = "check [--repair]";
 	bool repair = false;
+	struct cli_parser p = { .spec = &cli_spec_check };
 	int c;
-	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
-		if (c != 'r')
-			return cli_usage_error(ctx, usage, "bad option");
-		repair = true;
-	}
-	if (optind != argc)
-		return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0)
+		if (c == 'r')
+			repair = true;
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;
@@ -74,8 +68,9 @@ int cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 
 int cmd_gc(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc > 1)
-		return cli_usage_error(ctx, "gc", "unexpected argument '%s'", argv[1]);
+	int c = cli_parse_plain(ctx, &cli_spec_gc, argc, argv);
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;

@@ -10,7 +10,6 @@
  * it can be committed again, diffed or run on.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,25 +18,16 @@
 #include "container-cli.h"
 #include "container-store.h"
 #include "image/image.h"
+#include "spec/specs.h"
 #include "util/macro.h"
-
-static const char usage[] = "commit [-m MSG] [-a AUTHOR] [-c CHANGE]... CONTAINER NAME:TAG";
 
 int cmd_commit(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "message", required_argument, NULL, 'm' },
-		{ "author", required_argument, NULL, 'a' },
-		{ "change", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct snap_image_commit_opts opts = { .compression = SNAP_COMPRESS_GZIP };
 	_cleanup_free_ const char **changes = NULL;
-	optind = 1;
-	opterr = 0;
+	struct cli_parser p = { .spec = &cli_spec_commit };
 	int c;
-	while ((c = getopt_long(argc, argv, "+m:a:c:h", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		switch (c) {
 		case 'm':
 			opts.comment = optarg;
@@ -53,15 +43,10 @@ int cmd_commit(struct cli_ctx *ctx, int argc, char **argv)
 			changes[opts.n_changes++] = optarg;
 			break;
 		}
-		case 'h':
-			printf("usage: snapctl %s\n", usage);
-			return EXIT_SUCCESS;
-		default:
-			return cli_usage_error(ctx, usage, "commit: unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (argc - optind != 2)
-		return cli_usage_error(ctx, usage, "commit: expected CONTAINER and NAME:TAG");
+	if (c < 0)
+		return cli_flags_exit(c);
 	opts.changes = changes;
 
 	struct snap_core *core = cli_core(ctx);

@@ -10,9 +10,8 @@
 #include "commands.h"
 #include "container-store.h"
 #include "layer/layer.h"
+#include "spec/specs.h"
 #include "util/macro.h"
-
-static const char usage[] = "diff CONTAINER";
 
 static char change_letter(int kind)
 {
@@ -28,19 +27,16 @@ static char change_letter(int kind)
 
 int cmd_diff(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: snapctl %s\n", usage);
-		return EXIT_SUCCESS;
-	}
-	if (argc != 2)
-		return cli_usage_error(ctx, usage, "diff: expected one CONTAINER");
+	int c = cli_parse_plain(ctx, &cli_spec_diff, argc, argv);
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;
 
 	struct snap_error err = { 0 };
 	_cleanup_(snap_container_rec_done) struct snap_container_rec rec = { 0 };
-	if (snap_container_store_get(core, argv[1], &rec, &err) < 0)
+	if (snap_container_store_get(core, argv[optind], &rec, &err) < 0)
 		return cli_fail(ctx, &err);
 	_cleanup_(snap_changes_done) struct snap_changes changes = { 0 };
 	if (snap_layer_changes(core, rec.snapshot, 0, &changes, &err) < 0)

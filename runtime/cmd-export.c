@@ -5,23 +5,19 @@
 
 #include "commands.h"
 #include "image-output.h"
-
-#define USAGE "export IMAGE PATH"
+#include "spec/specs.h"
 
 int cmd_export(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: snapctl %s\n", USAGE);
-		return EXIT_SUCCESS;
-	}
-	if (argc != 3)
-		return cli_usage_error(ctx, USAGE, "expected IMAGE and PATH");
+	int c = cli_parse_plain(ctx, &cli_spec_export, argc, argv);
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;
 	struct image_progress prog = { .ctx = ctx };
 	struct snap_error err = { 0 };
-	int r = snap_image_export(core, argv[1], argv[2],
+	int r = snap_image_export(core, argv[optind], argv[optind + 1],
 				  image_progress_wanted(ctx) ? image_progress_fn : NULL, &prog, &err);
 	image_progress_done(&prog);
 	if (r < 0)

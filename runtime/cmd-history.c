@@ -5,7 +5,6 @@
  * older lines show <missing>, as docker does for layers that are not
  * images of their own.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -14,9 +13,9 @@
 
 #include "commands.h"
 #include "image-output.h"
+#include "spec/specs.h"
 #include "util/macro.h"
 
-#define USAGE "history [--no-trunc] [-H|--human[=true|false]] [-q] [--json] IMAGE"
 #define CREATED_BY_WIDTH 45
 
 /* Cut s to `width` characters, the last one an ellipsis, like docker's
@@ -60,19 +59,12 @@ static const char *line_id(const struct snap_history *h, size_t i, bool no_trunc
 
 int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "no-trunc", no_argument, NULL, 't' },
-		{ "human", optional_argument, NULL, 'H' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	bool json = ctx->json, no_trunc = false, human = true, quiet = false;
+	struct cli_parser p = { .spec = &cli_spec_history };
 	int c;
-	while ((c = getopt_long(argc, argv, "+H::qh", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		switch (c) {
-		case 't':
+		case 'T':
 			no_trunc = true;
 			break;
 		case 'H':
@@ -84,7 +76,7 @@ int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
 			else if (strcmp(optarg, "false") == 0 || strcmp(optarg, "0") == 0)
 				human = false;
 			else
-				return cli_usage_error(ctx, USAGE, "--human takes true or false");
+				return cli_spec_usage_error(ctx, &cli_spec_history, "--human takes true or false");
 			break;
 		case 'q':
 			quiet = true;
@@ -92,15 +84,10 @@ int cmd_history(struct cli_ctx *ctx, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			printf("usage: snapctl %s\n", USAGE);
-			return EXIT_SUCCESS;
-		default:
-			return cli_usage_error(ctx, USAGE, "bad option");
 		}
 	}
-	if (argc - optind != 1)
-		return cli_usage_error(ctx, USAGE, "expected one IMAGE");
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;

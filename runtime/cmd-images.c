@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl images: NAME:TAG  ID  LAYERS  SIZE  CREATED (or --json). */
-#include <getopt.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -9,37 +8,26 @@
 
 #include "commands.h"
 #include "image-output.h"
+#include "spec/specs.h"
 #include "util/macro.h"
-
-#define USAGE "images [--json] [--no-trunc]"
 
 int cmd_images(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "no-trunc", no_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	bool json = ctx->json, no_trunc = false;
+	struct cli_parser p = { .spec = &cli_spec_images };
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
-		case 't':
+		case 'T':
 			no_trunc = true;
 			break;
-		case 'h':
-			printf("usage: snapctl %s\n", USAGE);
-			return EXIT_SUCCESS;
-		default:
-			return cli_usage_error(ctx, USAGE, "bad option");
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error(ctx, USAGE, "unexpected argument '%s'", argv[optind]);
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;

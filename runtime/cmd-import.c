@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl import [--name NAME:TAG] PATH: OCI layout dir, OCI archive, docker-save tar. */
-#include <getopt.h>
 #include <jansson.h>
 
 #include <stdlib.h>
@@ -8,22 +7,16 @@
 
 #include "commands.h"
 #include "image-output.h"
+#include "spec/specs.h"
 #include "util/macro.h"
-
-#define USAGE "import [--name NAME:TAG] PATH"
 
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	const char *name = NULL;
 	bool json = ctx->json;
+	struct cli_parser p = { .spec = &cli_spec_import };
 	int c;
-	while ((c = getopt_long(argc, argv, "+n:h", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		switch (c) {
 		case 'n':
 			name = optarg;
@@ -31,15 +24,10 @@ int cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			printf("usage: snapctl %s\n", USAGE);
-			return EXIT_SUCCESS;
-		default:
-			return cli_usage_error(ctx, USAGE, "bad option");
 		}
 	}
-	if (argc - optind != 1)
-		return cli_usage_error(ctx, USAGE, "expected one PATH");
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;

@@ -10,6 +10,7 @@
 #include "kernel-features.h"
 #include "util/macro.h"
 #include "snapshot-output.h"
+#include "spec/specs.h"
 
 struct counts {
 	long total, active, view, committed;
@@ -41,8 +42,9 @@ static void emit_text(void *ctx, const char *key, const char *value)
 
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc > 1)
-		return cli_usage_error(ctx, "info", "unexpected argument '%s'", argv[1]);
+	int r = cli_parse_plain(ctx, &cli_spec_info, argc, argv);
+	if (r < 0)
+		return cli_flags_exit(r);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl ps [-a] [-q] [--no-trunc]: containers, like docker ps. */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +9,9 @@
 #include "commands.h"
 #include "container-cli.h"
 #include "container-store.h"
+#include "spec/specs.h"
 #include "util/macro.h"
 
-static const char usage[] = "ps [-a] [-q] [--no-trunc]";
 
 struct ps_ctx {
 	struct cli_ctx *cli;
@@ -104,18 +103,10 @@ static int add_row(const struct snap_container_rec *rec, void *userdata)
 
 int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "no-trunc", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct ps_ctx p = { .cli = ctx };
-	optind = 1;
-	opterr = 0;
+	struct cli_parser parser = { .spec = &cli_spec_ps };
 	int c;
-	while ((c = getopt_long(argc, argv, "+aqh", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &parser, argc, argv)) > 0) {
 		switch (c) {
 		case 'a':
 			p.all = true;
@@ -126,15 +117,10 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 		case 'T':
 			p.no_trunc = true;
 			break;
-		case 'h':
-			printf("usage: snapctl %s\n", usage);
-			return EXIT_SUCCESS;
-		default:
-			return cli_usage_error(ctx, usage, "ps: unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error(ctx, usage, "ps: unexpected argument %s", argv[optind]);
+	if (c < 0)
+		return cli_flags_exit(c);
 
 	struct snap_core *core = cli_core(ctx);
 	if (!core)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl rm [-f] CONTAINER...: remove containers and their snapshots. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +10,9 @@
 #include "commands.h"
 #include "container-cli.h"
 #include "container-store.h"
+#include "spec/specs.h"
 #include "util/macro.h"
 
-static const char usage[] = "rm [-f] CONTAINER...";
 
 static int remove_one(struct cli_ctx *ctx, struct snap_core *core, const char *ref, bool force)
 {
@@ -44,29 +43,18 @@ static int remove_one(struct cli_ctx *ctx, struct snap_core *core, const char *r
 
 int cmd_rm(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	bool force = false;
-	optind = 1;
-	opterr = 0;
+	struct cli_parser p = { .spec = &cli_spec_rm };
 	int c;
-	while ((c = getopt_long(argc, argv, "+fh", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		switch (c) {
 		case 'f':
 			force = true;
 			break;
-		case 'h':
-			printf("usage: snapctl %s\n", usage);
-			return EXIT_SUCCESS;
-		default:
-			return cli_usage_error(ctx, usage, "rm: unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error(ctx, usage, "rm: expected at least one CONTAINER");
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;

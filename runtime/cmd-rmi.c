@@ -1,39 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl rmi [-f] IMAGE...: untag, and delete images no tag is left on. */
-#include <getopt.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "image-output.h"
+#include "spec/specs.h"
 #include "util/macro.h"
-
-#define USAGE "rmi [-f] IMAGE..."
 
 int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	unsigned flags = 0;
+	struct cli_parser p = { .spec = &cli_spec_rmi };
 	int c;
-	while ((c = getopt_long(argc, argv, "+fh", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		switch (c) {
 		case 'f':
 			flags |= SNAP_RMI_FORCE;
 			break;
-		case 'h':
-			printf("usage: snapctl %s\n", USAGE);
-			return EXIT_SUCCESS;
-		default:
-			return cli_usage_error(ctx, USAGE, "bad option");
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error(ctx, USAGE, "expected at least one IMAGE");
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;

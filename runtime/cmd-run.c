@@ -9,7 +9,6 @@
  * wait -> record the exit -> unmount -> with --rm remove it all.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,13 +18,11 @@
 #include "container-cli.h"
 #include "container-store.h"
 #include "container.h"
+#include "run-flags.h"
+#include "spec/specs.h"
 #include "util/fs-util.h"
 #include "image/image.h"
 #include "util/macro.h"
-
-static const char usage[] =
-	"run [--rm] [--name N] [-e K=V] [-w DIR] [--hostname H] [--net host|none] [-u USER] [-i] [-t] "
-	"IMAGE [CMD [ARG...]]";
 
 struct run_opts {
 	bool rm, interactive, tty;
@@ -118,30 +115,14 @@ static char **build_argv(const struct snap_image_config *cfg, char **cmd, int n_
 
 static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opts *o)
 {
-	enum { OPT_RM = 0x100, OPT_NAME, OPT_HOSTNAME, OPT_NET };
-	static const struct option options[] = {
-		{ "rm", no_argument, NULL, OPT_RM },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "env", required_argument, NULL, 'e' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "hostname", required_argument, NULL, OPT_HOSTNAME },
-		{ "net", required_argument, NULL, OPT_NET },
-		{ "network", required_argument, NULL, OPT_NET },
-		{ "user", required_argument, NULL, 'u' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "tty", no_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	optind = 1;
-	opterr = 0;
+	struct cli_parser p = { .spec = &cli_spec_run };
 	int c;
-	while ((c = getopt_long(argc, argv, "+e:w:u:ith", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		switch (c) {
-		case OPT_RM:
+		case RUN_FLAG_RM:
 			o->rm = true;
 			break;
-		case OPT_NAME:
+		case RUN_FLAG_NAME:
 			o->name = optarg;
 			break;
 		case 'e': {
@@ -155,16 +136,17 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 		case 'w':
 			o->workdir = optarg;
 			break;
-		case OPT_HOSTNAME:
+		case RUN_FLAG_HOSTNAME:
 			o->hostname = optarg;
 			break;
-		case OPT_NET:
+		case RUN_FLAG_NET:
 			if (strcmp(optarg, "host") == 0)
 				o->net = SNAP_NET_HOST;
 			else if (strcmp(optarg, "none") == 0)
 				o->net = SNAP_NET_NONE;
 			else
-				return cli_usage_error(ctx, usage, "run: --net must be host or none, not \"%s\"", optarg);
+				return cli_spec_usage_error(ctx, &cli_spec_run, "--net must be host or none, not \"%s\"",
+							    optarg);
 			break;
 		case 'u':
 			o->user = optarg;
@@ -175,17 +157,13 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 		case 't':
 			o->tty = true;
 			break;
-		case 'h':
-			printf("usage: snapctl %s\n", usage);
-			return -1;
-		default:
-			return cli_usage_error(ctx, usage, "run: unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error(ctx, usage, "run: missing IMAGE");
+	if (c < 0)
+		return c == CLI_FLAGS_HELP ? -1 : EXIT_USAGE;
 	if (o->workdir && o->workdir[0] != '/')
-		return cli_usage_error(ctx, usage, "run: the working directory \"%s\" must be absolute", o->workdir);
+		return cli_spec_usage_error(ctx, &cli_spec_run, "the working directory \"%s\" must be absolute",
+					    o->workdir);
 	return 0;
 }
 

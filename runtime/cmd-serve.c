@@ -2,7 +2,6 @@
 /* snapctl serve: containerd's snapshots.v1 gRPC service on a unix socket,
  * in the foreground until SIGTERM or SIGINT. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,8 +12,8 @@
 #include "commands.h"
 #include "util/macro.h"
 #include "serve.h"
+#include "spec/specs.h"
 
-#define SERVE_USAGE "serve [--address PATH] [--workers N] [--grace SECONDS]"
 #define SERVE_DEFAULT_ADDRESS "/run/snapctl/snapctl.sock"
 
 static void serve_notice(void *userdata, const char *message)
@@ -36,40 +35,29 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
 
 int cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "address", required_argument, NULL, 'a' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "grace", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	const char *address = SERVE_DEFAULT_ADDRESS;
 	unsigned workers = 0, grace_s = 3;
+	struct cli_parser p = { .spec = &cli_spec_serve };
 	int c;
-	while ((c = getopt_long(argc, argv, "+a:w:g:h", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		switch (c) {
 		case 'a':
 			address = optarg;
 			break;
 		case 'w':
 			if (parse_uint(optarg, SNAP_SERVE_MAX_WORKERS, &workers) < 0 || workers == 0)
-				return cli_usage_error(ctx, SERVE_USAGE, "--workers: expected 1..%u, got '%s'",
+				return cli_spec_usage_error(ctx, &cli_spec_serve, "--workers: expected 1..%u, got '%s'",
 						       SNAP_SERVE_MAX_WORKERS, optarg);
 			break;
 		case 'g':
 			if (parse_uint(optarg, 3600, &grace_s) < 0)
-				return cli_usage_error(ctx, SERVE_USAGE, "--grace: expected seconds, got '%s'",
+				return cli_spec_usage_error(ctx, &cli_spec_serve, "--grace: expected seconds, got '%s'",
 						       optarg);
 			break;
-		case 'h':
-			printf("usage: snapctl %s\n", SERVE_USAGE);
-			return EXIT_SUCCESS;
-		default:
-			return cli_usage_error(ctx, SERVE_USAGE, "bad option");
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error(ctx, SERVE_USAGE, "unexpected argument '%s'", argv[optind]);
+	if (c < 0)
+		return cli_flags_exit(c);
 
 	/* Blocked before any thread exists, so gRPC's threads and the workers
 	 * inherit the mask and only sigwait() below sees these signals.

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl snapshot diff / apply: OCI layer tars out of and into snapshots. */
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,20 +8,16 @@
 #include "layer/layer.h"
 #include "util/macro.h"
 #include "snapshot-cmds.h"
+#include "spec/specs.h"
 
 int sc_diff(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "compress", required_argument, NULL, 'c' },
-		{ "generic", no_argument, NULL, 'g' },
-		{ 0 },
-	};
-	const char *usage = "snapshot diff [-o FILE] [--compress gzip|zstd] KEY";
+	const struct cli_spec *spec = &cli_spec_snapshot_diff;
 	const char *output = NULL;
 	struct snap_diff_opts opts = { .compression = SNAP_COMPRESS_NONE };
+	struct cli_parser p = { .spec = spec };
 	int c;
-	while ((c = getopt_long(argc, argv, "+o:", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		switch (c) {
 		case 'o':
 			output = optarg;
@@ -33,21 +28,19 @@ int sc_diff(struct cli_ctx *ctx, int argc, char **argv)
 			else if (strcmp(optarg, "zstd") == 0)
 				opts.compression = SNAP_COMPRESS_ZSTD;
 			else if (strcmp(optarg, "none") != 0)
-				return cli_usage_error(ctx, usage, "unknown compression '%s'", optarg);
+				return cli_spec_usage_error(ctx, spec, "unknown compression '%s'", optarg);
 			break;
 		case 'g':
 			/* Ignore the driver's fast path: for comparing drivers. */
 			opts.flags |= SNAP_DIFF_GENERIC;
 			break;
-		default:
-			return cli_usage_error(ctx, usage, "bad option");
 		}
 	}
-	if (argc - optind != 1)
-		return cli_usage_error(ctx, usage, "expected KEY");
+	if (c < 0)
+		return cli_flags_exit(c);
 	const char *key = argv[optind];
 	if (!output && isatty(STDOUT_FILENO))
-		return cli_usage_error(ctx, usage, "refusing to write a tar to a terminal: use -o FILE or a pipe");
+		return cli_spec_usage_error(ctx, spec, "refusing to write a tar to a terminal: use -o FILE or a pipe");
 
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
@@ -82,12 +75,9 @@ int sc_diff(struct cli_ctx *ctx, int argc, char **argv)
 
 int sc_apply(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *usage = "snapshot apply KEY [FILE|-]";
-	int c;
-	while ((c = getopt(argc, argv, "+")) != -1)
-		return cli_usage_error(ctx, usage, "bad option");
-	if (argc - optind < 1 || argc - optind > 2)
-		return cli_usage_error(ctx, usage, "expected KEY [FILE|-]");
+	int c = cli_parse_plain(ctx, &cli_spec_snapshot_apply, argc, argv);
+	if (c < 0)
+		return cli_flags_exit(c);
 	const char *key = argv[optind];
 	const char *file = argc - optind == 2 ? argv[optind + 1] : "-";
 	_cleanup_close_ int fd = -EBADF;
@@ -96,7 +86,8 @@ int sc_apply(struct cli_ctx *ctx, int argc, char **argv)
 		if (fd < 0)
 			return cli_failf(ctx, "apply to %s: open %s: %m", key, file);
 	} else if (isatty(STDIN_FILENO)) {
-		return cli_usage_error(ctx, usage, "refusing to read a tar from a terminal: give FILE or a pipe");
+		return cli_spec_usage_error(ctx, &cli_spec_snapshot_apply,
+					    "refusing to read a tar from a terminal: give FILE or a pipe");
 	}
 	struct snap_core *core = cli_core(ctx);
 	if (!core)

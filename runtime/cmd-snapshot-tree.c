@@ -6,6 +6,7 @@
 #include "util/macro.h"
 #include "snapshot-cmds.h"
 #include "snapshot-output.h"
+#include "spec/specs.h"
 
 struct node {
 	char *key;
@@ -65,8 +66,9 @@ static void print_subtree(const struct nodes *ns, const char *parent, int depth)
 
 int sc_tree(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc != 1)
-		return cli_usage_error(ctx, "snapshot tree", "unexpected argument '%s'", argv[1]);
+	int c = cli_parse_plain(ctx, &cli_spec_snapshot_tree, argc, argv);
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;

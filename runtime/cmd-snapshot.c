@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl snapshot ...: containerd snapshotter semantics on the command line. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,63 +8,42 @@
 #include "util/macro.h"
 #include "snapshot-cmds.h"
 #include "snapshot-output.h"
+#include "spec/specs.h"
 
-/* Parse [--label K=V]... then exactly min..max positional arguments. */
-static int parse_labels_args(struct cli_ctx *ctx, int argc, char **argv, const char *usage,
-			     int min, int max, struct snap_labels *labels)
+/* Parse [--label K=V]... and check the number of arguments against spec.
+ * Returns 0, or the exit code (after --help or a usage error) plus one so
+ * that 0 means "go on" (ARGS_OR_RETURN). */
+static int parse_labels_args(struct cli_ctx *ctx, int argc, char **argv, const struct cli_spec *spec,
+			     struct snap_labels *labels)
 {
-	static const struct option options[] = {
-		{ "label", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct cli_parser p = { .spec = spec };
 	int c;
-	while ((c = getopt_long(argc, argv, "+l:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (snap_labels_parse_kv(labels, optarg) < 0)
-				return cli_usage_error(ctx, usage, "invalid label '%s': expected K=V", optarg);
-			break;
-		case 'h':
-			printf("usage: snapctl %s\n", usage);
-			return -1;
-		default:
-			return cli_usage_error(ctx, usage, "bad option");
-		}
-	}
-	int n = argc - optind;
-	if (n < min || n > max)
-		return cli_usage_error(ctx, usage, "expected %d%s argument%s, got %d", min,
-				       max > min ? " or more" : "", max == 1 && min == 1 ? "" : "s", n);
-	return 0;
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0)
+		if (c == 'l' && labels && snap_labels_parse_kv(labels, optarg) < 0)
+			return cli_spec_usage_error(ctx, spec, "invalid label '%s': expected K=V", optarg) + 1;
+	return c < 0 ? cli_flags_exit(c) + 1 : 0;
 }
 
 /* A plain argument check for commands without options. */
-static int plain_args(struct cli_ctx *ctx, int argc, char **argv, const char *usage, int min, int max)
+static int plain_args(struct cli_ctx *ctx, int argc, char **argv, const struct cli_spec *spec)
 {
-	struct snap_labels none = { 0 };
-	int r = parse_labels_args(ctx, argc, argv, usage, min, max, &none);
-	if (r == 0 && none.n > 0)
-		r = cli_usage_error(ctx, usage, "--label is not accepted here");
-	snap_labels_done(&none);
-	return r;
+	return parse_labels_args(ctx, argc, argv, spec, NULL);
 }
 
 #define ARGS_OR_RETURN(r) \
 	do { \
 		if ((r) != 0) \
-			return (r) < 0 ? EXIT_SUCCESS : (r); \
+			return (r) - 1; \
 	} while (0)
 
 static int do_prepare_view(struct cli_ctx *ctx, int argc, char **argv, bool view)
 {
-	const char *usage = view ? "snapshot view [--label K=V]... KEY PARENT"
-				 : "snapshot prepare [--label K=V]... KEY [PARENT]";
 	struct snap_labels labels = { 0 };
-	int r = parse_labels_args(ctx, argc, argv, usage, view ? 2 : 1, 2, &labels);
+	int r = parse_labels_args(ctx, argc, argv, view ? &cli_spec_snapshot_view : &cli_spec_snapshot_prepare,
+				  &labels);
 	if (r != 0) {
 		snap_labels_done(&labels);
-		return r < 0 ? EXIT_SUCCESS : r;
+		return r - 1;
 	}
 	const char *key = argv[optind], *parent = optind + 1 < argc ? argv[optind + 1] : NULL;
 	struct snap_core *core = cli_core(ctx);
@@ -97,12 +75,11 @@ static int sc_view(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sc_commit(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *usage = "snapshot commit [--label K=V]... NAME KEY";
 	struct snap_labels labels = { 0 };
-	int r = parse_labels_args(ctx, argc, argv, usage, 2, 2, &labels);
+	int r = parse_labels_args(ctx, argc, argv, &cli_spec_snapshot_commit, &labels);
 	if (r != 0) {
 		snap_labels_done(&labels);
-		return r < 0 ? EXIT_SUCCESS : r;
+		return r - 1;
 	}
 	struct snap_core *core = cli_core(ctx);
 	struct snap_error err = { 0 };
@@ -115,7 +92,7 @@ static int sc_commit(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sc_rm(struct cli_ctx *ctx, int argc, char **argv)
 {
-	int r = plain_args(ctx, argc, argv, "snapshot rm KEY...", 1, 1 << 20);
+	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_rm);
 	ARGS_OR_RETURN(r);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
@@ -146,21 +123,17 @@ static int ls_one(const struct snap_info *info, void *userdata)
 
 static int sc_ls(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "filter", required_argument, NULL, 'f' },
-		{ 0 },
-	};
-	const char *usage = "snapshot ls [--filter FILTER]...";
 	_cleanup_free_ const char **filters = calloc((size_t)argc + 1, sizeof(char *));
+	if (!filters)
+		return cli_failf(ctx, "snapshot ls: out of memory");
 	size_t nf = 0;
+	struct cli_parser p = { .spec = &cli_spec_snapshot_ls };
 	int c;
-	while ((c = getopt_long(argc, argv, "+f:", options, NULL)) != -1) {
-		if (c != 'f')
-			return cli_usage_error(ctx, usage, "bad option");
-		filters[nf++] = optarg;
-	}
-	if (optind != argc)
-		return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0)
+		if (c == 'f')
+			filters[nf++] = optarg;
+	if (c < 0)
+		return cli_flags_exit(c);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;
@@ -187,7 +160,7 @@ static int sc_ls(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sc_info(struct cli_ctx *ctx, int argc, char **argv)
 {
-	int r = plain_args(ctx, argc, argv, "snapshot info KEY", 1, 1);
+	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_info);
 	ARGS_OR_RETURN(r);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
@@ -203,14 +176,14 @@ static int sc_info(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sc_label(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *usage = "snapshot label KEY K=V...";
-	int r = plain_args(ctx, argc, argv, usage, 2, 1 << 20);
+	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_label);
 	ARGS_OR_RETURN(r);
 	struct snap_labels edits = { 0 };
 	for (int i = optind + 1; i < argc; i++)
 		if (snap_labels_parse_kv(&edits, argv[i]) < 0) {
 			snap_labels_done(&edits);
-			return cli_usage_error(ctx, usage, "invalid label '%s': expected K=V (K= removes K)", argv[i]);
+			return cli_spec_usage_error(ctx, &cli_spec_snapshot_label,
+						    "invalid label '%s': expected K=V (K= removes K)", argv[i]);
 		}
 	struct snap_core *core = cli_core(ctx);
 	struct snap_error err = { 0 };
@@ -248,7 +221,7 @@ static int usage_one(const struct snap_info *info, void *userdata)
 
 static int sc_usage(struct cli_ctx *ctx, int argc, char **argv)
 {
-	int r = plain_args(ctx, argc, argv, "snapshot usage [KEY]", 0, 1);
+	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_usage);
 	ARGS_OR_RETURN(r);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
@@ -284,7 +257,7 @@ static int sc_usage(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sc_mounts(struct cli_ctx *ctx, int argc, char **argv)
 {
-	int r = plain_args(ctx, argc, argv, "snapshot mounts KEY", 1, 1);
+	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_mounts);
 	ARGS_OR_RETURN(r);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
@@ -300,7 +273,7 @@ static int sc_mounts(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sc_mount(struct cli_ctx *ctx, int argc, char **argv)
 {
-	int r = plain_args(ctx, argc, argv, "snapshot mount KEY TARGET", 2, 2);
+	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_mount);
 	ARGS_OR_RETURN(r);
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
@@ -313,7 +286,7 @@ static int sc_mount(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sc_unmount(struct cli_ctx *ctx, int argc, char **argv)
 {
-	int r = plain_args(ctx, argc, argv, "snapshot unmount TARGET", 1, 1);
+	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_unmount);
 	ARGS_OR_RETURN(r);
 	struct snap_error err = { 0 };
 	if (snap_unmount_at(argv[optind], &err) < 0)
@@ -322,37 +295,35 @@ static int sc_unmount(struct cli_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cli_command snapshot_commands[] = {
-	{ "prepare", sc_prepare, "snapshot prepare [--label K=V]... KEY [PARENT]", "new active (writable) snapshot; prints its mounts" },
-	{ "view", sc_view, "snapshot view [--label K=V]... KEY PARENT", "new read-only view of a committed snapshot" },
-	{ "commit", sc_commit, "snapshot commit [--label K=V]... NAME KEY", "commit active KEY as NAME" },
-	{ "rm", sc_rm, "snapshot rm KEY...", "remove snapshots without children" },
-	{ "ls", sc_ls, "snapshot ls [--filter F]...", "list snapshots: KEY PARENT KIND" },
-	{ "info", sc_info, "snapshot info KEY", "JSON: name, parent, kind, labels, created, updated" },
-	{ "label", sc_label, "snapshot label KEY K=V...", "set labels (K= removes K)" },
-	{ "usage", sc_usage, "snapshot usage [KEY]", "disk usage: bytes and inodes" },
-	{ "tree", sc_tree, "snapshot tree", "snapshots as a tree of parents and children" },
-	{ "mounts", sc_mounts, "snapshot mounts KEY", "the mount list (type, source, options)" },
-	{ "mount", sc_mount, "snapshot mount KEY TARGET", "mount a snapshot on TARGET" },
-	{ "unmount", sc_unmount, "snapshot unmount TARGET", "unmount TARGET" },
-	{ "diff", sc_diff, "snapshot diff [-o FILE] KEY", "OCI layer tar of KEY against its parent" },
-	{ "apply", sc_apply, "snapshot apply KEY [FILE|-]", "apply an OCI layer tar to active KEY" },
-	{ NULL, NULL, NULL, NULL },
+	{ &cli_spec_snapshot_prepare, sc_prepare },
+	{ &cli_spec_snapshot_view, sc_view },
+	{ &cli_spec_snapshot_commit, sc_commit },
+	{ &cli_spec_snapshot_rm, sc_rm },
+	{ &cli_spec_snapshot_ls, sc_ls },
+	{ &cli_spec_snapshot_info, sc_info },
+	{ &cli_spec_snapshot_label, sc_label },
+	{ &cli_spec_snapshot_usage, sc_usage },
+	{ &cli_spec_snapshot_tree, sc_tree },
+	{ &cli_spec_snapshot_mounts, sc_mounts },
+	{ &cli_spec_snapshot_mount, sc_mount },
+	{ &cli_spec_snapshot_unmount, sc_unmount },
+	{ &cli_spec_snapshot_diff, sc_diff },
+	{ &cli_spec_snapshot_apply, sc_apply },
+	{ NULL, NULL },
 };
 
 int cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		FILE *out = argc < 2 ? stderr : stdout;
-		fprintf(out, "usage: snapctl snapshot COMMAND [ARGS]\n\nCommands:\n");
-		for (const struct cli_command *c = snapshot_commands; c->name; c++)
-			fprintf(out, "  %-8s %s\n", c->name, c->summary);
-		return argc < 2 ? EXIT_USAGE : EXIT_SUCCESS;
-	}
-	for (const struct cli_command *c = snapshot_commands; c->name; c++) {
-		if (strcmp(c->name, argv[1]) != 0)
+	struct cli_parser p = { .spec = &cli_spec_snapshot };
+	int c;
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0)
+		;
+	if (c < 0)
+		return cli_flags_exit(c);
+	for (const struct cli_command *sc = snapshot_commands; sc->spec; sc++) {
+		if (strcmp(sc->spec->name, argv[optind]) != 0)
 			continue;
-		optind = 0;
-		return c->fn(ctx, argc - 1, argv + 1);
+		return sc->fn(ctx, argc - optind, argv + optind);
 	}
-	return cli_usage_error(ctx, "snapshot COMMAND ...", "unknown snapshot command '%s'", argv[1]);
+	return cli_spec_usage_error(ctx, &cli_spec_snapshot, "unknown command '%s'", argv[optind]);
 }

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl verify [--all] [--json] [IMAGE...]: re-derive diff IDs from disk,
  * check blob digests; exit 1 on any mismatch. */
-#include <getopt.h>
 #include <jansson.h>
 #include <string.h>
 
 #include "commands.h"
 #include "image/image.h"
 #include "snapshot-output.h"
+#include "spec/specs.h"
 
 struct verify_out {
 	json_t *arr;
@@ -74,24 +74,20 @@ static void report(const struct snap_verify_item *it, void *userdata)
 
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ 0 },
-	};
-	const char *usage = "verify [--json] IMAGE...|--all";
 	bool all = false;
+	struct cli_parser p = { .spec = &cli_spec_verify };
 	int c;
-	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0) {
 		if (c == 'a')
 			all = true;
 		else if (c == 'j')
 			ctx->json = true;
-		else
-			return cli_usage_error(ctx, usage, "bad option");
 	}
+	if (c < 0)
+		return cli_flags_exit(c);
 	if (all == (optind < argc))
-		return cli_usage_error(ctx, usage, all ? "--all takes no IMAGE" : "no IMAGE given (or --all)");
+		return cli_spec_usage_error(ctx, &cli_spec_verify,
+					    all ? "--all takes no IMAGE" : "no IMAGE given (or --all)");
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
 		return EXIT_FAILURE;

@@ -24,6 +24,7 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_serve(struct cli_ctx *ctx, int argc, char **argv);
 /* Exec snapctl-<argv[0]> with the whole command line (cmd-helper.c). */
 int cmd_exec_helper(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_bench(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

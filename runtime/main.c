@@ -7,29 +7,7 @@
 
 #include "cli.h"
 #include "config.h"
-
-static void print_help(FILE *out)
-{
-	fprintf(out,
-		"usage: snapctl [GLOBAL OPTIONS] COMMAND [ARGS]\n"
-		"\n"
-		"Container snapshots on overlayfs, btrfs or plain copies.\n"
-		"\n"
-		"Global options:\n"
-		"  --root DIR          state directory (SNAPCTL_ROOT, default /var/lib/snapctl)\n"
-		"  --driver NAME       overlay, btrfs, vfs, a plugin, or auto (SNAPCTL_DRIVER)\n"
-		"  --btrfs-size SIZE   size of the loopback btrfs image (SNAPCTL_BTRFS_SIZE, 16G)\n"
-		"  --plugin-dir DIR    driver plugins directory (SNAPCTL_PLUGIN_PATH)\n"
-		"  --json              machine-readable output\n"
-		"  -q, --quiet         less on stderr\n"
-		"  -v, --verbose       more on stderr\n"
-		"  -h, --help          this help\n"
-		"  --version           print the version\n"
-		"\n"
-		"Commands:\n");
-	for (const struct cli_command *c = cli_commands; c->name; c++)
-		fprintf(out, "  %-18s %s\n", c->name, c->summary);
-}
+#include "spec/specs.h"
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -39,19 +17,6 @@ static const char *env_or(const char *name, const char *fallback)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_ROOT = 0x100, OPT_DRIVER, OPT_BTRFS_SIZE, OPT_PLUGIN_DIR, OPT_JSON, OPT_VERSION };
-	static const struct option options[] = {
-		{ "root", required_argument, NULL, OPT_ROOT },
-		{ "driver", required_argument, NULL, OPT_DRIVER },
-		{ "btrfs-size", required_argument, NULL, OPT_BTRFS_SIZE },
-		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ 0 },
-	};
 	struct cli_ctx ctx = {
 		.root = env_or("SNAPCTL_ROOT", "/var/lib/snapctl"),
 		.driver = env_or("SNAPCTL_DRIVER", "auto"),
@@ -62,23 +27,23 @@ int main(int argc, char **argv)
 		.argv_all = argv,
 	};
 
-	opterr = 0;
+	struct cli_parser p = { .spec = &cli_spec_snapctl };
 	int c;
-	while ((c = getopt_long(argc, argv, "+qvh", options, NULL)) != -1) {
+	while ((c = cli_next_flag(&ctx, &p, argc, argv)) > 0) {
 		switch (c) {
-		case OPT_ROOT:
+		case GLOBAL_ROOT:
 			ctx.root = optarg;
 			break;
-		case OPT_DRIVER:
+		case GLOBAL_DRIVER:
 			ctx.driver = optarg;
 			break;
-		case OPT_BTRFS_SIZE:
+		case GLOBAL_BTRFS_SIZE:
 			ctx.btrfs_size = optarg;
 			break;
-		case OPT_PLUGIN_DIR:
+		case GLOBAL_PLUGIN_DIR:
 			ctx.plugin_dir = optarg;
 			break;
-		case OPT_JSON:
+		case GLOBAL_JSON:
 			ctx.json = true;
 			break;
 		case 'q':
@@ -87,36 +52,29 @@ int main(int argc, char **argv)
 		case 'v':
 			ctx.verbosity = 1;
 			break;
-		case 'h':
-			print_help(stdout);
-			return EXIT_SUCCESS;
-		case OPT_VERSION:
+		case GLOBAL_VERSION:
 			printf("snapctl %s\n", SNAPCTL_VERSION);
 			return EXIT_SUCCESS;
-		case '?':
-		default:
-			if (optopt && optopt < 0x100)
-				return cli_usage_error(&ctx, NULL, "unknown option '-%c'", optopt);
-			return cli_usage_error(&ctx, NULL, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
+	if (c < 0)
+		return cli_flags_exit(c);
 	if (optind >= argc) {
-		print_help(stderr);
+		cli_help_print(stderr, &cli_spec_snapctl);
 		return EXIT_USAGE;
 	}
 	if (ctx.root[0] == '\0')
 		return cli_usage_error(&ctx, NULL, "--root must not be empty");
 
 	const char *name = argv[optind];
-	for (const struct cli_command *cmd = cli_commands; cmd->name; cmd++) {
-		if (strcmp(cmd->name, name) != 0)
+	for (const struct cli_command *cmd = cli_commands; cmd->spec; cmd++) {
+		if (strcmp(cmd->spec->name, name) != 0)
 			continue;
 		/* The command parses its own argv (argv[0] = its name) with a
 		 * fresh getopt state. */
 		int sub_argc = argc - optind;
 		char **sub_argv = argv + optind;
 		optind = 0;
-		opterr = 1;
 		int r = cmd->fn(&ctx, sub_argc, sub_argv);
 		if (ctx.core)
 			snap_core_close(ctx.core);
@@ -125,5 +83,5 @@ int main(int argc, char **argv)
 			return cli_failf(&ctx, "write to standard output failed");
 		return r;
 	}
-	return cli_usage_error(&ctx, NULL, "unknown command '%s'", name);
+	return cli_spec_usage_error(&ctx, &cli_spec_snapctl, "unknown command '%s'", name);
 }

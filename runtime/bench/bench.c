@@ -13,6 +13,7 @@
 
 #include "bench.h"
 #include "commands.h"
+#include "spec/specs.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 
@@ -333,30 +334,8 @@ static int replot(struct bench_ctx *b, const char *from, const char *json, const
 	return ret;
 }
 
-static const char *usage =
-	"bench [--drivers LIST] [--workload NAME]... [--runs N] [--warmup N] [--scale tiny|small|full]\n"
-	"       [--seed N] [--workdir DIR] [--json FILE] [--svg FILE] [--png FILE] [--peers]\n"
-	"       [--from-json FILE]  (table and charts of a saved run, nothing measured)";
-
 int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "drivers", required_argument, NULL, 'd' },
-		{ "workload", required_argument, NULL, 'w' },
-		{ "runs", required_argument, NULL, 'n' },
-		{ "warmup", required_argument, NULL, 'W' },
-		{ "scale", required_argument, NULL, 's' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "workdir", required_argument, NULL, 'D' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "svg", required_argument, NULL, 'g' },
-		{ "png", required_argument, NULL, 'p' },
-		{ "peers", no_argument, NULL, 'P' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "from-json", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	const char *drivers = "overlay,btrfs,vfs", *json = NULL, *svg = NULL, *png = NULL, *workdir = NULL,
 		   *from_json = NULL;
 	const char *wl_names[ELEMENTSOF(all_workloads)];
@@ -365,7 +344,8 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 			       .interrupted = &interrupted };
 	bool peers = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	struct cli_parser parser = { .spec = &cli_spec_bench };
+	while ((c = cli_next_flag(ctx, &parser, argc, argv)) > 0) {
 		char *end;
 		switch (c) {
 		case 'd':
@@ -376,7 +356,7 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 			for (size_t i = 0; i < ELEMENTSOF(all_workloads); i++)
 				found |= strcmp(all_workloads[i]->name, optarg) == 0;
 			if (!found)
-				return cli_usage_error(ctx, usage, "unknown workload '%s' (see bench --list)", optarg);
+				return cli_spec_usage_error(ctx, &cli_spec_bench, "unknown workload '%s' (see bench --list)", optarg);
 			if (n_wl < ELEMENTSOF(wl_names))
 				wl_names[n_wl++] = optarg;
 			break;
@@ -385,7 +365,7 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 		case 'W': {
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < (c == 'n' ? 1 : 0) || v > 10000)
-				return cli_usage_error(ctx, usage, "invalid count '%s'", optarg);
+				return cli_spec_usage_error(ctx, &cli_spec_bench, "invalid count '%s'", optarg);
 			*(c == 'n' ? &b.runs : &b.warmup) = (int)v;
 			break;
 		}
@@ -397,12 +377,12 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 			else if (!strcmp(optarg, "full"))
 				b.scale = &bench_scale_full;
 			else
-				return cli_usage_error(ctx, usage, "unknown scale '%s'", optarg);
+				return cli_spec_usage_error(ctx, &cli_spec_bench, "unknown scale '%s'", optarg);
 			break;
 		case 'S':
 			b.seed = strtoull(optarg, &end, 10);
 			if (*end)
-				return cli_usage_error(ctx, usage, "invalid seed '%s'", optarg);
+				return cli_spec_usage_error(ctx, &cli_spec_bench, "invalid seed '%s'", optarg);
 			break;
 		case 'D':
 			workdir = optarg;
@@ -426,15 +406,10 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 			for (size_t i = 0; i < ELEMENTSOF(all_workloads); i++)
 				printf("%-14s %s\n", all_workloads[i]->name, all_workloads[i]->description);
 			return EXIT_SUCCESS;
-		case 'h':
-			printf("usage: snapctl %s\n", usage);
-			return EXIT_SUCCESS;
-		default:
-			return cli_usage_error(ctx, usage, "bad option");
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error(ctx, usage, "unexpected argument '%s'", argv[optind]);
+	if (c < 0)
+		return cli_flags_exit(c);
 	if (from_json)
 		return replot(&b, from_json, json, svg, png);
 

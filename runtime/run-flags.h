@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The keys of run's long-only flags (spec/run.c lists them, cmd-run.c and
+ * the files of the concerns they configure handle them). */
+#ifndef SNAP_RUN_FLAGS_H
+#define SNAP_RUN_FLAGS_H
+
+enum {
+	RUN_FLAG_RM = 0x100,
+	RUN_FLAG_NAME,
+	RUN_FLAG_HOSTNAME,
+	RUN_FLAG_NET,
+};
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "specs.h"
+
+static const struct cli_flag flags[] = {
+	{ .name = "message", .key = 'm', .short_opt = true, .arg = "MSG", .help = "commit message, recorded in the image's history" },
+	{ .name = "author", .key = 'a', .short_opt = true, .arg = "AUTHOR", .help = "author of the image, e.g. \"Name <mail>\"" },
+	{ .name = "change", .key = 'c', .short_opt = true, .arg = "CHANGE", .flags = CLI_FLAG_MULTI,
+	  .help = "apply a Dockerfile instruction to the config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, "
+		  "USER, VOLUME, WORKDIR, STOPSIGNAL" },
+	{ 0 },
+};
+
+const struct cli_spec cli_spec_commit = {
+	.name = "commit",
+	.args = "CONTAINER NAME[:TAG]",
+	.summary = "make an image from a container's changes",
+	.description = "Make the container's changes a new layer on its image and tag the result NAME:TAG. "
+		       "The container stays as it is and can be committed again.",
+	.examples = "snapctl commit -m 'add curl' -c 'CMD [\"sh\"]' build myimage:1",
+	.flags = flags,
+	.min_args = 2, .max_args = 2,
+	.complete_args = CLI_COMPLETE_CONTAINER,
+};

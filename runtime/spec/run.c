@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* snapctl run: the flags of a new container, one entry each. */
+#include "specs.h"
+#include "../run-flags.h"
+
+static const struct cli_flag flags[] = {
+	{ .name = "rm", .key = RUN_FLAG_RM,
+	  .help = "remove the container and its snapshot when it exits" },
+	{ .name = "name", .key = RUN_FLAG_NAME, .arg = "NAME",
+	  .help = "name the container (default: a generated adjective_name)" },
+	{ .name = "env", .key = 'e', .short_opt = true, .arg = "K=V", .flags = CLI_FLAG_MULTI,
+	  .help = "set an environment variable (K alone: its value in snapctl's environment, if any)" },
+	{ .name = "workdir", .key = 'w', .short_opt = true, .arg = "DIR", .help = "working directory inside the container (absolute)" },
+	{ .name = "user", .key = 'u', .short_opt = true, .arg = "USER[:GROUP]",
+	  .help = "user (name or UID) and group to run as, looked up in the image's /etc/passwd and /etc/group" },
+	{ .name = "hostname", .key = RUN_FLAG_HOSTNAME, .arg = "NAME",
+	  .help = "the container's host name (default: the short container ID)" },
+	{ .name = "net", .key = RUN_FLAG_NET, .arg = "MODE", .complete = CLI_COMPLETE_WORDS, .words = "none host",
+	  .help = "network: none (a private network namespace with lo only) or host" },
+	{ .name = "network", .key = RUN_FLAG_NET, .arg = "MODE", .flags = CLI_FLAG_HIDDEN,
+	  .complete = CLI_COMPLETE_WORDS, .words = "none host", .help = "same as --net" },
+	{ .name = "interactive", .key = 'i', .short_opt = true, .help = "keep standard input open to the container" },
+	{ .name = "tty", .key = 't', .short_opt = true, .help = "give the container a pseudo-terminal" },
+	{ 0 },
+};
+
+const struct cli_spec cli_spec_run = {
+	.name = "run",
+	.args = "IMAGE [CMD [ARG...]]",
+	.summary = "run a command in a new container",
+	.description =
+		"Create a container on IMAGE (an active snapshot on the image's top layer), run CMD in it "
+		"(default: the image's Entrypoint and Cmd) and exit with its status: 125 when the container "
+		"could not start, 128+N when it was killed by signal N.\n\n"
+		"Without --rm the container is kept, stopped, for diff, commit and rm.",
+	.examples = "snapctl run --rm busybox echo hello\n"
+		    "snapctl run --name build -e CFLAGS=-O2 -w /src busybox make\n"
+		    "snapctl run -it busybox sh",
+	.flags = flags,
+	.min_args = 1, .max_args = -1,
+	.complete_args = CLI_COMPLETE_IMAGE,
+};
