@@ -257,9 +257,13 @@ static int setup_loader(struct snap_core *core, const struct snap_core_opts *opt
 				snap_loader_record_error(core->loader, e.message);
 		}
 	}
+	return 0;
+}
+
+static void loader_warnings(struct snap_core *core)
+{
 	for (size_t i = 0; i < snap_loader_n_errors(core->loader); i++)
 		snap_core_notice(core, "warning: %s", snap_loader_error(core->loader, i));
-	return 0;
 }
 
 static int unknown_driver(struct snap_core *core, const char *name, struct snap_error *err)
@@ -298,10 +302,82 @@ static int open_dirs(struct snap_core *core, bool create, struct snap_error *err
 	return 0;
 }
 
+/*
+ * A reader's open: the root, its metadata (current schema, a recorded
+ * driver) and its -wal must all be there already.  No probe: the recorded
+ * driver was probed on this root when it was recorded, and a reader never
+ * mounts; a writer that does finds out at its mount.
+ */
+static int open_query_only(const struct snap_core_opts *opts, struct snap_core **ret, struct snap_error *err)
+{
+	_cleanup_(snap_core_closep) struct snap_core *core = calloc(1, sizeof(*core));
+	if (!core)
+		return snap_error_set(err, -ENOMEM, "open root %s: out of memory", opts->root);
+	core->rootfd = core->snapfd = core->tmpfd = -EBADF;
+	core->root = realpath(opts->root, NULL);
+	if (!core->root)
+		return snap_error_set(err, negative_errno(), "open root %s: %s", opts->root, strerror(errno));
+	core->rootfd = open(core->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (core->rootfd < 0)
+		return snap_error_set(err, negative_errno(), "open root %s: %s", core->root, strerror(errno));
+	char dbpath[PATH_MAX];
+	snprintf(dbpath, sizeof(dbpath), "%s/metadata.db", core->root);
+	int r = snap_store_open(dbpath, SNAP_STORE_QUERY_ONLY, &core->store, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *recorded = NULL;
+	r = snap_store_meta_get(core->store, "driver", &recorded, err);
+	if (r < 0)
+		return r;
+	const char *want = opts->driver && *opts->driver && strcmp(opts->driver, "auto") != 0 ? opts->driver : NULL;
+	if (want && strcmp(want, recorded) != 0)
+		return snap_error_set(err, -EINVAL, "root %s: driver '%s' recorded", core->root, recorded);
+
+	r = setup_loader(core, opts, err);
+	if (r < 0)
+		return r;
+	core->drv = snap_loader_find(core->loader, recorded);
+	if (!core->drv)
+		return snap_error_set(err, -ENOENT, "root %s: driver '%s' not available", core->root, recorded);
+	r = open_dirs(core, false, err);
+	if (r < 0)
+		return r;
+	struct snap_driver_opts dopts = {
+		.root = core->root,
+		.btrfs_size = opts->btrfs_size ? opts->btrfs_size : "16G",
+		.notice = opts->notice,
+		.notice_ctx = opts->notice_ctx,
+	};
+	r = snap_drv_open(core->drv, &dopts, &core->drv_state, err);
+	if (r < 0)
+		return r;
+	/* As in snap_core_open: the driver may have mounted over snapshots/. */
+	int sfd = openat(core->rootfd, "snapshots", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0)
+		return snap_error_set(err, negative_errno(), "open %s/snapshots: %s", core->root, strerror(errno));
+	close(core->snapfd);
+	core->snapfd = sfd;
+	/* Warnings only once the open stands (a failed one is retried as a
+	 * writer's, which gives them). */
+	core->notice = opts->notice;
+	core->notice_ctx = opts->notice_ctx;
+	loader_warnings(core);
+	*ret = TAKE_PTR(core);
+	return 0;
+}
+
 int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, struct snap_error *err)
 {
 	if (!opts || !opts->root || !*opts->root)
 		return snap_error_set(err, -EINVAL, "open root: no root directory given");
+	if (opts->flags & SNAP_CORE_QUERY_ONLY) {
+		/* Anything a reader cannot settle alone (and every error, so
+		 * that it reads as a writer's open words it) goes the writer's
+		 * way below.  The loader's warnings are given there again. */
+		struct snap_error ignored = { 0 };
+		if (open_query_only(opts, ret, &ignored) == 0)
+			return 0;
+	}
 	_cleanup_(snap_core_closep) struct snap_core *core = calloc(1, sizeof(*core));
 	if (!core)
 		return snap_error_set(err, -ENOMEM, "open root %s: out of memory", opts->root);
@@ -312,6 +388,7 @@ int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, st
 	int r = setup_loader(core, opts, err);
 	if (r < 0)
 		return r;
+	loader_warnings(core);
 
 	/* Refuse an unknown driver before anything is created. */
 	const char *want = opts->driver && *opts->driver && strcmp(opts->driver, "auto") != 0 ? opts->driver : NULL;

@@ -46,6 +46,12 @@ struct snap_core_opts {
 
 #define SNAP_CORE_READONLY 0x1u /* do not create the root if it does not exist */
 #define SNAP_CORE_NO_BUILTINS 0x2u /* register plugins only (tests of a plugin that shares a builtin's name) */
+/* For commands that only read: nothing under ROOT is created or written
+ * (the metadata is opened read-only, no checkpoint, no driver probe), and
+ * calls that write fail with -EROFS.  Where a reader cannot go on alone (a
+ * root not made yet, a schema to migrate) the root is opened as a writer
+ * would open it, so the answer is the same either way. */
+#define SNAP_CORE_QUERY_ONLY 0x4u
 
 int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, struct snap_error *err);
 void snap_core_close(struct snap_core *core);

@@ -109,6 +109,7 @@ struct snap_store {
 	sqlite3 *db;
 	char *path;
 	bool in_txn;
+	bool readonly; /* SNAP_STORE_QUERY_ONLY */
 	struct stmt_cache_entry *cache;
 	size_t n_cache;
 };
@@ -218,6 +219,8 @@ int snap_store_begin(struct snap_store *s, struct snap_error *err)
 {
 	if (s->in_txn)
 		return snap_error_set(err, -EINVAL, "metadata %s: transaction already open", s->path);
+	if (s->readonly)
+		return snap_error_set(err, -EROFS, "metadata %s: opened for reading only", s->path);
 	sqlite3_stmt *st;
 	static const char sql[] = "BEGIN IMMEDIATE";
 	int r = snap_store_stmt(s, sql, &st, err);
@@ -386,20 +389,80 @@ void snap_store_close(struct snap_store *s)
 	free(s);
 }
 
-int snap_store_open(const char *path, unsigned flags, struct snap_store **ret, struct snap_error *err)
+/* "file:PATH?readonly_shm=1" with the URI's reserved characters escaped. */
+static char *readonly_uri(const char *path)
 {
-	_cleanup_(snap_store_closep) struct snap_store *s = calloc(1, sizeof(*s));
-	if (!s || !(s->path = strdup(path)))
-		return snap_error_set(err, -ENOMEM, "open metadata %s: out of memory", path);
+	size_t n = strlen(path);
+	char *uri = malloc(3 * n + sizeof("file:?readonly_shm=1"));
+	if (!uri)
+		return NULL;
+	char *o = stpcpy(uri, "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			o += sprintf(o, "%%%02X", (unsigned char)*p);
+		else
+			*o++ = *p;
+	}
+	strcpy(o, "?readonly_shm=1");
+	return uri;
+}
 
+/*
+ * A reader's connection writes nothing: not the database, not the -wal,
+ * not the -shm.  Opened read-only, with readonly_shm the -shm is mapped
+ * read-only; when no other process has it open (the common case for a CLI
+ * command: the last one closed it), sqlite cannot rebuild the shared
+ * wal-index there and builds a private one in the heap from the -wal
+ * instead (SQLITE_READONLY_CANTINIT, handled inside sqlite).  The -wal and
+ * -shm must exist (a writer made them: PERSIST_WAL keeps them) and the
+ * schema must be current; otherwise the caller opens read-write.
+ */
+static int open_readonly(struct snap_store *s, struct snap_error *err)
+{
+	_cleanup_free_ char *uri = readonly_uri(s->path);
+	if (!uri)
+		return snap_error_set(err, -ENOMEM, "open metadata %s: out of memory", s->path);
+	int rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		if (!s->db)
+			return snap_error_set(err, -ENOMEM, "open metadata %s: out of memory", s->path);
+		return snap_store_error(s, rc, err, "open metadata %s", s->path);
+	}
+	sqlite3_extended_result_codes(s->db, 0);
+	sqlite3_busy_timeout(s->db, SNAP_STORE_BUSY_TIMEOUT_MS);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	int version = 0;
+	int r = pragma_int(s, "PRAGMA user_version", &version, err);
+	if (r < 0)
+		return r;
+	if (version != snap_store_schema_version())
+		return snap_error_set(err, -EPROTO, "open metadata %s: schema version %d, not %d", s->path,
+				      version, snap_store_schema_version());
+	s->readonly = true;
+	return 0;
+}
+
+/*
+ * When to checkpoint.  Connections never checkpoint on close (most CLI
+ * commands are a process of their own: a checkpoint at every exit cost
+ * three fdatasync, of the -wal, of ROOT and of the database, even after a
+ * read).  Writers checkpoint when the -wal passes this many pages instead.
+ * The number is small because every process that is the only one on the
+ * root rebuilds the wal-index from the -wal at its first read (one pread
+ * per page); a snapshot operation writes about ten pages.
+ */
+#define WAL_AUTOCHECKPOINT_PAGES 128
+
+static int open_readwrite(struct snap_store *s, unsigned flags, struct snap_error *err)
+{
 	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	if (!(flags & SNAP_STORE_READONLY))
 		oflags |= SQLITE_OPEN_CREATE;
-	int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+	int rc = sqlite3_open_v2(s->path, &s->db, oflags, NULL);
 	if (rc != SQLITE_OK) {
 		if (!s->db)
-			return snap_error_set(err, -ENOMEM, "open metadata %s: out of memory", path);
-		return snap_store_error(s, rc, err, "open metadata %s", path);
+			return snap_error_set(err, -ENOMEM, "open metadata %s: out of memory", s->path);
+		return snap_store_error(s, rc, err, "open metadata %s", s->path);
 	}
 	sqlite3_extended_result_codes(s->db, 0);
 	sqlite3_busy_timeout(s->db, SNAP_STORE_BUSY_TIMEOUT_MS);
@@ -415,25 +478,47 @@ int snap_store_open(const char *path, unsigned flags, struct snap_store **ret, s
 	/* WAL: readers never block the writer.  synchronous=NORMAL in WAL mode
 	 * is still crash-safe for the process (a committed transaction survives
 	 * a kill); only a power loss may drop the last transactions, which
-	 * leaves orphan directories that `check` finds. */
+	 * leaves orphan directories that `check` finds (docs/core.md). */
 	/* Keep the -wal file when the last connection closes: every CLI
 	 * command is a process of its own, and recreating the WAL costs a
 	 * sync of the file and of ROOT at the command's first write (~10 ms,
 	 * most of a `run --rm`).  Kept, it is only reset. */
 	int persist = 1;
 	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_autocheckpoint(s->db, WAL_AUTOCHECKPOINT_PAGES);
 	r = set_wal(s, err);
 	if (r < 0)
 		return r;
 	r = snap_store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err);
 	if (r < 0)
 		return r;
+	return migrate(s, err);
+}
 
-	r = migrate(s, err);
-	if (r < 0)
-		return r;
+int snap_store_open(const char *path, unsigned flags, struct snap_store **ret, struct snap_error *err)
+{
+	_cleanup_(snap_store_closep) struct snap_store *s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path)))
+		return snap_error_set(err, -ENOMEM, "open metadata %s: out of memory", path);
+
+	int r;
+	if (flags & SNAP_STORE_QUERY_ONLY) {
+		r = open_readonly(s, err);
+		if (r < 0)
+			return r;
+	} else {
+		r = open_readwrite(s, flags, err);
+		if (r < 0)
+			return r;
+	}
 	*ret = TAKE_PTR(s);
 	return 0;
+}
+
+bool snap_store_readonly(const struct snap_store *s)
+{
+	return s->readonly;
 }
 
 int snap_store_meta_get(struct snap_store *s, const char *key, char **ret, struct snap_error *err)

@@ -6,6 +6,8 @@
  * Concurrency model: every writer uses BEGIN IMMEDIATE (the write lock is
  * taken up front, so two writers never deadlock upgrading a read lock) and a
  * busy timeout of 10 s; the journal is WAL so readers never block writers.
+ * No connection checkpoints on close; writers checkpoint every few hundred
+ * KiB of WAL (store.c says why), readers never.
  * Long filesystem work never runs inside a transaction (see snapshotter.c).
  */
 #ifndef SNAP_STORE_H
@@ -31,6 +33,11 @@ enum snap_row_state {
 };
 
 #define SNAP_STORE_READONLY 0x1u /* the database must exist; never create it */
+/* Reads only: the connection writes nothing (not the database, its -wal or
+ * its -shm) and never checkpoints; a write transaction fails with -EROFS.
+ * Fails (-ENOENT, -EPROTO, ...) where only a writer can go on: no database
+ * or -wal yet, a schema to migrate.  Callers then open read-write. */
+#define SNAP_STORE_QUERY_ONLY 0x2u
 
 /* Open (and create unless SNAP_STORE_READONLY) the database at `path`,
  * configure it and run the pending migrations.  A file that is not a
@@ -41,6 +48,8 @@ void snap_store_close(struct snap_store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct snap_store, snap_store_close)
 
 sqlite3 *snap_store_db(struct snap_store *s);
+/* Opened with SNAP_STORE_QUERY_ONLY. */
+bool snap_store_readonly(const struct snap_store *s);
 const char *snap_store_path(const struct snap_store *s);
 
 /* Number of migrations this build knows (= the newest user_version). */

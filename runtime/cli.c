@@ -19,10 +19,8 @@ static void notice_cb(void *ctx, const char *message)
 		fprintf(stderr, "snapctl: %s\n", message);
 }
 
-struct snap_core *cli_core(struct cli_ctx *ctx)
+static struct snap_core *open_core(struct cli_ctx *ctx, unsigned flags)
 {
-	if (ctx->core)
-		return ctx->core;
 	struct snap_core_opts opts = {
 		.root = ctx->root,
 		.driver = ctx->driver,
@@ -30,13 +28,33 @@ struct snap_core *cli_core(struct cli_ctx *ctx)
 		.btrfs_size = ctx->btrfs_size,
 		.notice = notice_cb,
 		.notice_ctx = ctx,
+		.flags = flags,
 	};
 	struct snap_error err = { 0 };
 	if (snap_core_open(&opts, &ctx->core, &err) < 0) {
 		cli_fail(ctx, &err);
 		return NULL;
 	}
+	ctx->core_query_only = flags & SNAP_CORE_QUERY_ONLY;
 	return ctx->core;
+}
+
+struct snap_core *cli_core(struct cli_ctx *ctx)
+{
+	if (ctx->core && ctx->core_query_only) {
+		snap_core_close(ctx->core);
+		ctx->core = NULL;
+	}
+	if (ctx->core)
+		return ctx->core;
+	return open_core(ctx, 0);
+}
+
+struct snap_core *cli_core_reader(struct cli_ctx *ctx)
+{
+	if (ctx->core)
+		return ctx->core;
+	return open_core(ctx, SNAP_CORE_QUERY_ONLY);
 }
 
 int cli_fail(struct cli_ctx *ctx, const struct snap_error *err)

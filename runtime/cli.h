@@ -32,6 +32,7 @@ struct cli_ctx {
 	const char *argv0;
 	char **argv_all;         /* the whole command line, for cmd_exec_helper */
 	struct snap_core *core; /* opened on first cli_core() */
+	bool core_query_only;   /* core opened by cli_core_reader() */
 };
 
 typedef int (*cli_cmd_fn)(struct cli_ctx *ctx, int argc, char **argv);
@@ -48,6 +49,11 @@ extern const struct cli_command cli_commands[];
 /* Open the root with the global options on first use.  On failure prints
  * the error and returns NULL; the command then returns 1. */
 struct snap_core *cli_core(struct cli_ctx *ctx);
+/* The same for commands that only read: the root is opened with
+ * SNAP_CORE_QUERY_ONLY, so the command writes nothing under it (no
+ * metadata checkpoint, no -shm rebuild).  A later cli_core() reopens it
+ * for writing. */
+struct snap_core *cli_core_reader(struct cli_ctx *ctx);
 
 /* Print "snapctl: <message>" for err and return 1 (EXIT_FAILURE). */
 int cli_fail(struct cli_ctx *ctx, const struct snap_error *err);

@@ -28,7 +28,7 @@ int cmd_images(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (c < 0)
 		return cli_flags_exit(c);
-	struct snap_core *core = cli_core(ctx);
+	struct snap_core *core = cli_core_reader(ctx);
 	if (!core)
 		return EXIT_FAILURE;
 	struct snap_image_list l = { 0 };

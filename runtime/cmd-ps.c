@@ -122,7 +122,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 	if (c < 0)
 		return cli_flags_exit(c);
 
-	struct snap_core *core = cli_core(ctx);
+	struct snap_core *core = cli_core_reader(ctx);
 	if (!core)
 		return EXIT_FAILURE;
 	static const char *const headers[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES" };

@@ -69,7 +69,7 @@ int sc_tree(struct cli_ctx *ctx, int argc, char **argv)
 	int c = cli_parse_plain(ctx, &cli_spec_snapshot_tree, argc, argv);
 	if (c < 0)
 		return cli_flags_exit(c);
-	struct snap_core *core = cli_core(ctx);
+	struct snap_core *core = cli_core_reader(ctx);
 	if (!core)
 		return EXIT_FAILURE;
 	struct nodes ns = { 0 };

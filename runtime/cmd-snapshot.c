@@ -134,7 +134,7 @@ static int sc_ls(struct cli_ctx *ctx, int argc, char **argv)
 			filters[nf++] = optarg;
 	if (c < 0)
 		return cli_flags_exit(c);
-	struct snap_core *core = cli_core(ctx);
+	struct snap_core *core = cli_core_reader(ctx);
 	if (!core)
 		return EXIT_FAILURE;
 	static const char *const headers[] = { "KEY", "PARENT", "KIND" };
@@ -162,7 +162,7 @@ static int sc_info(struct cli_ctx *ctx, int argc, char **argv)
 {
 	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_info);
 	ARGS_OR_RETURN(r);
-	struct snap_core *core = cli_core(ctx);
+	struct snap_core *core = cli_core_reader(ctx);
 	if (!core)
 		return EXIT_FAILURE;
 	struct snap_info info = { 0 };
@@ -223,7 +223,7 @@ static int sc_usage(struct cli_ctx *ctx, int argc, char **argv)
 {
 	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_usage);
 	ARGS_OR_RETURN(r);
-	struct snap_core *core = cli_core(ctx);
+	struct snap_core *core = cli_core_reader(ctx);
 	if (!core)
 		return EXIT_FAILURE;
 	static const char *const headers[] = { "KEY", "SIZE", "INODES" };
@@ -259,7 +259,7 @@ static int sc_mounts(struct cli_ctx *ctx, int argc, char **argv)
 {
 	int r = plain_args(ctx, argc, argv, &cli_spec_snapshot_mounts);
 	ARGS_OR_RETURN(r);
-	struct snap_core *core = cli_core(ctx);
+	struct snap_core *core = cli_core_reader(ctx);
 	if (!core)
 		return EXIT_FAILURE;
 	struct snap_mounts m = { 0 };

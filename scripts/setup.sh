@@ -14,7 +14,7 @@ packages=(
 	golang-google-protobuf-dev
 	# filesystems and test tools
 	btrfs-progs xfsprogs e2fsprogs util-linux iproute2 kmod
-	libarchive-tools tar zstd gzip busybox-static python3 python3-jsonschema jq
+	libarchive-tools tar zstd gzip busybox-static python3 python3-jsonschema jq strace
 	# peers for interop tests and benchmarks
 	containerd runc podman skopeo umoci
 )
