@@ -27,9 +27,11 @@
 #include <unistd.h>
 
 #include "core-internal.h"
+#include "util/digest.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 #include "layer/layer-internal.h"
+#include "snapshot/snapshot-rows.h"
 #include "store.h"
 
 const char *snap_check_kind_name(int kind)
@@ -55,6 +57,8 @@ const char *snap_check_kind_name(int kind)
 		return "metadata";
 	case SNAP_CHECK_INTERRUPTED_APPLY:
 		return "interrupted-apply";
+	case SNAP_CHECK_UNPROVEN_LAYER:
+		return "unproven-layer";
 	default:
 		return "unknown";
 	}
@@ -632,6 +636,40 @@ static int check_interrupted_apply(struct checker *c, const struct row_brief *ro
 	return 0;
 }
 
+/*
+ * A committed snapshot named like a layer's chain ID ("sha256:<hex>") that
+ * the unpacker did not make: no proof label (snapctl.unpack.diff-id), or a
+ * proof from which its parent and diff ID do not give its name.  Import
+ * never reuses it (image-unpack.c); it is someone's own snapshot, so check
+ * reports it and leaves the decision to remove it to the user.
+ */
+static int check_unproven_layer(struct checker *c, const struct row_brief *row, struct snap_error *err)
+{
+	if (row->kind != SNAP_KIND_COMMITTED || !snap_digest_valid(row->key))
+		return 0;
+	_cleanup_(snap_labels_done) struct snap_labels labels = { 0 };
+	int r = snap_row_labels_load(c->core, (int64_t)row->id, &labels, err);
+	if (r < 0)
+		return r;
+	const char *proof = snap_labels_get(&labels, SNAP_LABEL_UNPACK_DIFF_ID);
+	const char *why = "it has no " SNAP_LABEL_UNPACK_DIFF_ID " label";
+	if (proof) {
+		_cleanup_free_ char *parent = NULL;
+		if (row->parent_id && (r = row_of_id(c->core, row->parent_id, NULL, NULL, &parent, NULL, err)) < 0)
+			return r;
+		char chain[SNAP_DIGEST_MAX];
+		if (snap_chain_id(parent, proof, chain) == 0 && strcmp(chain, row->key) == 0)
+			return 0;
+		why = "its " SNAP_LABEL_UNPACK_DIFF_ID " label and parent do not give its name";
+	}
+	char msg[512];
+	snprintf(msg, sizeof(msg),
+		 "named like a layer's chain ID but not made by snapctl's unpacker (%s): import never "
+		 "reuses it; remove it (snapctl snapshot rm %s) unless it is yours", why, row->key);
+	report(c, SNAP_CHECK_UNPROVEN_LAYER, row->key, msg, false, false, NULL);
+	return 0;
+}
+
 /* full: also the database checks and mounts (check); cleanup skips both. */
 static int run_check(struct checker *c, bool full, struct snap_error *err)
 {
@@ -656,8 +694,9 @@ static int run_check(struct checker *c, bool full, struct snap_error *err)
 			r = check_reservation(c, &rows[i], err);
 		else if (rows[i].state != SNAP_ROW_READY)
 			r = check_stale_row(c, &rows[i], err);
-		else if ((r = check_missing_dir(c, &rows[i], err)) >= 0 && full)
-			r = check_interrupted_apply(c, &rows[i], err);
+		else if ((r = check_missing_dir(c, &rows[i], err)) >= 0 && full &&
+			 (r = check_interrupted_apply(c, &rows[i], err)) >= 0)
+			r = check_unproven_layer(c, &rows[i], err);
 	}
 	rows_free(rows, n_rows);
 	if (r < 0)

@@ -23,6 +23,7 @@ enum snap_check_kind {
 	SNAP_CHECK_STALE_RESERVATION, /* a commit's name reservation whose commit died */
 	SNAP_CHECK_METADATA,          /* the database fails sqlite's integrity or foreign-key check */
 	SNAP_CHECK_INTERRUPTED_APPLY, /* a layer apply into an active snapshot died half-way */
+	SNAP_CHECK_UNPROVEN_LAYER,    /* a snapshot named like a chain ID the unpacker did not make */
 };
 
 struct snap_check_item {

@@ -64,4 +64,10 @@ void snap_core_dir_timer_stop(uint64_t start);
 int snap_core_remove_dir(struct snap_core *core, uint64_t id, const char *key, int kind,
 			 struct snap_error *err);
 
+/* snap_commit for the unpacker (core/image/image-unpack.c): the only commit
+ * that may set labels under SNAP_LABEL_RESERVED_PREFIX, its proof that it
+ * made and verified the layer snapshot. */
+int snap_core_commit_proven(struct snap_core *core, const char *name, const char *key,
+			    const struct snap_labels *labels, struct snap_error *err);
+
 #endif

@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Layers as committed snapshots keyed by chain ID.  A layer whose chain ID
- * already has a committed snapshot is shared, never unpacked twice; a new
- * one is applied into an active staging snapshot on its parent chain and
- * committed under the chain ID last, so a crash or a bad blob never leaves
- * a half-applied layer under a chain ID.
+ * Layers as committed snapshots keyed by chain ID.  A new layer is applied
+ * into an active staging snapshot on its parent chain, under a key nobody
+ * can guess ("snapctl-unpack-PID-RANDOM", as containerd's unpacker uses a
+ * random "extract-" key), its diff ID checked against the config, and
+ * committed under the chain ID last with the proof label
+ * snapctl.unpack.diff-id, so a crash or a bad blob never leaves a
+ * half-applied layer under a chain ID.
+ *
+ * Reuse needs that proof: a chain-ID snapshot is shared only when it is
+ * committed, its proof names the layer's diff ID and its parent is the
+ * parent chain.  The proof is set only here (snap_core_commit_proven); the
+ * snapshot API refuses it to every client.  A chain-ID snapshot without it
+ * (a client's `snapshot commit sha256:<chain>`) is never reused and never
+ * silently replaced: the import fails and says to remove it.
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -12,12 +21,14 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core-internal.h"
 #include "image/image-internal.h"
 
-/* Active staging snapshots of an unpack: "snapctl-unpack-PID-N-NS". */
+/* Active staging snapshots of an unpack: "snapctl-unpack-PID-RANDOM". */
 #define UNPACK_KEY_PREFIX "snapctl-unpack-"
 
 int snap_chain_id(const char *parent_chain, const char *diff_id, char out[SNAP_DIGEST_MAX])
@@ -65,13 +76,14 @@ static int created_add(struct img_created *c, const char *key)
 	return 0;
 }
 
-/* A committed layer snapshot for chain_id exists: 1 and its diff size, 0
- * when absent, <0 on error. */
-static int existing_layer(struct snap_core *core, const char *chain_id, uint64_t *ret_diff_size,
-			  struct snap_error *err)
+/* A layer snapshot for chain_id that the unpacker made: 1 and its diff size
+ * when it exists with the proof, 0 when absent, <0 when it cannot be used
+ * (-EEXIST: a snapshot of that name without the proof), with err set. */
+static int existing_layer(struct snap_core *core, const char *chain_id, const char *parent_chain,
+			  const char *diff_id, uint64_t *ret_diff_size, struct snap_error *err)
 {
-	struct snap_info info = {0};
-	struct snap_error e = {0};
+	_cleanup_(snap_info_done) struct snap_info info = { 0 };
+	struct snap_error e = { 0 };
 	int r = snap_stat(core, chain_id, &info, &e);
 	if (r == -ENOENT)
 		return 0;
@@ -79,14 +91,37 @@ static int existing_layer(struct snap_core *core, const char *chain_id, uint64_t
 		*err = e;
 		return r;
 	}
-	int ret = 1;
-	if (info.kind != SNAP_KIND_COMMITTED)
-		ret = snap_error_set(err, -EEXIST, "layer %s: a snapshot of that name exists and is not committed",
-				     chain_id);
+	const char *proof = snap_labels_get(&info.labels, SNAP_LABEL_UNPACK_DIFF_ID);
+	const char *parent = info.parent ? info.parent : "";
+	if (info.kind != SNAP_KIND_COMMITTED || !proof || strcmp(proof, diff_id) != 0 ||
+	    strcmp(parent, parent_chain ? parent_chain : "") != 0)
+		return snap_error_set(err, -EEXIST,
+				      "layer %s: snapshot '%s' exists but was not made by snapctl's unpacker "
+				      "(%s); it is not reused: remove it (snapctl snapshot rm %s) and import again",
+				      diff_id, chain_id,
+				      info.kind != SNAP_KIND_COMMITTED ? "it is not committed"
+				      : !proof ? "no " SNAP_LABEL_UNPACK_DIFF_ID " label"
+				      : strcmp(proof, diff_id) != 0 ? "its proof names another diff ID"
+								    : "its parent is not the layer's parent chain",
+				      chain_id);
 	const char *size = snap_labels_get(&info.labels, LABEL_DIFF_SIZE);
 	*ret_diff_size = size ? strtoull(size, NULL, 10) : 0;
-	snap_info_done(&info);
-	return ret;
+	return 1;
+}
+
+/* "snapctl-unpack-PID-" and 128 random bits: another process cannot aim at
+ * the staging snapshot (apply into it before the commit). */
+static int staging_key(char *buf, size_t size, struct snap_error *err)
+{
+	uint8_t rnd[16];
+	ssize_t n = getrandom(rnd, sizeof(rnd), 0);
+	if (n != (ssize_t)sizeof(rnd))
+		return snap_error_set(err, n < 0 ? negative_errno() : -EIO, "unpack: getrandom: %s",
+				      n < 0 ? strerror(errno) : "short read");
+	int len = snprintf(buf, size, UNPACK_KEY_PREFIX "%d-", (int)getpid());
+	for (size_t i = 0; i < sizeof(rnd) && (size_t)len + 2 < size; i++)
+		len += snprintf(buf + len, size - (size_t)len, "%02x", rnd[i]);
+	return 0;
 }
 
 struct unpack_progress {
@@ -155,7 +190,7 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 		if (r < 0)
 			return snap_error_set(err, r, "layer %s: bad diff_id %s", layer->blob_digest,
 					      layer->diff_id);
-		r = existing_layer(core, layer->chain_id, &layer->diff_size, err);
+		r = existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &layer->diff_size, err);
 		if (r != 0) {
 			if (r > 0 && ret_new)
 				*ret_new = false;
@@ -163,10 +198,10 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 		}
 	}
 
-	static unsigned counter;
 	char key[128];
-	snprintf(key, sizeof(key), UNPACK_KEY_PREFIX "%d-%u-%" PRId64, (int)getpid(), counter++,
-		 (int64_t)snap_now_ns());
+	r = staging_key(key, sizeof(key), err);
+	if (r < 0)
+		return r;
 	r = snap_prepare(core, key, parent_chain && *parent_chain ? parent_chain : NULL, NULL, NULL, err);
 	if (r < 0)
 		return snap_error_prefix(err, "unpack layer %s", layer->blob_digest);
@@ -188,7 +223,7 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 		r = snap_chain_id(parent_chain, layer->diff_id, layer->chain_id);
 		uint64_t size;
 		if (r == 0)
-			r = existing_layer(core, layer->chain_id, &size, err);
+			r = existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &size, err);
 		if (r != 0) {
 			snap_remove(core, key, NULL);
 			if (r > 0 && ret_new)
@@ -206,13 +241,21 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 		{LABEL_LAYER, "1"},
 		{LABEL_DIFF_ID, layer->diff_id},
 		{LABEL_DIFF_SIZE, size},
+		{SNAP_LABEL_UNPACK_DIFF_ID, layer->diff_id},
 	};
 	const struct snap_labels labels = {.v = lv, .n = ELEMENTSOF(lv)};
 	struct snap_error e = {0};
-	r = snap_commit(core, layer->chain_id, key, &labels, &e);
+	r = snap_core_commit_proven(core, layer->chain_id, key, &labels, &e);
 	if (r == -EEXIST) {
-		/* Another import committed the same chain meanwhile: share it. */
+		/* Another import committed the same chain meanwhile: share it
+		 * if it carries the proof. */
 		snap_remove(core, key, NULL);
+		uint64_t other;
+		r = existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &other, err);
+		if (r == 0)
+			r = snap_error_set(err, -EEXIST, "commit layer %s: %s", layer->chain_id, e.message);
+		if (r < 0)
+			return r;
 		if (ret_new)
 			*ret_new = false;
 		return 0;

@@ -159,6 +159,17 @@ int snap_labels_validate(const struct snap_labels *labels, struct snap_error *er
 	return 0;
 }
 
+int snap_labels_refuse_reserved(const struct snap_labels *labels, struct snap_error *err)
+{
+	for (size_t i = 0; labels && i < labels->n; i++)
+		if (snap_label_reserved(labels->v[i].key))
+			return snap_error_set(err, -EINVAL,
+					      "label '%s' is reserved: labels under '%s' are set only by "
+					      "snapctl's unpacker, as proof that it made a layer snapshot",
+					      labels->v[i].key, SNAP_LABEL_RESERVED_PREFIX);
+	return 0;
+}
+
 int snap_key_validate(const char *what, const char *key, struct snap_error *err)
 {
 	if (!key || !*key)

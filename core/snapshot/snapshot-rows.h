@@ -65,6 +65,9 @@ static inline struct snap_chain snap_chain_view(const struct snap_chain_owned *c
 /* containerd's rules: labels with a key, key+value at most 4096 bytes;
  * keys non-empty and at most 4096 bytes.  -EINVAL with the reason. */
 int snap_labels_validate(const struct snap_labels *labels, struct snap_error *err);
+/* -EINVAL naming the first label under SNAP_LABEL_RESERVED_PREFIX (the
+ * unpacker's proof), which no client may set, change or remove. */
+int snap_labels_refuse_reserved(const struct snap_labels *labels, struct snap_error *err);
 int snap_key_validate(const char *what, const char *key, struct snap_error *err);
 
 #endif

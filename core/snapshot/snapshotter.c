@@ -103,6 +103,8 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 	if (r < 0)
 		return r;
 	r = snap_labels_validate(labels, err);
+	if (r >= 0)
+		r = snap_labels_refuse_reserved(labels, err);
 	if (r < 0)
 		return snap_error_prefix(err, "%s '%s'", what, key);
 	if (parent && !*parent)
@@ -333,8 +335,9 @@ static int commit_publish(struct snap_core *core, int64_t id, int64_t reservatio
 	return snap_txn_commit(&txn, err);
 }
 
-int snap_commit(struct snap_core *core, const char *name, const char *key, const struct snap_labels *labels,
-		struct snap_error *err)
+/* proven: the unpacker's commit, which alone may set the reserved labels. */
+static int commit_snapshot(struct snap_core *core, const char *name, const char *key,
+			   const struct snap_labels *labels, bool proven, struct snap_error *err)
 {
 	int r = snap_key_validate("commit", name, err);
 	if (r < 0)
@@ -343,6 +346,8 @@ int snap_commit(struct snap_core *core, const char *name, const char *key, const
 	if (r < 0)
 		return r;
 	r = snap_labels_validate(labels, err);
+	if (r >= 0 && !proven)
+		r = snap_labels_refuse_reserved(labels, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit '%s' as '%s'", key, name);
 
@@ -413,6 +418,18 @@ int snap_commit(struct snap_core *core, const char *name, const char *key, const
 	snap_dir_unlock(&lockfd);
 	snap_row_done(&row);
 	return r < 0 ? r : 0;
+}
+
+int snap_commit(struct snap_core *core, const char *name, const char *key, const struct snap_labels *labels,
+		struct snap_error *err)
+{
+	return commit_snapshot(core, name, key, labels, false, err);
+}
+
+int snap_core_commit_proven(struct snap_core *core, const char *name, const char *key,
+			    const struct snap_labels *labels, struct snap_error *err)
+{
+	return commit_snapshot(core, name, key, labels, true, err);
 }
 
 /* ---- remove -------------------------------------------------------------- */
@@ -515,6 +532,12 @@ int snap_update(struct snap_core *core, const char *key, const struct snap_label
 	if (r < 0)
 		return r;
 	r = snap_labels_validate(labels, err);
+	if (r >= 0)
+		r = snap_labels_refuse_reserved(labels, err);
+	for (size_t i = 0; r >= 0 && i < n_paths; i++)
+		if (paths[i] && strncmp(paths[i], "labels.", 7) == 0 && snap_label_reserved(paths[i] + 7))
+			r = snap_error_set(err, -EINVAL, "label '%s' is reserved to snapctl's unpacker",
+					   paths[i] + 7);
 	if (r < 0)
 		return snap_error_prefix(err, "update '%s'", key);
 	static const struct snap_labels empty = { 0 };
@@ -533,28 +556,26 @@ int snap_update(struct snap_core *core, const char *key, const struct snap_label
 	snap_row_done(&row);
 
 	_cleanup_(snap_labels_done) struct snap_labels cur = { 0 };
-	if (n_paths == 0) {
-		r = snap_labels_copy(&cur, labels);
+	r = snap_row_labels_load(core, id, &cur, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_paths || (n_paths == 0 && i == 0); i++) {
+		const char *p = n_paths ? paths[i] : "labels";
+		if (p && strncmp(p, "labels.", 7) == 0 && p[7]) {
+			r = snap_labels_set(&cur, p + 7, snap_labels_get(labels, p + 7));
+		} else if (p && strcmp(p, "labels") == 0) {
+			/* Replace every label but the unpacker's proof. */
+			for (size_t j = cur.n; r >= 0 && j-- > 0;)
+				if (!snap_label_reserved(cur.v[j].key))
+					r = snap_labels_set(&cur, cur.v[j].key, NULL);
+			for (size_t j = 0; r >= 0 && j < labels->n; j++)
+				r = snap_labels_set(&cur, labels->v[j].key, labels->v[j].value);
+		} else {
+			return snap_error_set(err, -EINVAL, "update '%s': cannot update field '%s'", key,
+					      p ? p : "(null)");
+		}
 		if (r < 0)
 			return snap_error_set(err, r, "update '%s': out of memory", key);
-	} else {
-		r = snap_row_labels_load(core, id, &cur, err);
-		if (r < 0)
-			return r;
-		for (size_t i = 0; i < n_paths; i++) {
-			const char *p = paths[i];
-			if (p && strncmp(p, "labels.", 7) == 0 && p[7]) {
-				r = snap_labels_set(&cur, p + 7, snap_labels_get(labels, p + 7));
-			} else if (p && strcmp(p, "labels") == 0) {
-				snap_labels_done(&cur);
-				r = snap_labels_copy(&cur, labels);
-			} else {
-				return snap_error_set(err, -EINVAL, "update '%s': cannot update field '%s'", key,
-						      p ? p : "(null)");
-			}
-			if (r < 0)
-				return snap_error_set(err, r, "update '%s': out of memory", key);
-		}
 	}
 	r = snap_row_labels_store(core, id, &cur, err);
 	if (r >= 0)
@@ -575,6 +596,8 @@ int snap_label_edit(struct snap_core *core, const char *key, const struct snap_l
 	if (r < 0)
 		return r;
 	r = snap_labels_validate(edits, err);
+	if (r >= 0)
+		r = snap_labels_refuse_reserved(edits, err);
 	if (r < 0)
 		return snap_error_prefix(err, "label '%s'", key);
 	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;

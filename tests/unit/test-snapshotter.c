@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "check.h"
+#include "core-internal.h"
 
 static void test_lifecycle(void **state)
 {
@@ -227,6 +228,46 @@ static void test_labels(void **state)
 	snap_info_done(&info);
 }
 
+/* The unpacker's proof label: only snap_core_commit_proven sets it; every
+ * client path refuses it (-EINVAL), and update never drops it. */
+static void test_reserved_labels(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_core *c = r->core;
+	struct snap_error err = { 0 };
+	_cleanup_(snap_labels_done) struct snap_labels proof = { 0 };
+	_cleanup_(snap_labels_done) struct snap_labels other = { 0 };
+	ut_labels(&proof, SNAP_LABEL_UNPACK_DIFF_ID "=sha256:00", NULL);
+	ut_labels(&other, "snapctl.unpack.anything=1", "mine=1", NULL);
+
+	ut_fails(snap_prepare(c, "k", NULL, &proof, NULL, &err), -EINVAL, &err);
+	assert_non_null(strstr(err.message, "reserved"));
+	ut_fails(snap_view(c, "k", NULL, &other, NULL, &err), -EINVAL, &err);
+	ut_ok(snap_prepare(c, "k", NULL, NULL, NULL, &err), &err);
+	ut_fails(snap_commit(c, "k-c", "k", &proof, &err), -EINVAL, &err);
+	ut_fails(snap_label_edit(c, "k", &other, &err), -EINVAL, &err);
+	ut_fails(snap_update(c, "k", &proof, NULL, 0, NULL, &err), -EINVAL, &err);
+
+	ut_ok(snap_core_commit_proven(c, "k-c", "k", &proof, &err), &err);
+	struct snap_info info = { 0 };
+	/* Removing it by name, by edit or by a replace-all update: refused or
+	 * kept. */
+	_cleanup_(snap_labels_done) struct snap_labels mine = { 0 };
+	ut_labels(&mine, "mine=2", NULL);
+	const char *named[] = { "labels." SNAP_LABEL_UNPACK_DIFF_ID };
+	ut_fails(snap_update(c, "k-c", &mine, named, 1, NULL, &err), -EINVAL, &err);
+	_cleanup_(snap_labels_done) struct snap_labels rm = { 0 };
+	ut_labels(&rm, SNAP_LABEL_UNPACK_DIFF_ID "=", NULL);
+	ut_fails(snap_label_edit(c, "k-c", &rm, &err), -EINVAL, &err);
+	const char *all[] = { "labels" };
+	ut_ok(snap_update(c, "k-c", &mine, all, 1, NULL, &err), &err);
+	ut_ok(snap_update(c, "k-c", &mine, NULL, 0, &info, &err), &err);
+	assert_int_equal(info.labels.n, 2);
+	assert_string_equal(snap_labels_get(&info.labels, SNAP_LABEL_UNPACK_DIFF_ID), "sha256:00");
+	assert_string_equal(snap_labels_get(&info.labels, "mine"), "2");
+	snap_info_done(&info);
+}
+
 static int count_cb(const struct snap_info *info, void *userdata)
 {
 	(*(size_t *)userdata)++;
@@ -371,6 +412,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commit_errors, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_rules, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_labels, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_reserved_labels, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_filters, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_order_and_stop, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_usage, ut_setup, ut_teardown),
