@@ -221,7 +221,7 @@ int snap_store_begin(struct snap_store *s, struct snap_error *err)
 		return snap_error_set(err, -EINVAL, "metadata %s: transaction already open", s->path);
 	if (s->readonly)
 		return snap_error_set(err, -EROFS, "metadata %s: opened for reading only", s->path);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL; /* set when snap_store_stmt succeeds; GCC -O2 cannot tell */
 	static const char sql[] = "BEGIN IMMEDIATE";
 	int r = snap_store_stmt(s, sql, &st, err);
 	if (r < 0)
@@ -238,7 +238,7 @@ int snap_store_commit(struct snap_store *s, struct snap_error *err)
 {
 	if (!s->in_txn)
 		return snap_error_set(err, -EINVAL, "metadata %s: no transaction to commit", s->path);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	static const char sql[] = "COMMIT";
 	int r = snap_store_stmt(s, sql, &st, err);
 	if (r < 0)

@@ -14,11 +14,11 @@ fi
 scripts/setup.sh
 
 builddir=build
-setup_opts=()
+setup_opts=(-Dwerror=true)
 test_opts=(--print-errorlogs --num-processes 2)
 if [[ ${1:-} == --sanitize ]]; then
 	builddir=build-asan
-	setup_opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
+	setup_opts+=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
 	test_opts+=(--timeout-multiplier 4)
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
