@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <snapctl/driver.h>
 
@@ -107,6 +108,19 @@ void snap_xattrs_done(struct snap_xattrs *x);
  * byte, so a directory's children directly follow it. */
 int snap_path_cmp(const char *a, const char *b);
 
+/* Of a relative path "a/b/c": the last component "c" and the length of
+ * its directory "a/b" (0 for a top-level name). */
+static inline const char *snap_path_base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static inline size_t snap_path_dir_len(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? (size_t)(s - path) : 0;
+}
 
 /* ---- comparing a tree with its layer (layer-verify.c) ---- */
 

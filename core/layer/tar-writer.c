@@ -205,21 +205,12 @@ static int count_old_entries(int old_treefd, const char *dir)
 	return errno ? negative_errno() : n;
 }
 
-static size_t dir_len(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? (size_t)(s - path) : 0;
-}
+/* ---- finishing: the canonical record list ---- */
 
-/* Sort, merge duplicates, drop deletes below deleted directories, add
- * parent directories, decide opaque directories, name every record. */
-static int collector_finish(struct snap_diff_collector *c, struct snap_error *err)
+/* Records added by an earlier finish (parents, opaque markers) are
+ * recomputed; the others lose what the earlier finish decided. */
+static void finish_reset(struct snap_diff_collector *c)
 {
-	if (c->err.code)
-		return snap_diff_collector_error(c, err);
-	if (c->finished)
-		return 0;
-	/* Records added by an earlier finish are recomputed. */
 	size_t w = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->v[i].parent || c->v[i].kind == REC_OPAQUE) {
@@ -232,11 +223,14 @@ static int collector_finish(struct snap_diff_collector *c, struct snap_error *er
 		c->v[w++] = c->v[i];
 	}
 	c->n = w;
+}
 
+/* Sort by path and merge duplicates: a path both deleted and added (a
+ * lower entry replaced) is a modification; the last source wins. */
+static void finish_merge_duplicates(struct snap_diff_collector *c)
+{
 	if (c->n > 0) /* qsort(NULL, 0) is undefined */
 		qsort(c->v, c->n, sizeof(*c->v), rec_path_cmp);
-	/* Merge duplicates: a path both deleted and added (a lower entry
-	 * replaced) is a modification; the last source wins. */
 	for (size_t i = 1; i < c->n; i++) {
 		struct rec *a = &c->v[i - 1], *b = &c->v[i];
 		if (strcmp(a->path, b->path) != 0)
@@ -253,98 +247,131 @@ static int collector_finish(struct snap_diff_collector *c, struct snap_error *er
 		b->kind = kind;
 		a->dropped = true;
 	}
+}
 
-	_cleanup_(snap_strmap_done) struct snap_strmap index = { 0 };
+/* path -> index + 1 of every record left. */
+static int finish_index(struct snap_diff_collector *c, struct snap_strmap *index)
+{
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->v[i].dropped)
 			continue;
-		if (snap_strmap_put(&index, c->v[i].path, (void *)(uintptr_t)(i + 1)) < 0)
-			return snap_error_set(err, -ENOMEM, "diff: out of memory");
+		if (snap_strmap_put(index, c->v[i].path, (void *)(uintptr_t)(i + 1)) < 0)
+			return -ENOMEM;
 	}
-	/* A delete below a deleted directory is implied by it. */
+	return 0;
+}
+
+/* A delete below a deleted directory is implied by it. */
+static void finish_drop_implied_deletes(struct snap_diff_collector *c, const struct snap_strmap *index)
+{
 	for (size_t i = 0; i < c->n; i++) {
 		struct rec *r = &c->v[i];
 		if (r->dropped || r->kind != SNAP_CHANGE_DELETE)
 			continue;
 		for (const char *s = strchr(r->path, '/'); s; s = strchr(s + 1, '/')) {
 			void *v;
-			if (snap_strmap_getn(&index, r->path, (size_t)(s - r->path), &v) &&
+			if (snap_strmap_getn(index, r->path, (size_t)(s - r->path), &v) &&
 			    c->v[(uintptr_t)v - 1].kind == SNAP_CHANGE_DELETE) {
 				r->dropped = true;
 				break;
 			}
 		}
 	}
-	/* Parents as they are in the new tree. */
+}
+
+/* Every parent directory of a change, as it is in the new tree. */
+static int finish_add_parents(struct snap_diff_collector *c, struct snap_strmap *index)
+{
 	size_t n0 = c->n;
 	for (size_t i = 0; i < n0; i++) {
 		if (c->v[i].dropped)
 			continue;
 		for (const char *s = strchr(c->v[i].path, '/'); s; s = strchr(s + 1, '/')) {
 			size_t len = (size_t)(s - c->v[i].path);
-			if (snap_strmap_getn(&index, c->v[i].path, len, NULL))
+			if (snap_strmap_getn(index, c->v[i].path, len, NULL))
 				continue;
 			char *p = strndup(c->v[i].path, len);
 			if (!p || push_rec(c, p, SNAP_CHANGE_MODIFY, -1, true) < 0) {
 				free(p);
-				return snap_error_set(err, -ENOMEM, "diff: out of memory");
+				return -ENOMEM;
 			}
-			if (snap_strmap_putn(&index, p, len, (void *)(uintptr_t)c->n) < 0)
-				return snap_error_set(err, -ENOMEM, "diff: out of memory");
+			if (snap_strmap_putn(index, p, len, (void *)(uintptr_t)c->n) < 0)
+				return -ENOMEM;
 		}
 	}
-	/* Opaque directories: every entry the directory had is gone. */
-	if (c->old_treefd >= 0) {
-		_cleanup_(snap_strmap_done) struct snap_strmap deletes = { 0 };
-		_cleanup_free_ size_t *counts = calloc(c->n ? c->n : 1, sizeof(size_t));
-		if (!counts)
+	return 0;
+}
+
+/* Directories with deletes -> their delete count (`counts`, indexed by the
+ * map's value - 1). */
+static int finish_count_deletes(struct snap_diff_collector *c, struct snap_strmap *deletes,
+				size_t *counts)
+{
+	size_t n_dirs = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct rec *r = &c->v[i];
+		if (r->dropped || r->kind != SNAP_CHANGE_DELETE)
+			continue;
+		size_t dl = snap_path_dir_len(r->path);
+		void *v = NULL;
+		if (!snap_strmap_getn(deletes, r->path, dl, &v)) {
+			v = (void *)(uintptr_t)(++n_dirs);
+			if (snap_strmap_putn(deletes, r->path, dl, v) < 0)
+				return -ENOMEM;
+		}
+		counts[(uintptr_t)v - 1]++;
+	}
+	return 0;
+}
+
+/* Opaque directories: every entry the directory had in the old tree is
+ * gone.  Each gets an opaque marker and its deletes are marked as covered
+ * by it. */
+static int finish_opaque(struct snap_diff_collector *c, struct snap_error *err)
+{
+	if (c->old_treefd < 0)
+		return 0;
+	_cleanup_(snap_strmap_done) struct snap_strmap deletes = { 0 };
+	_cleanup_free_ size_t *counts = calloc(c->n ? c->n : 1, sizeof(size_t));
+	if (!counts || finish_count_deletes(c, &deletes, counts) < 0)
+		return snap_error_set(err, -ENOMEM, "diff: out of memory");
+	_cleanup_(snap_strmap_done) struct snap_strmap opaque = { 0 };
+	for (size_t k = 0; k < deletes.cap; k++) {
+		struct snap_strmap_slot *sl = &deletes.slots[k];
+		if (!sl->key)
+			continue;
+		int n = count_old_entries(c->old_treefd, sl->key);
+		if (n < 0)
+			return snap_error_set(err, n, "diff: read parent directory '%s': %s",
+					      sl->key[0] ? sl->key : ".", strerror(-n));
+		if ((size_t)n != counts[(uintptr_t)sl->value - 1])
+			continue;
+		if (snap_strmap_put(&opaque, sl->key, NULL) < 0)
 			return snap_error_set(err, -ENOMEM, "diff: out of memory");
-		size_t n_dirs = 0;
-		for (size_t i = 0; i < c->n; i++) {
-			struct rec *r = &c->v[i];
-			if (r->dropped || r->kind != SNAP_CHANGE_DELETE)
-				continue;
-			size_t dl = dir_len(r->path);
-			void *v = NULL;
-			if (!snap_strmap_getn(&deletes, r->path, dl, &v)) {
-				v = (void *)(uintptr_t)(++n_dirs);
-				if (snap_strmap_putn(&deletes, r->path, dl, v) < 0)
-					return snap_error_set(err, -ENOMEM, "diff: out of memory");
-			}
-			counts[(uintptr_t)v - 1]++;
-		}
-		_cleanup_(snap_strmap_done) struct snap_strmap opaque = { 0 };
-		for (size_t k = 0; k < deletes.cap; k++) {
-			struct snap_strmap_slot *sl = &deletes.slots[k];
-			if (!sl->key)
-				continue;
-			int n = count_old_entries(c->old_treefd, sl->key);
-			if (n < 0)
-				return snap_error_set(err, n, "diff: read parent directory '%s': %s",
-						      sl->key[0] ? sl->key : ".", strerror(-n));
-			if ((size_t)n != counts[(uintptr_t)sl->value - 1])
-				continue;
-			if (snap_strmap_put(&opaque, sl->key, NULL) < 0)
-				return snap_error_set(err, -ENOMEM, "diff: out of memory");
-			char *p = strdup(sl->key);
-			if (!p || push_rec(c, p, REC_OPAQUE, -1, false) < 0) {
-				free(p);
-				return snap_error_set(err, -ENOMEM, "diff: out of memory");
-			}
-		}
-		for (size_t i = 0; i < c->n; i++) {
-			struct rec *r = &c->v[i];
-			if (!r->dropped && r->kind == SNAP_CHANGE_DELETE &&
-			    snap_strmap_getn(&opaque, r->path, dir_len(r->path), NULL))
-				r->under_opaque = true;
+		char *p = strdup(sl->key);
+		if (!p || push_rec(c, p, REC_OPAQUE, -1, false) < 0) {
+			free(p);
+			return snap_error_set(err, -ENOMEM, "diff: out of memory");
 		}
 	}
-	/* Names in the tar. */
+	for (size_t i = 0; i < c->n; i++) {
+		struct rec *r = &c->v[i];
+		if (!r->dropped && r->kind == SNAP_CHANGE_DELETE &&
+		    snap_strmap_getn(&opaque, r->path, snap_path_dir_len(r->path), NULL))
+			r->under_opaque = true;
+	}
+	return 0;
+}
+
+/* Every record's name in the tar: whiteouts for deletes, the opaque
+ * marker for opaque directories. */
+static int finish_tarnames(struct snap_diff_collector *c)
+{
 	for (size_t i = 0; i < c->n; i++) {
 		struct rec *r = &c->v[i];
 		if (r->dropped)
 			continue;
-		size_t dl = dir_len(r->path);
+		size_t dl = snap_path_dir_len(r->path);
 		int q = 0;
 		if (r->kind == REC_OPAQUE)
 			q = r->path[0] ? asprintf(&r->tarname, "%s/.wh..wh..opq", r->path)
@@ -356,9 +383,33 @@ static int collector_finish(struct snap_diff_collector *c, struct snap_error *er
 			r->tarname = strdup(r->path);
 		if (q < 0 || !r->tarname) {
 			r->tarname = NULL;
-			return snap_error_set(err, -ENOMEM, "diff: out of memory");
+			return -ENOMEM;
 		}
 	}
+	return 0;
+}
+
+/* Sort, merge duplicates, drop deletes below deleted directories, add
+ * parent directories, decide opaque directories, name every record. */
+static int collector_finish(struct snap_diff_collector *c, struct snap_error *err)
+{
+	if (c->err.code)
+		return snap_diff_collector_error(c, err);
+	if (c->finished)
+		return 0;
+	finish_reset(c);
+	finish_merge_duplicates(c);
+	_cleanup_(snap_strmap_done) struct snap_strmap index = { 0 };
+	if (finish_index(c, &index) < 0)
+		return snap_error_set(err, -ENOMEM, "diff: out of memory");
+	finish_drop_implied_deletes(c, &index);
+	if (finish_add_parents(c, &index) < 0)
+		return snap_error_set(err, -ENOMEM, "diff: out of memory");
+	int r = finish_opaque(c, err);
+	if (r < 0)
+		return r;
+	if (finish_tarnames(c) < 0)
+		return snap_error_set(err, -ENOMEM, "diff: out of memory");
 	if (c->n > 0)
 		qsort(c->v, c->n, sizeof(*c->v), rec_tarname_cmp);
 	c->finished = true;
@@ -498,7 +549,7 @@ static int write_entry(struct snap_diff_collector *c, struct archive *a, struct 
 		       struct snap_strmap *links, struct parent_cache *pc, struct snap_error *err)
 {
 	int treefd = r->src >= 0 ? c->srcs[r->src].fd : c->new_treefd;
-	size_t dl = dir_len(r->path);
+	size_t dl = snap_path_dir_len(r->path);
 	const char *name = dl ? r->path + dl + 1 : r->path;
 	if (!pc->dir || pc->src != r->src || strlen(pc->dir) != dl || strncmp(pc->dir, r->path, dl) != 0) {
 		parent_cache_done(pc);

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The layer apply's shared state and the functions its files call across
+ * (layer-apply.c runs it; see there for the file per concern).
+ */
+#ifndef SNAP_APPLY_INTERNAL_H
+#define SNAP_APPLY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "layer/layer-internal.h"
+#include "util/digest.h"
+#include "util/macro.h"
+#include "util/strset.h"
+
+struct archive;
+struct archive_entry;
+
+enum { PATH_CREATED = 1, PATH_UPDATED = 2 };
+
+enum undo_kind {
+	UNDO_CREATED, /* remove path */
+	UNDO_BACKUP,  /* rename backup <n> back to path */
+	UNDO_META,    /* restore a directory's owner, mode, times and xattrs */
+};
+
+struct undo {
+	int kind;
+	char *path;
+	unsigned backup;
+	struct stat st;
+	struct snap_xattrs xattrs;
+};
+
+struct deferred_dir {
+	char *path;
+	mode_t mode;
+	struct timespec times[2];
+};
+
+struct apply_input {
+	int fd;
+	struct archive *raw; /* decompressing reader, format raw */
+	struct snap_sha256 blob, diff;
+	char *fdbuf, *rawbuf;
+	int io_error;
+	bool plain; /* no compression: the blob is the stream, hash it once */
+	char raw_error[256];
+};
+
+struct apply {
+	int treefd;
+	const struct snap_whiteout_hook *hook;
+	struct archive *tar;
+	struct snap_error *err;
+	const char *entry; /* current entry name, for messages */
+
+	struct snap_strmap layer_paths; /* path -> PATH_CREATED / PATH_UPDATED */
+	struct snap_strmap saved_meta;  /* directories with an UNDO_META */
+	struct snap_strmap opaque_done;
+	struct snap_strmap deferred_idx; /* path -> index + 1 into dirs */
+
+	struct undo *undo;
+	size_t n_undo, cap_undo;
+	struct deferred_dir *dirs;
+	size_t n_dirs, cap_dirs;
+
+	int backupfd;
+	char backup_name[64];
+	unsigned n_backups;
+
+	char *cache_dir; /* parent directory cache */
+	int cache_fd;
+	bool cache_stale; /* something was moved or removed: resolve again */
+
+	char *buf;
+	uint64_t entries;
+};
+
+/* layer-apply.c: set *a->err naming the current entry; returns code. */
+int apply_fail(struct apply *a, int code, const char *fmt, ...) _printf_(3, 4);
+
+/* apply-journal.c */
+int apply_undo_push(struct apply *a, int kind, const char *path, struct undo **ret);
+/* Save a pre-existing directory's metadata once (UNDO_META). */
+int apply_save_meta(struct apply *a, int pfd, const char *name, const char *path);
+int apply_save_parent_meta(struct apply *a, const char *path);
+/* Get `path`'s existing entry out of the way: removed when this layer
+ * created it, moved to the undo directory otherwise. */
+int apply_remove_existing(struct apply *a, int pfd, const char *name, const char *path,
+			  const struct stat *st);
+int apply_mark_created(struct apply *a, const char *path);
+/* Play the journal backwards; never fails, notes failed steps in *a->err. */
+void apply_rollback(struct apply *a);
+
+/* apply-resolve.c */
+void apply_cache_drop(struct apply *a);
+/* An O_PATH fd of path's parent (owned by the caller); name = last
+ * component, "." for the root "". */
+int apply_open_parent(int treefd, const char *path, const char **ret_name);
+/* mkdir -p of `dir` inside the tree, following symlinks inside the root. */
+int apply_make_parents(struct apply *a, const char *dir);
+/* A borrowed fd of path's parent directory (cached across entries). */
+int apply_get_parent(struct apply *a, const char *path, const char **ret_name);
+/* Check and normalize an entry's name or link target into *ret. */
+int apply_checked_path(struct apply *a, const char *raw, const char *what, char **ret);
+
+/* apply-whiteout.c: `path` names a .wh. entry. */
+int apply_whiteout(struct apply *a, const char *path);
+
+/* apply-entry.c */
+int apply_entry(struct apply *a, struct apply_input *in, struct archive_entry *e);
+
+/* apply-input.c */
+int apply_input_open(struct apply_input *in, int fd, struct archive **ret_tar, struct snap_error *err);
+/* Hash what the tar reader left, so the digests cover the whole blob. */
+int apply_input_drain(struct apply_input *in, struct snap_error *err);
+void apply_input_done(struct apply_input *in);
+/* Fail with the reader's error for `what`. */
+int apply_tar_fail(struct apply *a, struct apply_input *in, const char *what);
+
+#endif

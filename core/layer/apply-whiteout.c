@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Whiteouts of a layer apply: `.wh.NAME` hides NAME of the layers below,
+ * `.wh..wh..opq` hides everything below its directory.  Lower contents in
+ * the tree itself are moved to the undo journal; a driver's whiteout hook
+ * (overlay) records the whiteout in its own form.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "layer/apply-internal.h"
+#include "util/fs-util.h"
+#include "util/macro.h"
+#include "util/strset.h"
+
+static int purge(struct apply *a, int dirfd, const char *dirpath)
+{
+	int lfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lfd < 0)
+		return apply_fail(a, negative_errno(), "open '%s': %s", dirpath[0] ? dirpath : ".",
+			    strerror(errno));
+	_cleanup_closedir_ DIR *d = fdopendir(lfd);
+	if (!d) {
+		close(lfd);
+		return apply_fail(a, -ENOMEM, "out of memory");
+	}
+	/* Collect first: entries are renamed away while we go. */
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!dirpath[0] && strcmp(de->d_name, a->backup_name) == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **nv = realloc(names, cap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			names = nv;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		_cleanup_free_ char *child = NULL;
+		if ((dirpath[0] ? asprintf(&child, "%s/%s", dirpath, names[i])
+				: asprintf(&child, "%s", names[i])) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		void *v = NULL;
+		snap_strmap_get(&a->layer_paths, child, &v);
+		struct stat st;
+		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = apply_fail(a, negative_errno(), "stat '%s': %s", child, strerror(errno));
+			break;
+		}
+		if (!v) {
+			r = apply_remove_existing(a, dirfd, names[i], child, &st);
+		} else if (v == (void *)PATH_UPDATED && S_ISDIR(st.st_mode)) {
+			/* This layer's directory, but older contents below it are
+			 * hidden too. */
+			_cleanup_close_ int sub = openat(dirfd, names[i],
+							 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			r = sub < 0 ? apply_fail(a, negative_errno(), "open '%s': %s", child, strerror(errno))
+				    : purge(a, sub, child);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (r == -ENOMEM)
+		return apply_fail(a, r, "out of memory");
+	return r;
+}
+
+static int call_hook(struct apply *a, int dirfd, const char *name, int kind)
+{
+	struct snap_error herr = { 0 };
+	int r = a->hook->fn(a->hook->state, dirfd, name, kind, &herr);
+	if (r < 0)
+		return apply_fail(a, r, "driver whiteout: %s", herr.message[0] ? herr.message : strerror(-r));
+	return 0;
+}
+
+static int apply_opaque(struct apply *a, const char *dir)
+{
+	int r = snap_strset_add(&a->opaque_done, dir);
+	if (r < 0)
+		return apply_fail(a, r, "out of memory");
+	if (r == 0) /* once per directory: repeated markers cost nothing */
+		return 0;
+	bool hook = a->hook && a->hook->fn;
+	_cleanup_close_ int dfd = dir[0] ? snap_openat_in_root(a->treefd, dir, O_PATH | O_DIRECTORY, 0)
+				     : openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1)
+		dfd = negative_errno();
+	if (dfd == -ENOENT && hook) {
+		if ((r = apply_make_parents(a, dir)) < 0)
+			return r;
+		dfd = snap_openat_in_root(a->treefd, dir, O_PATH | O_DIRECTORY, 0);
+	}
+	if (dfd == -ENOENT || dfd == -ENOTDIR)
+		return 0; /* nothing below to hide */
+	if (dfd < 0)
+		return apply_fail(a, dfd, "open '%s': %s", dir, strerror(-dfd));
+	if ((r = purge(a, dfd, dir)) < 0)
+		return r;
+	if (!hook)
+		return 0;
+	const char *name;
+	_cleanup_close_ int pfd = apply_open_parent(a->treefd, dir, &name);
+	if (pfd < 0)
+		return apply_fail(a, pfd, "open parent of '%s': %s", dir, strerror(-pfd));
+	if ((r = apply_save_meta(a, pfd, name, dir)) < 0)
+		return r;
+	return call_hook(a, pfd, name, SNAP_WHITEOUT_OPAQUE);
+}
+
+int apply_whiteout(struct apply *a, const char *path)
+{
+	const char *base = snap_path_base(path);
+	size_t dl = snap_path_dir_len(path);
+	_cleanup_free_ char *dir = strndup(path, dl);
+	if (!dir)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	if (strcmp(base, ".wh..wh..opq") == 0)
+		return apply_opaque(a, dir);
+	if (strncmp(base, ".wh..wh.", 8) == 0)
+		return 0; /* aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a whiteout */
+	const char *victim = base + 4;
+	if (!victim[0] || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0)
+		return apply_fail(a, -EINVAL, "invalid whiteout name");
+	_cleanup_free_ char *tpath = NULL;
+	if ((dl ? asprintf(&tpath, "%s/%s", dir, victim) : asprintf(&tpath, "%s", victim)) < 0)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	/* Whiteouts only hide the layers below, never this layer's entries. */
+	if (snap_strmap_get(&a->layer_paths, tpath, NULL))
+		return 0;
+	bool hook = a->hook && a->hook->fn;
+	const char *name;
+	int pfd;
+	if (hook) {
+		pfd = apply_get_parent(a, tpath, &name);
+		if (pfd < 0)
+			return pfd;
+	} else {
+		/* Without a parent there is nothing to delete. */
+		if (a->cache_stale)
+			apply_cache_drop(a);
+		a->cache_stale = false;
+		_cleanup_close_ int probe = dl ? snap_openat_in_root(a->treefd, dir, O_PATH | O_DIRECTORY, 0)
+					   : openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (probe == -ENOENT || probe == -ENOTDIR)
+			return 0;
+		pfd = apply_get_parent(a, tpath, &name);
+		if (pfd < 0)
+			return pfd;
+	}
+	int r = apply_save_parent_meta(a, tpath);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if ((r = apply_remove_existing(a, pfd, name, tpath, &st)) < 0)
+			return r;
+	} else if (errno != ENOENT) {
+		return apply_fail(a, negative_errno(), "stat '%s': %s", tpath, strerror(errno));
+	}
+	if (!hook)
+		return 0;
+	/* Whatever the hook creates (a whiteout device) is removed on undo. */
+	if (apply_undo_push(a, UNDO_CREATED, tpath, NULL) < 0)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	return call_hook(a, pfd, name, SNAP_WHITEOUT_ENTRY);
+}
