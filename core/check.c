@@ -314,6 +314,7 @@ struct row_brief {
 	int state;
 	int kind;
 	uint64_t parent_id;
+	bool default_ns; /* in the CLI's namespace '', where images keep their layers */
 };
 
 static void rows_free(struct row_brief *v, size_t n)
@@ -325,7 +326,7 @@ static void rows_free(struct row_brief *v, size_t n)
 
 static int load_rows(struct snap_core *core, struct row_brief **ret, size_t *ret_n, struct snap_error *err)
 {
-	static const char sql[] = "SELECT id, key, state, kind, parent_id FROM snapshots ORDER BY id";
+	static const char sql[] = "SELECT id, key, state, kind, parent_id, namespace = '' FROM snapshots ORDER BY id";
 	struct snap_store *store = snap_core_store(core);
 	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
 	int r = snap_store_stmt(store, sql, &st, err);
@@ -347,7 +348,8 @@ static int load_rows(struct snap_core *core, struct row_brief **ret, size_t *ret
 		}
 		v[n++] = (struct row_brief){ .id = (uint64_t)sqlite3_column_int64(st, 0), .key = key,
 					     .state = sqlite3_column_int(st, 2), .kind = sqlite3_column_int(st, 3),
-					     .parent_id = (uint64_t)sqlite3_column_int64(st, 4) };
+					     .parent_id = (uint64_t)sqlite3_column_int64(st, 4),
+					     .default_ns = sqlite3_column_int(st, 5) != 0 };
 	}
 	if (rc != SQLITE_DONE) {
 		rows_free(v, n);
@@ -609,7 +611,7 @@ static int check_interrupted_apply(struct checker *c, const struct row_brief *ro
 		return 0;
 	_cleanup_close_ int tree = -EBADF;
 	struct snap_error e = { 0 };
-	if (snap_core_open_tree(c->core, row->key, &tree, &e) < 0)
+	if (snap_core_open_tree_id(c->core, row->id, row->key, row->kind, &tree, &e) < 0)
 		return 0; /* a missing tree is reported as missing-dir */
 	_cleanup_close_ int fd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -645,7 +647,7 @@ static int check_interrupted_apply(struct checker *c, const struct row_brief *ro
  */
 static int check_unproven_layer(struct checker *c, const struct row_brief *row, struct snap_error *err)
 {
-	if (row->kind != SNAP_KIND_COMMITTED || !snap_digest_valid(row->key))
+	if (row->kind != SNAP_KIND_COMMITTED || !row->default_ns || !snap_digest_valid(row->key))
 		return 0;
 	_cleanup_(snap_labels_done) struct snap_labels labels = { 0 };
 	int r = snap_row_labels_load(c->core, (int64_t)row->id, &labels, err);

@@ -4,6 +4,7 @@
 #ifndef SNAP_CORE_INTERNAL_H
 #define SNAP_CORE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core.h"
@@ -33,6 +34,11 @@ struct snap_core {
 	void *notice_ctx;
 	struct staging *staging;
 	size_t n_staging;
+	/* The containerd namespace keys are looked up and created in ('' by
+	 * default, the CLI's), or, with ns_from_key, the first component of
+	 * each key (containerd's own keys, "NS/ID/KEY"). */
+	char ns[SNAP_NAMESPACE_MAX + 1];
+	bool ns_from_key;
 };
 
 struct snap_store *snap_core_store(struct snap_core *core);
@@ -63,6 +69,15 @@ void snap_core_dir_timer_stop(uint64_t start);
  * remove (kind may be unknown), then the directory itself. */
 int snap_core_remove_dir(struct snap_core *core, uint64_t id, const char *key, int kind,
 			 struct snap_error *err);
+
+/* The namespace `key` lives in for this core (core->ns, or the key's first
+ * component with ns_from_key) into buf; -EINVAL when a key names none. */
+int snap_core_key_namespace(const struct snap_core *core, const char *key, char buf[SNAP_NAMESPACE_MAX + 1],
+			    struct snap_error *err);
+
+/* The writable tree of snapshot row `id` (any namespace): for check. */
+int snap_core_open_tree_id(struct snap_core *core, uint64_t id, const char *key, int kind, int *ret_dirfd,
+			   struct snap_error *err);
 
 /* snap_commit for the unpacker (core/image/image-unpack.c): the only commit
  * that may set labels under SNAP_LABEL_RESERVED_PREFIX, its proof that it

@@ -64,6 +64,34 @@ struct snap_loader *snap_core_loader(struct snap_core *core);
 /* Directory fd of ROOT (O_PATH), valid while the core is open. */
 int snap_core_rootfd(const struct snap_core *core);
 
+/* ---- namespaces --------------------------------------------------------- */
+
+/*
+ * Snapshots belong to a containerd namespace, as in containerd's metadata
+ * store: a key is unique within its namespace, and every call by key (stat,
+ * prepare and its parent, commit, remove, walk...) sees only the core's
+ * current namespace.  A new core works in '' (the CLI's namespace, where
+ * images, containers and their layers live).  The gRPC service sets the
+ * caller's namespace (the containerd-namespace header) for each call.
+ *
+ * ns NULL takes each key's namespace from the key itself, the way
+ * containerd names the snapshots it keeps in a proxy snapshotter
+ * ("NS/ID/KEY"; containerd sends no namespace header to a proxy plugin):
+ * a key without a valid first component is -EINVAL, a parent or a
+ * committed name in another namespace than the key's is -EINVAL, and walk
+ * lists the snapshots whose key begins with their namespace (never the
+ * CLI's: containerd's garbage collector removes whatever it walks and does
+ * not know).
+ *
+ * A namespace is '' or a containerd identifier: [A-Za-z0-9]+ joined by
+ * single '.', '_' or '-', at most SNAP_NAMESPACE_MAX characters.  -EINVAL
+ * otherwise.
+ */
+#define SNAP_NAMESPACE_MAX 76
+int snap_core_set_namespace(struct snap_core *core, const char *ns, struct snap_error *err);
+/* containerd's identifiers.Validate (the empty string is not one). */
+bool snap_namespace_valid(const char *ns);
+
 /* ---- snapshots ---------------------------------------------------------- */
 
 struct snap_info {

@@ -98,6 +98,43 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (image_id, idx)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX image_layers_chain ON image_layers(chain_id);",
+	/* 4: snapshots scoped by containerd namespace (the gRPC service's
+	 * containerd-namespace header; '' is the CLI's own).  A key is unique
+	 * per namespace, so the table is rebuilt without UNIQUE(key).  The
+	 * rebuild keeps every id and the AUTOINCREMENT high-water mark (an id
+	 * is never reused), and the foreign keys are checked at commit. */
+	"PRAGMA defer_foreign_keys = ON;"
+	"CREATE TABLE snapshots_v4 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  namespace TEXT NOT NULL DEFAULT '',"
+	"  key TEXT NOT NULL,"
+	"  parent_id INTEGER REFERENCES snapshots_v4(id),"
+	"  kind INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  created_ns INTEGER NOT NULL,"
+	"  updated_ns INTEGER NOT NULL,"
+	"  size INTEGER,"
+	"  inodes INTEGER,"
+	"  UNIQUE (namespace, key)"
+	");"
+	"INSERT INTO snapshots_v4(id, key, parent_id, kind, state, created_ns, updated_ns, size, inodes)"
+	"  SELECT id, key, parent_id, kind, state, created_ns, updated_ns, size, inodes"
+	"  FROM snapshots ORDER BY id;"
+	"CREATE TABLE snapshot_labels_v4 ("
+	"  snapshot_id INTEGER NOT NULL REFERENCES snapshots_v4(id) ON DELETE CASCADE,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (snapshot_id, key)"
+	") WITHOUT ROWID;"
+	"INSERT INTO snapshot_labels_v4 SELECT snapshot_id, key, value FROM snapshot_labels;"
+	"DELETE FROM sqlite_sequence WHERE name = 'snapshots_v4';"
+	"INSERT INTO sqlite_sequence(name, seq) SELECT 'snapshots_v4', seq FROM sqlite_sequence"
+	"  WHERE name = 'snapshots';"
+	"DROP TABLE snapshot_labels;"
+	"DROP TABLE snapshots;"
+	"ALTER TABLE snapshots_v4 RENAME TO snapshots;"
+	"ALTER TABLE snapshot_labels_v4 RENAME TO snapshot_labels;"
+	"CREATE INDEX snapshots_parent ON snapshots(parent_id);",
 };
 
 struct stmt_cache_entry {

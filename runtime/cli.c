@@ -36,6 +36,12 @@ static struct snap_core *open_core(struct cli_ctx *ctx, unsigned flags)
 		return NULL;
 	}
 	ctx->core_query_only = flags & SNAP_CORE_QUERY_ONLY;
+	if (ctx->ns && snap_core_set_namespace(ctx->core, ctx->ns, &err) < 0) {
+		snap_error_prefix(&err, "SNAPCTL_NAMESPACE");
+		cli_fail(ctx, &err);
+		snap_core_close(TAKE_PTR(ctx->core));
+		return NULL;
+	}
 	return ctx->core;
 }
 

@@ -33,6 +33,7 @@ struct cli_ctx {
 	char **argv_all;         /* the whole command line, for cmd_exec_helper */
 	struct snap_core *core; /* opened on first cli_core() */
 	bool core_query_only;   /* core opened by cli_core_reader() */
+	const char *ns;         /* containerd namespace of the `snapshot` commands (SNAPCTL_NAMESPACE); NULL: '' */
 };
 
 typedef int (*cli_cmd_fn)(struct cli_ctx *ctx, int argc, char **argv);

@@ -323,6 +323,10 @@ int cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
 	for (const struct cli_command *sc = snapshot_commands; sc->spec; sc++) {
 		if (strcmp(sc->spec->name, argv[optind]) != 0)
 			continue;
+		/* Like ctr's CONTAINERD_NAMESPACE: the snapshots of serve's
+		 * clients live in their containerd namespace; the CLI's own
+		 * (images, containers) in ''. */
+		ctx->ns = getenv("SNAPCTL_NAMESPACE");
 		return sc->fn(ctx, argc - optind, argv + optind);
 	}
 	return cli_spec_usage_error(ctx, &cli_spec_snapshot, "unknown command '%s'", argv[optind]);

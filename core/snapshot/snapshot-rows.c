@@ -42,17 +42,23 @@ int snap_row_read(sqlite3_stmt *st, struct snap_row *ret)
 	return 0;
 }
 
-/* Row of `key` in any state; -ENOENT (message "snapshot 'k' does not exist")
- * when absent. */
+/* Row of `key` in any state, in its namespace (snap_core_key_namespace);
+ * -ENOENT (message "snapshot 'k' does not exist") when absent. */
 int snap_row_by_key(struct snap_core *core, const char *key, struct snap_row *ret, struct snap_error *err)
 {
 	static const char sql[] = "SELECT " SNAP_ROW_COLUMNS " FROM snapshots s "
-				  "LEFT JOIN snapshots p ON p.id = s.parent_id WHERE s.key = ?1";
+				  "LEFT JOIN snapshots p ON p.id = s.parent_id "
+				  "WHERE s.namespace = ?2 AND s.key = ?1";
+	char ns[SNAP_NAMESPACE_MAX + 1];
+	int r = snap_core_key_namespace(core, key, ns, err);
+	if (r < 0)
+		return r;
 	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
-	int r = snap_store_stmt(core->store, sql, &st, err);
+	r = snap_store_stmt(core->store, sql, &st, err);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return snap_error_set(err, -ENOENT, "snapshot '%s' does not exist", key);

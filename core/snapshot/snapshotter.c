@@ -51,11 +51,33 @@ int snap_stat(struct snap_core *core, const char *key, struct snap_info *ret, st
 
 /* ---- prepare / view ------------------------------------------------------ */
 
+/* With namespaces taken from keys, a snapshot and its parent (or its
+ * committed name) must name the same one: nothing builds on, or moves to,
+ * another namespace. */
+static int same_namespace(struct snap_core *core, const char *what, const char *key, const char *other,
+			  struct snap_error *err)
+{
+	char a[SNAP_NAMESPACE_MAX + 1], b[SNAP_NAMESPACE_MAX + 1];
+	if (!core->ns_from_key || !other || !*other)
+		return 0;
+	int r = snap_core_key_namespace(core, key, a, err);
+	if (r >= 0)
+		r = snap_core_key_namespace(core, other, b, err);
+	if (r >= 0 && strcmp(a, b) != 0)
+		r = snap_error_set(err, -EINVAL, "%s '%s': '%s' is in namespace '%s', not '%s'", what, key,
+				   other, b, a);
+	return r;
+}
+
 static int insert_row(struct snap_core *core, const char *key, int64_t parent_id, int kind,
 		      const struct snap_labels *labels, int64_t *ret_id, struct snap_error *err)
 {
-	static const char sql[] = "INSERT INTO snapshots(key, parent_id, kind, state, created_ns, updated_ns) "
-				  "VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+	char ns[SNAP_NAMESPACE_MAX + 1];
+	int q = snap_core_key_namespace(core, key, ns, err);
+	if (q < 0)
+		return q;
+	static const char sql[] = "INSERT INTO snapshots(key, parent_id, kind, state, created_ns, updated_ns, "
+				  "namespace) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)";
 	{
 		_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
 		int r = snap_store_stmt(core->store, sql, &st, err);
@@ -69,6 +91,7 @@ static int insert_row(struct snap_core *core, const char *key, int64_t parent_id
 		sqlite3_bind_int(st, 3, kind);
 		sqlite3_bind_int(st, 4, SNAP_ROW_CREATING);
 		sqlite3_bind_int64(st, 5, snap_now_ns());
+		sqlite3_bind_text(st, 6, ns, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE)
 			return snap_store_error(core->store, rc, err, "insert snapshot '%s'", key);
@@ -100,6 +123,9 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 {
 	const char *what = kind == SNAP_KIND_VIEW ? "view" : "prepare";
 	int r = snap_key_validate(what, key, err);
+	if (r < 0)
+		return r;
+	r = same_namespace(core, what, key, parent, err);
 	if (r < 0)
 		return r;
 	r = snap_labels_validate(labels, err);
@@ -268,8 +294,12 @@ static int name_taken(struct snap_core *core, const char *name, bool *ret, struc
 static int reserve_name(struct snap_core *core, const char *name, int64_t committer, int64_t *ret_id,
 			struct snap_error *err)
 {
-	static const char sql[] = "INSERT INTO snapshots(key, parent_id, kind, state, created_ns, updated_ns) "
-				  "VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+	char ns[SNAP_NAMESPACE_MAX + 1];
+	int q = snap_core_key_namespace(core, name, ns, err);
+	if (q < 0)
+		return q;
+	static const char sql[] = "INSERT INTO snapshots(key, parent_id, kind, state, created_ns, updated_ns, "
+				  "namespace) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)";
 	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
 	int r = snap_store_stmt(core->store, sql, &st, err);
 	if (r < 0)
@@ -279,6 +309,7 @@ static int reserve_name(struct snap_core *core, const char *name, int64_t commit
 	sqlite3_bind_int(st, 3, SNAP_KIND_UNKNOWN);
 	sqlite3_bind_int(st, 4, SNAP_ROW_CREATING);
 	sqlite3_bind_int64(st, 5, snap_now_ns());
+	sqlite3_bind_text(st, 6, ns, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		return snap_store_error(core->store, rc, err, "reserve name '%s'", name);
@@ -343,6 +374,9 @@ static int commit_snapshot(struct snap_core *core, const char *name, const char 
 	if (r < 0)
 		return r;
 	r = snap_key_validate("commit", key, err);
+	if (r < 0)
+		return r;
+	r = same_namespace(core, "commit", key, name, err);
 	if (r < 0)
 		return r;
 	r = snap_labels_validate(labels, err);
@@ -706,6 +740,19 @@ int snap_core_open_tree(struct snap_core *core, const char *key, int *ret_dirfd,
 	return 0;
 }
 
+int snap_core_open_tree_id(struct snap_core *core, uint64_t id, const char *key, int kind, int *ret_dirfd,
+			   struct snap_error *err)
+{
+	_cleanup_(snap_chain_done) struct snap_chain_owned chain = { 0 };
+	struct snap_row self = { .id = (int64_t)id, .key = (char *)key, .kind = kind };
+	int r = snap_row_self(core, &self, &chain, err);
+	if (r >= 0)
+		r = snap_drv_open_tree(core->drv, core->drv_state, &chain.self, ret_dirfd, err);
+	if (r < 0)
+		return snap_error_prefix(err, "open tree of '%s'", key);
+	return 0;
+}
+
 int snap_mount_at(struct snap_core *core, const char *key, const char *target, unsigned flags,
 		  struct snap_error *err)
 {
@@ -748,19 +795,28 @@ int snap_walk(struct snap_core *core, const char *const *filters, size_t n_filte
 	int r = snap_filter_parse(filters, n_filters, &f, err);
 	if (r < 0)
 		return r;
-	static const char sql[] = "SELECT " SNAP_ROW_COLUMNS " FROM snapshots s "
+	static const char scoped[] = "SELECT " SNAP_ROW_COLUMNS " FROM snapshots s "
+				     "LEFT JOIN snapshots p ON p.id = s.parent_id "
+				     "WHERE s.namespace = ?2 AND s.state != ?1 ORDER BY s.key";
+	/* Namespaces from keys: every snapshot whose key names its namespace
+	 * (containerd's "NS/ID/KEY"), never the CLI's. */
+	static const char any[] = "SELECT " SNAP_ROW_COLUMNS " FROM snapshots s "
 				  "LEFT JOIN snapshots p ON p.id = s.parent_id "
-				  "WHERE s.state != ?1 ORDER BY s.key";
+				  "WHERE s.namespace != '' AND s.state != ?1 "
+				  "AND substr(s.key, 1, length(s.namespace) + 1) = s.namespace || '/' "
+				  "ORDER BY s.key";
 	/* Collect first, call back after: the callback may itself change
 	 * the store, which must not happen under an open read statement. */
 	struct snap_info *infos = NULL;
 	size_t n = 0;
 	{
 		_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
-		r = snap_store_stmt(core->store, sql, &st, err);
+		r = snap_store_stmt(core->store, core->ns_from_key ? any : scoped, &st, err);
 		if (r < 0)
 			return r;
 		sqlite3_bind_int(st, 1, SNAP_ROW_CREATING);
+		if (!core->ns_from_key)
+			sqlite3_bind_text(st, 2, core->ns, -1, SQLITE_STATIC);
 		int rc;
 		while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			struct snap_row row = { 0 };

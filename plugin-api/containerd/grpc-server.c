@@ -169,6 +169,42 @@ static ProtobufCMessage *decode_request(const struct snap_method *m, grpc_byte_b
 	return req;
 }
 
+/*
+ * Scope the worker's core to the caller's containerd namespace, from the
+ * containerd-namespace header, as containerd's metadata store scopes its
+ * keys: one namespace neither sees nor builds on another's snapshots.  A
+ * call without the header is scoped by each key's first component:
+ * containerd itself sends no header to a proxy plugin and names its keys
+ * "NS/ID/KEY".  The header is a scope, not a credential: the socket's mode
+ * is what keeps strangers out.
+ */
+static int call_scope(struct worker *w, const struct call *c, struct snap_error *err)
+{
+	static const char header[] = "containerd-namespace";
+	const grpc_slice *value = NULL;
+	for (size_t i = 0; i < c->md.count; i++) {
+		const grpc_slice *k = &c->md.metadata[i].key;
+		if (GRPC_SLICE_LENGTH(*k) != sizeof(header) - 1 ||
+		    memcmp(GRPC_SLICE_START_PTR(*k), header, sizeof(header) - 1) != 0)
+			continue;
+		if (value)
+			return snap_error_set(err, -EINVAL, "the call carries two %s headers", header);
+		value = &c->md.metadata[i].value;
+	}
+	if (!value)
+		return snap_core_set_namespace(w->core, NULL, err);
+	char ns[SNAP_NAMESPACE_MAX + 1];
+	size_t len = GRPC_SLICE_LENGTH(*value);
+	if (len == 0 || len > SNAP_NAMESPACE_MAX)
+		return snap_error_set(err, -EINVAL, "%s header: namespace of %zu bytes (1 to %d)", header, len,
+				      SNAP_NAMESPACE_MAX);
+	memcpy(ns, GRPC_SLICE_START_PTR(*value), len);
+	ns[len] = '\0';
+	if (memchr(ns, '\0', len))
+		return snap_error_set(err, -EINVAL, "%s header: namespace holds a NUL byte", header);
+	return snap_core_set_namespace(w->core, ns, err);
+}
+
 /* The request message is in: run the method with this worker's core. */
 static void call_run(struct worker *w, struct call *c)
 {
@@ -183,6 +219,9 @@ static void call_run(struct worker *w, struct call *c)
 	} else if (!c->in) {
 		c->status = GRPC_STATUS_INVALID_ARGUMENT;
 		snap_error_set(&err, -EINVAL, "%s: the call carries no request message", m->name);
+	} else if (call_scope(w, c, &err) < 0) {
+		c->status = GRPC_STATUS_INVALID_ARGUMENT;
+		snap_error_prefix(&err, "%s", m->name);
 	} else {
 		ProtobufCMessage *req = decode_request(m, c->in);
 		if (!req) {

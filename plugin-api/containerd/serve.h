@@ -8,9 +8,11 @@
  * connection per worker also lets reads run while another worker writes:
  * writers serialise in the core with BEGIN IMMEDIATE).  Whichever worker
  * is free takes the next event, so a slow call (a vfs copy) holds one
- * worker only.  Keys are used exactly as containerd sends them (its
- * metadata layer already prefixes them with the namespace); the
- * containerd-namespace header may be present or not and is not needed.
+ * worker only.  Keys are used exactly as containerd sends them, within
+ * the namespace its containerd-namespace header names, or without the
+ * header the namespace each key begins with (containerd's own "NS/ID/KEY":
+ * containerd sends no header to a proxy plugin); see
+ * snap_core_set_namespace.
  *
  * Signals are the program's business: the caller blocks the ones it waits
  * for before snap_serve_start (threads inherit the mask) and calls

@@ -117,7 +117,8 @@ image=snapctl.test/busybox:latest
 ctr images import --snapshotter snapctl --base-name snapctl.test/busybox "$tmp/busybox.tar" >/dev/null
 ctr images ls -q | grep -qx "$image" || { ctr images ls >&2; echo "import did not name $image" >&2; exit 1; }
 
-snapctl_keys() { "$snapctl" --root "$tmp/snapctl" --driver "$driver" snapshot ls | tail -n +2; }
+# containerd's snapshots live in its namespace (the header it sends).
+snapctl_keys() { SNAPCTL_NAMESPACE=snapctl-e2e "$snapctl" --root "$tmp/snapctl" --driver "$driver" snapshot ls | tail -n +2; }
 n_layers=$(snapctl_keys | wc -l)
 if ((n_layers < 1)); then
 	echo "the image's layer is not in snapctl after unpack" >&2

@@ -159,6 +159,90 @@ static void test_migration_from_version_zero_db(void **state)
 	ut_ok(snap_prepare(r->core, "k", NULL, NULL, NULL, &err), &err);
 }
 
+/* Migration 4 (snapshots scoped by namespace) on a root of schema 3: the
+ * table is rebuilt without UNIQUE(key); ids, parents, labels and the
+ * AUTOINCREMENT high-water mark survive, and the same key then exists once
+ * per namespace. */
+static void test_migration_namespaces(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_error err = { 0 };
+	ut_ok(ut_open(r, "vfs", 0, &err), &err);
+	ut_close(r);
+	/* Back to schema 3's snapshot tables, as migration 1 made them. */
+	exec_sql(r->root,
+		 "PRAGMA foreign_keys = OFF;"
+		 "DROP TABLE snapshot_labels; DROP TABLE snapshots;"
+		 "CREATE TABLE snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE NOT NULL,"
+		 "  parent_id INTEGER REFERENCES snapshots(id), kind INTEGER NOT NULL,"
+		 "  state INTEGER NOT NULL DEFAULT 0, created_ns INTEGER NOT NULL,"
+		 "  updated_ns INTEGER NOT NULL, size INTEGER, inodes INTEGER);"
+		 "CREATE INDEX snapshots_parent ON snapshots(parent_id);"
+		 "CREATE TABLE snapshot_labels (snapshot_id INTEGER NOT NULL REFERENCES snapshots(id)"
+		 "  ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL,"
+		 "  PRIMARY KEY (snapshot_id, key)) WITHOUT ROWID;"
+		 "INSERT INTO snapshots VALUES (3, 'base', NULL, 3, 0, 1, 1, 10, 1);"
+		 "INSERT INTO snapshots VALUES (5, 'child', 3, 2, 0, 2, 2, NULL, NULL);"
+		 "INSERT INTO snapshot_labels VALUES (3, 'a', '1'), (5, 'b', '2');"
+		 "UPDATE sqlite_sequence SET seq = 41 WHERE name = 'snapshots';"
+		 "INSERT INTO sqlite_sequence(name, seq) SELECT 'snapshots', 41"
+		 "  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'snapshots');"
+		 "PRAGMA user_version = 3;");
+	assert_int_equal(snap_mkdir_p(r->root, 0700), 0);
+	char p[4096];
+	for (int id = 3; id <= 5; id += 2) {
+		snprintf(p, sizeof(p), "%s/snapshots/%d", r->root, id);
+		assert_int_equal(snap_mkdir_p(p, 0700), 0);
+	}
+	ut_ok(ut_open(r, "vfs", 0, &err), &err);
+	assert_int_equal(user_version(r->root), snap_store_schema_version());
+	struct snap_info info = { 0 };
+	ut_ok(snap_stat(r->core, "child", &info, &err), &err);
+	assert_int_equal(info.id, 5);
+	assert_string_equal(info.parent, "base");
+	assert_string_equal(snap_labels_get(&info.labels, "b"), "2");
+	snap_info_done(&info);
+	ut_ok(snap_stat(r->core, "base", &info, &err), &err);
+	assert_string_equal(snap_labels_get(&info.labels, "a"), "1");
+	snap_info_done(&info);
+	/* No id is reused. */
+	ut_ok(snap_prepare(r->core, "new", NULL, NULL, NULL, &err), &err);
+	ut_ok(snap_stat(r->core, "new", &info, &err), &err);
+	assert_int_equal(info.id, 42);
+	snap_info_done(&info);
+	/* One key, two namespaces; the default one still sees its own. */
+	ut_ok(snap_core_set_namespace(r->core, "ns-a", &err), &err);
+	ut_fails(snap_stat(r->core, "base", &info, &err), -ENOENT, &err);
+	ut_ok(snap_prepare(r->core, "base", NULL, NULL, NULL, &err), &err);
+	assert_int_equal(ut_count(r->core, NULL), 1);
+	ut_ok(snap_core_set_namespace(r->core, "", &err), &err);
+	assert_int_equal(ut_count(r->core, NULL), 3);
+	/* Namespaces from keys (containerd's "NS/ID/KEY"): a key without one
+	 * is refused, a parent in another namespace too; walk lists only the
+	 * keys that name their namespace, never the CLI's. */
+	ut_ok(snap_core_set_namespace(r->core, NULL, &err), &err);
+	assert_int_equal(ut_count(r->core, NULL), 0);
+	ut_fails(snap_stat(r->core, "base", &info, &err), -EINVAL, &err);
+	ut_fails(snap_prepare(r->core, "x", NULL, NULL, NULL, &err), -EINVAL, &err);
+	ut_ok(snap_prepare(r->core, "ns-a/1/x", NULL, NULL, NULL, &err), &err);
+	ut_ok(snap_commit(r->core, "ns-a/2/y", "ns-a/1/x", NULL, &err), &err);
+	ut_fails(snap_prepare(r->core, "ns-b/3/z", "ns-a/2/y", NULL, NULL, &err), -EINVAL, &err);
+	ut_fails(snap_prepare(r->core, "ns-b/3/z", "ns-b/2/y", NULL, NULL, &err), -ENOENT, &err);
+	assert_int_equal(ut_count(r->core, NULL), 1);
+	ut_ok(snap_core_set_namespace(r->core, "ns-a", &err), &err);
+	assert_int_equal(ut_count(r->core, NULL), 2);
+	ut_ok(snap_stat(r->core, "ns-a/2/y", &info, &err), &err);
+	snap_info_done(&info);
+	ut_ok(snap_core_set_namespace(r->core, "", &err), &err);
+	ut_ok(snap_remove(r->core, "new", &err), &err);
+	ut_fails(snap_core_set_namespace(r->core, "a/b", &err), -EINVAL, &err);
+	ut_fails(snap_core_set_namespace(r->core, "-a", &err), -EINVAL, &err);
+	ut_fails(snap_core_set_namespace(r->core, "a..b", &err), -EINVAL, &err);
+	assert_true(snap_namespace_valid("k8s.io"));
+	assert_true(snap_namespace_valid("a-b_c.d9"));
+	assert_false(snap_namespace_valid("a-"));
+}
+
 static void test_newer_schema_refused(void **state)
 {
 	struct ut_root *r = *state;
@@ -328,6 +412,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_a_database, ut_setup_noopen, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_empty_db, ut_setup_noopen, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_version_zero_db, ut_setup_noopen, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_migration_namespaces, ut_setup_noopen, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, ut_setup_noopen, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_missing_root, ut_setup_noopen, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, ut_setup_noopen, ut_teardown),

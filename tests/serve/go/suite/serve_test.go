@@ -140,29 +140,154 @@ func TestUnknownMethod(t *testing.T) {
 	}
 }
 
-// containerd sends its namespace header on every call except from the
-// garbage collector; keys are kept exactly as sent either way.
-func TestNamespaceHeaderOptional(t *testing.T) {
+// Clients are scoped by their containerd namespace header, as containerd's
+// metadata store scopes keys: one namespace cannot see, stat, walk, mount,
+// remove, update, commit or build on another's snapshots, and the same key
+// is two snapshots in two namespaces.  Calls without the header work
+// in the namespace their key begins with.  The unpacker's proof label is
+// refused to every client.
+func TestNamespaces(t *testing.T) {
 	f := newFixture(t)
-	with := metadata.NewOutgoingContext(context.Background(), metadata.Pairs("containerd-namespace", "ns1"))
-	without := context.Background()
-	if _, err := f.raw.Prepare(with, &snapshotsapi.PrepareSnapshotRequest{Key: "ns1/1/a"}); err != nil {
-		t.Fatal(err)
+	ns := func(n string) context.Context { return namespaces.WithNamespace(context.Background(), n) }
+	a, b, none := ns("ns-a"), ns("ns-b"), context.Background()
+	req := func(key, parent string) *snapshotsapi.PrepareSnapshotRequest {
+		return &snapshotsapi.PrepareSnapshotRequest{Snapshotter: "snapctl", Key: key, Parent: parent}
 	}
-	if _, err := f.raw.Prepare(without, &snapshotsapi.PrepareSnapshotRequest{Key: "ns1/2/b"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, ctx := range []context.Context{with, without} {
-		for _, key := range []string{"ns1/1/a", "ns1/2/b"} {
-			resp, err := f.raw.Stat(ctx, &snapshotsapi.StatSnapshotRequest{Key: key})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.Info.Name != key || resp.Info.Kind != snapshotsapi.KindActive {
-				t.Errorf("stat %s: got %+v", key, resp.Info)
-			}
+	code := func(what string, err error, want codes.Code) {
+		t.Helper()
+		if status.Code(err) != want {
+			t.Errorf("%s: got %v, want %v", what, err, want)
 		}
 	}
+
+	// Namespace A's layer, planted under the name B would look for.
+	if _, err := f.raw.Prepare(a, req("layer-active", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.raw.Commit(a, &snapshotsapi.CommitSnapshotRequest{Snapshotter: "snapctl", Name: "layer",
+		Key: "layer-active", Labels: map[string]string{"who": "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.raw.Prepare(a, req("a-active", "layer")); err != nil {
+		t.Fatal(err)
+	}
+
+	// B sees none of it and cannot build on it.
+	_, err := f.raw.Stat(b, &snapshotsapi.StatSnapshotRequest{Snapshotter: "snapctl", Key: "layer"})
+	code("B stat A's layer", err, codes.NotFound)
+	_, err = f.raw.Prepare(b, req("b-on-a", "layer"))
+	code("B prepare on A's layer", err, codes.NotFound)
+	_, err = f.raw.View(b, &snapshotsapi.ViewSnapshotRequest{Snapshotter: "snapctl", Key: "b-view", Parent: "layer"})
+	code("B view of A's layer", err, codes.NotFound)
+	_, err = f.raw.Mounts(b, &snapshotsapi.MountsRequest{Snapshotter: "snapctl", Key: "a-active"})
+	code("B mounts of A's active", err, codes.NotFound)
+	_, err = f.raw.Usage(b, &snapshotsapi.UsageRequest{Snapshotter: "snapctl", Key: "layer"})
+	code("B usage of A's layer", err, codes.NotFound)
+	_, err = f.raw.Commit(b, &snapshotsapi.CommitSnapshotRequest{Snapshotter: "snapctl", Name: "stolen", Key: "a-active"})
+	code("B commit of A's active", err, codes.NotFound)
+	_, err = f.raw.Update(b, &snapshotsapi.UpdateSnapshotRequest{Snapshotter: "snapctl",
+		Info: snapshotsapi.Info{Name: "layer", Labels: map[string]string{"who": "b"}}})
+	code("B update of A's layer", err, codes.NotFound)
+	_, err = f.raw.Remove(b, &snapshotsapi.RemoveSnapshotRequest{Snapshotter: "snapctl", Key: "a-active"})
+	code("B remove of A's active", err, codes.NotFound)
+	walk := func(ctx context.Context) []string {
+		t.Helper()
+		var keys []string
+		if err := f.sn.Walk(ctx, func(_ context.Context, info snapshots.Info) error {
+			keys = append(keys, info.Name)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(keys)
+		return keys
+	}
+	if got := walk(b); len(got) != 0 {
+		t.Errorf("B walks A's snapshots: %v", got)
+	}
+
+	// The same key in B is B's own snapshot.
+	if _, err := f.raw.Prepare(b, req("layer-active", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.raw.Commit(b, &snapshotsapi.CommitSnapshotRequest{Snapshotter: "snapctl", Name: "layer",
+		Key: "layer-active", Labels: map[string]string{"who": "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	for ctx, who := range map[context.Context]string{a: "a", b: "b"} {
+		info, err := f.sn.Stat(ctx, "layer")
+		if err != nil || info.Labels["who"] != who {
+			t.Errorf("stat layer in ns-%s: %+v %v", who, info, err)
+		}
+	}
+	if got := walk(a); strings.Join(got, " ") != "a-active layer" {
+		t.Errorf("A walks %v", got)
+	}
+
+	// The unpacker's proof label: refused to every client, in every call.
+	proof := map[string]string{"snapctl.unpack.diff-id": "sha256:" + strings.Repeat("0", 64)}
+	_, err = f.raw.Prepare(a, &snapshotsapi.PrepareSnapshotRequest{Snapshotter: "snapctl", Key: "p", Labels: proof})
+	code("prepare with the proof label", err, codes.InvalidArgument)
+	_, err = f.raw.Commit(a, &snapshotsapi.CommitSnapshotRequest{Snapshotter: "snapctl", Name: "p", Key: "a-active", Labels: proof})
+	code("commit with the proof label", err, codes.InvalidArgument)
+	_, err = f.raw.Update(a, &snapshotsapi.UpdateSnapshotRequest{Snapshotter: "snapctl",
+		Info: snapshotsapi.Info{Name: "layer", Labels: proof}})
+	code("update with the proof label", err, codes.InvalidArgument)
+	if st, _ := status.FromError(err); !strings.Contains(st.Message(), "reserved") {
+		t.Errorf("update with the proof label: message %q does not say it is reserved", st.Message())
+	}
+
+	// Without the header (containerd sends none to a proxy plugin), the
+	// namespace is the key's first component, containerd's "NS/ID/KEY":
+	// a key without one is refused, a parent of another namespace too,
+	// and walk lists only keys that name their namespace.
+	_, err = f.raw.Prepare(none, req("nowhere", ""))
+	code("prepare of a key without a namespace", err, codes.InvalidArgument)
+	_, err = f.raw.Stat(none, &snapshotsapi.StatSnapshotRequest{Snapshotter: "snapctl", Key: "layer"})
+	code("stat of a key without a namespace", err, codes.InvalidArgument)
+	if _, err := f.raw.Prepare(none, req("ns-a/1/x", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.raw.Commit(none, &snapshotsapi.CommitSnapshotRequest{Snapshotter: "snapctl",
+		Name: "ns-a/2/x", Key: "ns-a/1/x"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.raw.Prepare(none, req("ns-b/3/y", "ns-a/2/x"))
+	code("prepare on another namespace's parent", err, codes.InvalidArgument)
+	if got := walk(none); strings.Join(got, " ") != "ns-a/2/x" {
+		t.Errorf("walk without a namespace: %v", got)
+	}
+	if got := walk(a); strings.Join(got, " ") != "a-active layer ns-a/2/x" {
+		t.Errorf("A walks %v", got)
+	}
+	if _, err := f.raw.Stat(b, &snapshotsapi.StatSnapshotRequest{Snapshotter: "snapctl", Key: "ns-a/2/x"}); status.Code(err) != codes.NotFound {
+		t.Errorf("B stat of ns-a/2/x: %v", err)
+	}
+	if _, err := f.raw.Remove(none, &snapshotsapi.RemoveSnapshotRequest{Snapshotter: "snapctl", Key: "ns-a/2/x"}); err != nil {
+		t.Errorf("remove without a namespace: %v", err)
+	}
+
+	// A header that is not a containerd identifier.
+	bad := metadata.NewOutgoingContext(context.Background(), metadata.Pairs("containerd-namespace", "../a"))
+	_, err = f.raw.Stat(bad, &snapshotsapi.StatSnapshotRequest{Snapshotter: "snapctl", Key: "layer"})
+	code("an invalid namespace", err, codes.InvalidArgument)
+
+	// The CLI works in its own namespace: it lists none of the clients'
+	// snapshots, and they cannot see its own.
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(f.srv.Bin, append([]string{"--root", f.srv.Root, "--driver", f.srv.Driver}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("snapctl %v: %v: %s", args, err, out)
+		}
+		return string(out)
+	}
+	cli("snapshot", "prepare", "cli-own")
+	if out := cli("snapshot", "ls"); strings.Contains(out, "layer") || !strings.Contains(out, "cli-own") {
+		t.Errorf("snapctl snapshot ls in the CLI's namespace:\n%s", out)
+	}
+	_, err = f.raw.Stat(a, &snapshotsapi.StatSnapshotRequest{Snapshotter: "snapctl", Key: "cli-own"})
+	code("A stat of the CLI's snapshot", err, codes.NotFound)
 }
 
 // More snapshots than fit in one List message (blocks of 100), with filters.
