@@ -5,6 +5,8 @@
 #include <sys/utsname.h>
 
 #include "commands.h"
+#include "container-cgroup.h"
+#include "container.h"
 #include "snapshot/driver-call.h"
 #include "image/content.h"
 #include "kernel-features.h"
@@ -38,6 +40,35 @@ static void emit_text(void *ctx, const char *key, const char *value)
 {
 	(void)ctx;
 	printf("  %-22s %s\n", key, value);
+}
+
+/* The isolation `snapctl run` gives a container (docs/runtime.md). */
+struct isolation {
+	char seccomp[256], cgroup[512], devices[256];
+	const char *network, *keyring;
+};
+
+static void isolation_describe(struct isolation *iso)
+{
+	snap_container_seccomp_describe(iso->seccomp, sizeof(iso->seccomp));
+	const struct snap_cgroup_host *h = snap_cgroup_host();
+	if (h->version == SNAP_CGROUP_NONE) {
+		snprintf(iso->cgroup, sizeof(iso->cgroup), "none (no cgroup file system at " SNAP_CGROUP_ROOT ")");
+	} else {
+		char where[256];
+		snap_cgroup_describe("ID", where, sizeof(where));
+		int o = snprintf(iso->cgroup, sizeof(iso->cgroup), "cgroup v%d:", h->version);
+		for (size_t i = 0; i < h->n && o > 0 && (size_t)o < sizeof(iso->cgroup); i++)
+			o += snprintf(iso->cgroup + o, sizeof(iso->cgroup) - (size_t)o, " %s", h->controllers[i]);
+		if (o > 0 && (size_t)o < sizeof(iso->cgroup))
+			snprintf(iso->cgroup + o, sizeof(iso->cgroup) - (size_t)o, "%s at %s, pids limit %d by default",
+				 h->version == SNAP_CGROUP_V2 ? " freeze" : "", where, SNAP_CONTAINER_PIDS_DEFAULT);
+	}
+	snprintf(iso->devices, sizeof(iso->devices),
+		 "nodev rootfs and /dev; null zero full random urandom tty bound from the host, own devpts%s",
+		 h->devices ? "; cgroup v1 devices allowlist" : "");
+	iso->network = "private namespace with lo (default), or --net host";
+	iso->keyring = "a fresh session keyring per container";
 }
 
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
@@ -78,6 +109,11 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 					"committed", (json_int_t)c.committed);
 		json_object_set_new(doc, "content", json_pack("{s:{s:b, s:s}}", "fs_verity", "enabled",
 							      sealed > 0, "detail", verity));
+		struct isolation iso;
+		isolation_describe(&iso);
+		json_object_set_new(doc, "isolation",
+				    json_pack("{s:s, s:s, s:s, s:s, s:s}", "seccomp", iso.seccomp, "cgroup", iso.cgroup,
+					      "devices", iso.devices, "network", iso.network, "keyring", iso.keyring));
 		print_json(doc, JSON_INDENT(2));
 		return EXIT_SUCCESS;
 	}
@@ -86,6 +122,14 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 	printf("Kernel:    %s\n", u.release);
 	printf("Snapshots: %ld (%ld committed, %ld active, %ld views)\n", c.total, c.committed, c.active, c.view);
 	printf("Content:   fs-verity %s: %s\n", sealed > 0 ? "on" : "off", verity);
+	struct isolation iso;
+	isolation_describe(&iso);
+	printf("Isolation:\n");
+	printf("  %-22s %s\n", "seccomp", iso.seccomp);
+	printf("  %-22s %s\n", "cgroup", iso.cgroup);
+	printf("  %-22s %s\n", "devices", iso.devices);
+	printf("  %-22s %s\n", "network", iso.network);
+	printf("  %-22s %s\n", "keyring", iso.keyring);
 	printf("Kernel features:\n");
 	for (int i = 0; i < SNAP_FEAT__MAX; i++)
 		printf("  %-22s %s%s%s\n", feat[i].name, snap_feature_state_name(feat[i].state),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* snapctl ps [-a] [-q] [--no-trunc]: containers, like docker ps. */
+/* snapctl ps [-a] [-q] [--no-trunc]: containers, like docker ps; --json
+ * also says where a running container's cgroup is. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "container-cgroup.h"
 #include "container-cli.h"
 #include "container-store.h"
 #include "spec/specs.h"
@@ -61,6 +63,11 @@ static int print_json(const struct snap_container_rec *rec, bool running, const 
 			      "exit_code", rec->state == SNAP_CONTAINER_EXITED ? rec->exit_code : -1);
 	if (!o)
 		return -ENOMEM;
+	/* where its processes are counted and limited, while it runs */
+	char cgroup[512] = "";
+	if (running)
+		snap_cgroup_describe(rec->id, cgroup, sizeof(cgroup));
+	json_object_set_new(o, "cgroup", cgroup[0] ? json_string(cgroup) : json_null());
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!s)

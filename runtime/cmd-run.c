@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snapctl run [--rm] [--name N] [-e K=V] [-w DIR] [--hostname H]
- *             [--net host|none] [-u USER] [-i] [-t] IMAGE [CMD [ARG...]]
+ *             [--net none|host] [--pids-limit N] [--memory SIZE] [--cpus N]
+ *             [--security-opt seccomp=unconfined] [-u USER] [-i] [-t]
+ *             IMAGE [CMD [ARG...]]
  *
  * resolve IMAGE -> record the container -> prepare its active snapshot on
  * the image's top chain ID -> mount it (in a mount namespace of our own,
@@ -19,6 +21,7 @@
 #include "container-store.h"
 #include "container.h"
 #include "run-flags.h"
+#include "run-isolation.h"
 #include "spec/specs.h"
 #include "util/fs-util.h"
 #include "image/image.h"
@@ -27,7 +30,7 @@
 struct run_opts {
 	bool rm, interactive, tty;
 	const char *name, *workdir, *hostname, *user;
-	int net;
+	struct snap_container_spec isolation; /* net, limits, seccomp */
 	char **env; /* -e, in order */
 	size_t n_env;
 };
@@ -140,13 +143,12 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 			o->hostname = optarg;
 			break;
 		case RUN_FLAG_NET:
-			if (strcmp(optarg, "host") == 0)
-				o->net = SNAP_NET_HOST;
-			else if (strcmp(optarg, "none") == 0)
-				o->net = SNAP_NET_NONE;
-			else
-				return cli_spec_usage_error(ctx, &cli_spec_run, "--net must be host or none, not \"%s\"",
-							    optarg);
+		case RUN_FLAG_PIDS_LIMIT:
+		case RUN_FLAG_MEMORY:
+		case RUN_FLAG_CPUS:
+		case RUN_FLAG_SECURITY_OPT:
+			if (run_isolation_flag(ctx, c, optarg, &o->isolation) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'u':
 			o->user = optarg;
@@ -205,7 +207,10 @@ static int run_container(struct cli_ctx *ctx, struct snap_core *core, const stru
 	spec.cwd = o->workdir ? o->workdir : img->config.working_dir;
 	spec.user = o->user ? o->user : img->config.user;
 	spec.hostname = o->hostname ? o->hostname : short_id;
-	spec.net = o->net;
+	spec.net = o->isolation.net;
+	spec.limits = o->isolation.limits;
+	spec.seccomp_unconfined = o->isolation.seccomp_unconfined;
+	spec.cgroup = rec->id;
 	spec.stdin_open = o->interactive;
 	spec.tty = o->tty;
 
@@ -231,7 +236,8 @@ static int run_container(struct cli_ctx *ctx, struct snap_core *core, const stru
 
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct run_opts o = { .net = SNAP_NET_HOST };
+	struct run_opts o = { 0 };
+	snap_container_spec_init(&o.isolation);
 	int r = parse_opts(ctx, argc, argv, &o);
 	_cleanup_free_ char **opt_env = o.env;
 	if (r != 0)

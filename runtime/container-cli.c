@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "container-cgroup.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 
@@ -143,6 +144,11 @@ int container_remove(struct snap_core *core, const struct snap_container_rec *re
 	r = snap_rm_rf_at(AT_FDCWD, dir);
 	if (r < 0)
 		return snap_error_set(err, r, "remove %s: %s", dir, strerror(-r));
+	/* the cgroup of a container whose `snapctl run` was killed (its run
+	 * removes it otherwise); a cgroup still busy is reported by rm -f's
+	 * kill path, not here */
+	struct snap_error ignored = { 0 };
+	snap_cgroup_remove(rec->id, &ignored);
 	r = snap_container_store_remove(core, rec->id, err);
 	if (r == -ENOENT) {
 		snap_error_clear(err);

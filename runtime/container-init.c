@@ -17,12 +17,12 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <limits.h>
-#include <net/if.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -61,21 +61,6 @@ static void close_all_but(const int *keep, size_t n)
 			return;
 		lo = next + 1;
 	}
-}
-
-static int loopback_up(struct snap_error *err)
-{
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return snap_error_set(err, negative_errno(), "socket for lo: %m");
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return snap_error_set(err, negative_errno(), "get flags of lo: %m");
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		return snap_error_set(err, negative_errno(), "bring lo up: %m");
-	return 0;
 }
 
 /* mkdir -p of an absolute path in the (already pivoted) root. */
@@ -200,6 +185,12 @@ _Noreturn static void run_command(struct container_launch *l, int slave)
 
 	if (drop_capabilities(&err) < 0)
 		fail(l->sock, &err);
+	/* Last but the credentials: loading a filter without no_new_privs
+	 * (docker does not set it: setuid binaries work in its containers)
+	 * needs CAP_SYS_ADMIN, which setresuid to a non-root uid clears.  The
+	 * profile allows the few calls left before the exec. */
+	if (l->seccomp && container_seccomp_load(l->seccomp, &err) < 0)
+		fail(l->sock, &err);
 	if (setgroups(l->user.n_groups, l->user.groups) < 0) {
 		snap_error_set(&err, negative_errno(), "setgroups: %m");
 		fail(l->sock, &err);
@@ -216,6 +207,12 @@ _Noreturn static void run_command(struct container_launch *l, int slave)
 		snap_error_set(&err, negative_errno(), "chdir to working directory %s: %m", cwd);
 		fail(l->sock, &err);
 	}
+
+	/* Not before init's command line is clean (hide_caller). */
+	char c;
+	while (read(l->hidden_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	close(l->hidden_fd);
 
 	/* execvp searches the PATH of `environ`, so the container's
 	 * environment must be in place first. */
@@ -234,6 +231,95 @@ static int exit_code_of(int status)
 	return EXIT_RUN_FAILED;
 }
 
+/* The kernel checks start <= end after each call: the new area lies below
+ * the old one (mmap grows down from the stack) on every common layout, the
+ * other order covers the rest. */
+static int set_mm_area(int opt_start, int opt_end, unsigned long start, unsigned long end)
+{
+	if (prctl(PR_SET_MM, opt_start, start, 0, 0) == 0 && prctl(PR_SET_MM, opt_end, end, 0, 0) == 0)
+		return 0;
+	if (prctl(PR_SET_MM, opt_end, end, 0, 0) == 0 && prctl(PR_SET_MM, opt_start, start, 0, 0) == 0)
+		return 0;
+	return negative_errno();
+}
+
+/* Where the kernel reads /proc/self/cmdline and environ from: fields 48
+ * to 51 of /proc/self/stat (arg_start, arg_end, env_start, env_end). */
+static int read_mm_areas(unsigned long v[4])
+{
+	_cleanup_close_ int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	char buf[1024];
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* comm may hold spaces */
+	for (int field = 2; p && field < 48; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) != 4)
+		return -EIO;
+	return 0;
+}
+
+/* Make /proc/1/cmdline and /proc/1/environ of the container show no trace
+ * of snapctl's own command line (-e values included) or of the caller's
+ * environment, and make init non-dumpable so that its memory (a copy of
+ * snapctl's) cannot be read through /proc either.
+ *
+ * With CAP_SYS_RESOURCE, PR_SET_MM points the kernel at a copy of the
+ * command's argv and at an empty environment, before the command is
+ * forked.  Returns 1 when that was done, 0 when the bytes must instead be
+ * overwritten in place (overwrite_caller, after the fork: the command's
+ * strings point into them). */
+static int hide_caller(char *const *argv, struct snap_error *err)
+{
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	size_t len = 0;
+	for (char *const *p = argv; *p; p++)
+		len += strlen(*p) + 1;
+	char *area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
+		return snap_error_set(err, negative_errno(), "map init's command line: %m");
+	char *q = area;
+	for (char *const *p = argv; *p; p++)
+		q = stpcpy(q, *p) + 1;
+	unsigned long start = (unsigned long)area, end = (unsigned long)q;
+	int r = set_mm_area(PR_SET_MM_ARG_START, PR_SET_MM_ARG_END, start, end);
+	if (r == 0)
+		r = set_mm_area(PR_SET_MM_ENV_START, PR_SET_MM_ENV_END, end, end);
+	if (r == 0)
+		return 1;
+	munmap(area, len);
+	return 0;
+}
+
+/* Without CAP_SYS_RESOURCE (a host may withhold it): the command's argv
+ * written over snapctl's, NUL-padded to its length (snapctl's command line
+ * holds the command, so it fits unless the image's Entrypoint or Cmd is
+ * longer: then it is cut), and the environment zeroed. */
+static void overwrite_caller(char *const *argv)
+{
+	unsigned long mm[4];
+	if (read_mm_areas(mm) < 0 || mm[1] <= mm[0] || mm[3] < mm[2])
+		_exit(EXIT_RUN_FAILED); /* never let the command run with it shown */
+	char *arg = (char *)mm[0];
+	size_t room = mm[1] - mm[0];
+	/* argv may point into the area itself: build the copy first */
+	char copy[4096];
+	size_t o = 0;
+	for (char *const *p = argv; *p && o < sizeof(copy); p++) {
+		size_t n = strlen(*p) + 1;
+		if (n > sizeof(copy) - o)
+			n = sizeof(copy) - o;
+		memcpy(copy + o, *p, n);
+		o += n;
+	}
+	memset(arg, 0, room);
+	memcpy(arg, copy, o < room ? o : room);
+	arg[room - 1] = '\0'; /* a cut argv must end in NUL or the kernel reads on */
+	memset((char *)mm[2], 0, mm[3] - mm[2]);
+}
+
 _Noreturn void container_init_main(struct container_launch *l)
 {
 	const struct snap_container_spec *spec = l->spec;
@@ -246,6 +332,12 @@ _Noreturn void container_init_main(struct container_launch *l)
 	 * below fail.) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "snapctl-init");
+	/* Into the container's cgroup first, so that everything init starts
+	 * is counted and limited there. */
+	if (l->cgroup && container_cgroup_join(l->cgroup, &err) < 0)
+		fail(l->sock, &err);
+	if (container_keyring_new(&err) < 0)
+		fail(l->sock, &err);
 	/* Out of snapctl's process group and session: a ^C on the terminal
 	 * reaches snapctl alone, which forwards it once (through us). */
 	setsid();
@@ -259,8 +351,17 @@ _Noreturn void container_init_main(struct container_launch *l)
 		snap_error_set(&err, negative_errno(), "set hostname \"%s\": %m", spec->hostname);
 		fail(l->sock, &err);
 	}
-	if (spec->net == SNAP_NET_NONE && loopback_up(&err) < 0)
+	if (container_net_setup(spec, &err) < 0)
 		fail(l->sock, &err);
+	int hidden = hide_caller(spec->argv, &err);
+	if (hidden < 0)
+		fail(l->sock, &err);
+	/* The command waits on this pipe until init's command line is clean. */
+	int hidden_pipe[2];
+	if (pipe2(hidden_pipe, O_CLOEXEC) < 0) {
+		snap_error_set(&err, negative_errno(), "pipe: %m");
+		fail(l->sock, &err);
+	}
 
 	_cleanup_close_ int slave = -EBADF;
 	if (spec->tty) {
@@ -286,8 +387,15 @@ _Noreturn void container_init_main(struct container_launch *l)
 		snap_error_set(&err, negative_errno(), "fork the command: %m");
 		fail(l->sock, &err);
 	}
-	if (child == 0)
+	if (child == 0) {
+		close(hidden_pipe[1]);
+		l->hidden_fd = hidden_pipe[0];
 		run_command(l, slave);
+	}
+	close(hidden_pipe[0]);
+	if (!hidden)
+		overwrite_caller(spec->argv);
+	close(hidden_pipe[1]); /* EOF: the command may exec */
 
 	/* From here the command's copy of the socket alone decides when the
 	 * host sees EOF (at its exec). */

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Internals shared by the launcher's files: container.c (host side),
- * container-init.c (pid 1 and the command), container-mounts.c (rootfs),
- * container-etc.c (hostname, hosts, resolv.conf),
- * container-user.c (passwd/group), container-pty.c (terminal), and
- * container-sync.c (messages from the container to the host). */
+/* Internals shared by the launcher's files, one per concern:
+ * container.c (host side), container-init.c (pid 1 and the command),
+ * container-mounts.c (rootfs, /proc, /sys, pivot_root),
+ * container-devices.c (/dev and the device policy), container-masks.c
+ * (masked and read-only paths), container-etc.c (hostname, hosts,
+ * resolv.conf), container-net.c (loopback), container-keyring.c,
+ * container-seccomp.c (the profile), container-cgroup.c with cgroup-v1.c
+ * and cgroup-v2.c, container-user.c (passwd/group), container-pty.c
+ * (terminal), and container-sync.c (messages to the host). */
 #ifndef SNAP_CONTAINER_INTERNAL_H
 #define SNAP_CONTAINER_INTERNAL_H
 
@@ -11,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/types.h>
 
+#include "container-cgroup.h"
 #include "container.h"
 
 /* The command's credentials, resolved on the host before the clone. */
@@ -40,6 +45,9 @@ struct container_launch {
 	int sock;              /* the container's end of the sync socket */
 	bool have_winsize;
 	struct winsize winsize;
+	struct container_cgroup *cgroup; /* NULL: the caller's cgroups */
+	void *seccomp;         /* scmp_filter_ctx, NULL when unconfined */
+	int hidden_fd;         /* the command: EOF once init's cmdline is clean */
 };
 
 /* Run as pid 1 in the new namespaces; never returns. */
@@ -53,6 +61,38 @@ int container_mounts_setup(const struct snap_container_spec *spec, struct snap_e
 /* Bind runtime-written /etc/hostname, /etc/hosts and /etc/resolv.conf over
  * the image's own (only where the image has them), before pivot_root. */
 int container_etc_setup(int rootfd, const struct snap_container_spec *spec, struct snap_error *err);
+
+/* The device policy: make every mount of the (bound) rootfs nodev, so that
+ * a device node the image ships or the container creates cannot be opened. */
+int container_devices_rootfs_nodev(const char *rootfs, struct snap_error *err);
+/* A nodev tmpfs on the rootfs' /dev holding only the allowed devices, bound
+ * from the host's (null, zero, full, random, urandom, tty), its own devpts
+ * instance (ptmx), shm and mqueue. */
+int container_devices_setup(int rootfd, struct snap_error *err);
+
+/* moby's masked paths (an empty read-only tmpfs over a directory, /dev/null
+ * over a file) and read-only paths, in the container's /proc and /sys. */
+int container_masks_apply(int procfd, int sysfd, struct snap_error *err);
+
+/* Mount helpers on a target opened O_PATH (through /proc/self/fd/N, so the
+ * path mounted on is the one that was checked). */
+int container_mount_fd(const char *source, int target_fd, const char *fstype, unsigned long flags,
+		       const char *data, const char *what, struct snap_error *err);
+int container_remount_ro_fd(int target_fd, unsigned long keep_flags, const char *what,
+			    struct snap_error *err);
+
+/* Bring lo up in the container's own network namespace. */
+int container_net_setup(const struct snap_container_spec *spec, struct snap_error *err);
+
+/* A fresh, anonymous session keyring (the caller's keys stay out). */
+int container_keyring_new(struct snap_error *err);
+
+/* Compile docker's default seccomp profile for this architecture (host
+ * side, before the clone); load it in the command (it needs CAP_SYS_ADMIN,
+ * no no_new_privs, so setuid binaries keep working as under docker). */
+int container_seccomp_prepare(void **ret, struct snap_error *err);
+int container_seccomp_load(void *filter, struct snap_error *err);
+void container_seccomp_free(void *filter);
 
 /* Sync messages, container -> host, on a SOCK_SEQPACKET pair.  The host
  * reads until EOF: EOF without an error message means the command was

@@ -50,20 +50,8 @@ static int open_dir_in_root(int rootfd, const char *path, struct snap_error *err
 	return fd;
 }
 
-/* An empty regular file in directory `dirfd`, as a bind mount target. */
-static int create_file_at(int dirfd, const char *name, const char *what, struct snap_error *err)
-{
-	_cleanup_close_ int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
-	if (fd < 0)
-		return snap_error_set(err, negative_errno(), "create %s: %m", what);
-	int r = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (r < 0)
-		return snap_error_set(err, negative_errno(), "open %s: %m", what);
-	return r;
-}
-
-static int do_mount(const char *source, int target_fd, const char *fstype, unsigned long flags,
-		    const char *data, const char *what, struct snap_error *err)
+int container_mount_fd(const char *source, int target_fd, const char *fstype, unsigned long flags,
+		       const char *data, const char *what, struct snap_error *err)
 {
 	char buf[FD_PATH_MAX];
 	if (mount(source, fd_path(buf, target_fd), fstype, flags, data) < 0)
@@ -71,55 +59,15 @@ static int do_mount(const char *source, int target_fd, const char *fstype, unsig
 	return 0;
 }
 
-/* Remount a bind mount read-only; the flags the kernel keeps on the mount
+/* Remount a mount read-only; the flags the kernel keeps on the mount
  * (nosuid, nodev, noexec) must be repeated or the remount fails with EPERM. */
-static int bind_readonly(int target_fd, const char *what, struct snap_error *err)
+int container_remount_ro_fd(int target_fd, unsigned long keep_flags, const char *what,
+			    struct snap_error *err)
 {
 	char buf[FD_PATH_MAX];
-	unsigned long keep = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	if (mount(NULL, fd_path(buf, target_fd), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
+	if (mount(NULL, fd_path(buf, target_fd), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep_flags,
+		  NULL) < 0)
 		return snap_error_set(err, negative_errno(), "remount %s read-only: %m", what);
-	return 0;
-}
-
-/* Docker's masked and read-only /proc paths: kernel memory and keys hidden,
- * sysctls and triggers read-only.  Paths absent on this kernel are skipped. */
-static int proc_protect(int procfd, struct snap_error *err)
-{
-	static const char *const masked[] = { "kcore", "keys", "timer_list", "sched_debug" };
-	static const char *const readonly[] = { "sys", "sysrq-trigger", "irq", "bus", "fs" };
-	for (size_t i = 0; i < ELEMENTSOF(masked); i++) {
-		_cleanup_close_ int fd = openat(procfd, masked[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		struct stat st;
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		char what[64];
-		snprintf(what, sizeof(what), "/dev/null on /proc/%s", masked[i]);
-		int r = do_mount("/dev/null", fd, NULL, MS_BIND, NULL, what, err);
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(readonly); i++) {
-		_cleanup_close_ int fd = openat(procfd, readonly[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		char what[64];
-		snprintf(what, sizeof(what), "/proc/%s", readonly[i]);
-		/* bind the container's own /proc/X on itself, then make it ro */
-		char src[FD_PATH_MAX];
-		int r = do_mount(fd_path(src, fd), fd, NULL, MS_BIND | MS_REC, NULL, what, err);
-		if (r < 0)
-			return r;
-		/* the fd names the directory under the new mount: reopen */
-		_cleanup_close_ int top = openat(procfd, readonly[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (top < 0)
-			return snap_error_set(err, negative_errno(), "open %s: %m", what);
-		r = bind_readonly(top, what, err);
-		if (r < 0)
-			return r;
-	}
 	return 0;
 }
 
@@ -128,83 +76,8 @@ static int setup_proc(int rootfd, struct snap_error *err)
 	_cleanup_close_ int target = open_dir_in_root(rootfd, "/proc", err);
 	if (target < 0)
 		return target;
-	int r = do_mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "proc on /proc", err);
-	if (r < 0)
-		return r;
-	/* Reopen: the fd from before the mount names the directory below it. */
-	_cleanup_close_ int procfd = snap_openat_in_root(rootfd, "/proc", O_PATH | O_DIRECTORY, 0);
-	if (procfd < 0)
-		return snap_error_set(err, procfd, "open /proc: %s", strerror(-procfd));
-	return proc_protect(procfd, err);
-}
-
-static int setup_dev(int rootfd, struct snap_error *err)
-{
-	static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
-	static const struct {
-		const char *name, *target;
-	} links[] = {
-		{ "fd", "/proc/self/fd" },
-		{ "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" },
-		{ "stderr", "/proc/self/fd/2" },
-		{ "ptmx", "pts/ptmx" },
-	};
-
-	_cleanup_close_ int target = open_dir_in_root(rootfd, "/dev", err);
-	if (target < 0)
-		return target;
-	int r = do_mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
-			 "tmpfs on /dev", err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int dev = snap_openat_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
-	if (dev < 0)
-		return snap_error_set(err, dev, "open /dev: %s", strerror(-dev));
-
-	for (size_t i = 0; i < ELEMENTSOF(devices); i++) {
-		char what[64], src[32];
-		snprintf(what, sizeof(what), "/dev/%s", devices[i]);
-		snprintf(src, sizeof(src), "/dev/%s", devices[i]);
-		_cleanup_close_ int fd = create_file_at(dev, devices[i], what, err);
-		if (fd < 0)
-			return fd;
-		r = do_mount(src, fd, NULL, MS_BIND, NULL, what, err);
-		if (r < 0)
-			return r;
-	}
-
-	static const struct {
-		const char *name, *fstype, *data;
-		unsigned long flags;
-		bool optional; /* a kernel without it still runs containers */
-	} fs[] = {
-		/* newinstance: the container's ptys are its own, not the host's */
-		{ "pts", "devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC, false },
-		{ "shm", "tmpfs", "mode=1777,size=65536k", MS_NOSUID | MS_NODEV | MS_NOEXEC, false },
-		{ "mqueue", "mqueue", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC, true },
-	};
-	for (size_t i = 0; i < ELEMENTSOF(fs); i++) {
-		char what[64];
-		snprintf(what, sizeof(what), "%s on /dev/%s", fs[i].fstype, fs[i].name);
-		if (mkdirat(dev, fs[i].name, 0755) < 0)
-			return snap_error_set(err, negative_errno(), "create /dev/%s: %m", fs[i].name);
-		_cleanup_close_ int fd = openat(dev, fs[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return snap_error_set(err, negative_errno(), "open /dev/%s: %m", fs[i].name);
-		r = do_mount(fs[i].fstype, fd, fs[i].fstype, fs[i].flags, fs[i].data, what, err);
-		if (r == -ENODEV && fs[i].optional) {
-			snap_error_clear(err);
-			continue;
-		}
-		if (r < 0)
-			return r;
-	}
-
-	for (size_t i = 0; i < ELEMENTSOF(links); i++)
-		if (symlinkat(links[i].target, dev, links[i].name) < 0)
-			return snap_error_set(err, negative_errno(), "create /dev/%s: %m", links[i].name);
-	return 0;
+	return container_mount_fd("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+				  "proc on /proc", err);
 }
 
 static int setup_sys(int rootfd, struct snap_error *err)
@@ -212,8 +85,21 @@ static int setup_sys(int rootfd, struct snap_error *err)
 	_cleanup_close_ int target = open_dir_in_root(rootfd, "/sys", err);
 	if (target < 0)
 		return target;
-	return do_mount("sysfs", target, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+	return container_mount_fd("sysfs", target, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
 			"sysfs on /sys", err);
+}
+
+/* Masks and read-only paths go on the freshly mounted /proc and /sys:
+ * reopened, since the fds from before their mounts name what is below. */
+static int protect_paths(int rootfd, struct snap_error *err)
+{
+	_cleanup_close_ int procfd = snap_openat_in_root(rootfd, "/proc", O_PATH | O_DIRECTORY, 0);
+	if (procfd < 0)
+		return snap_error_set(err, procfd, "open /proc: %s", strerror(-procfd));
+	_cleanup_close_ int sysfd = snap_openat_in_root(rootfd, "/sys", O_PATH | O_DIRECTORY, 0);
+	if (sysfd < 0)
+		return snap_error_set(err, sysfd, "open /sys: %s", strerror(-sysfd));
+	return container_masks_apply(procfd, sysfd, err);
 }
 
 int container_mounts_setup(const struct snap_container_spec *spec, struct snap_error *err)
@@ -231,11 +117,15 @@ int container_mounts_setup(const struct snap_container_spec *spec, struct snap_e
 	if (rootfd < 0)
 		return snap_error_set(err, negative_errno(), "open the rootfs %s: %m", spec->rootfs);
 
-	int r = setup_proc(rootfd, err);
+	int r = container_devices_rootfs_nodev(spec->rootfs, err);
 	if (r >= 0)
-		r = setup_dev(rootfd, err);
+		r = setup_proc(rootfd, err);
+	if (r >= 0)
+		r = container_devices_setup(rootfd, err);
 	if (r >= 0)
 		r = setup_sys(rootfd, err);
+	if (r >= 0)
+		r = protect_paths(rootfd, err);
 	if (r >= 0)
 		r = container_etc_setup(rootfd, spec, err);
 	if (r < 0)

@@ -30,6 +30,7 @@ struct snap_container {
 	int exit_code;
 	bool mask_saved;   /* the signals below are blocked since the clone */
 	sigset_t old_mask;
+	struct container_cgroup *cgroup; /* removed once init is reaped */
 };
 
 /* What the host forwards (or handles) while a container runs.  They are
@@ -49,7 +50,8 @@ static void host_sigset(sigset_t *set)
 void snap_container_spec_init(struct snap_container_spec *spec)
 {
 	*spec = (struct snap_container_spec){
-		.net = SNAP_NET_HOST,
+		.net = SNAP_NET_NONE,
+		.limits = { .pids = SNAP_CONTAINER_PIDS_DEFAULT },
 		.stdio = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO },
 	};
 }
@@ -59,6 +61,14 @@ pid_t snap_container_pid(const struct snap_container *c)
 	return c->pid;
 }
 
+/* Once init is reaped its pid namespace is empty: the cgroup can go. */
+static int remove_cgroup(struct snap_container *c, struct snap_error *err)
+{
+	if (!c->cgroup)
+		return 0;
+	return container_cgroup_destroy(TAKE_PTR(c->cgroup), err);
+}
+
 void snap_container_free(struct snap_container *c)
 {
 	if (c->pid > 0) {
@@ -66,6 +76,8 @@ void snap_container_free(struct snap_container *c)
 		while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
+	struct snap_error ignored = { 0 };
+	remove_cgroup(c, &ignored);
 	if (c->master >= 0)
 		close(c->master);
 	if (c->mask_saved) {
@@ -209,13 +221,19 @@ int snap_container_start(const struct snap_container_spec *spec, struct snap_con
 	int sv[2] = { -EBADF, -EBADF };
 	if (!c)
 		r = snap_error_set(err, -ENOMEM, "container: %s", strerror(ENOMEM));
-	else if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if (r >= 0 && spec->cgroup)
+		r = container_cgroup_create(spec->cgroup, &spec->limits, &c->cgroup, err);
+	if (r >= 0 && !spec->seccomp_unconfined)
+		r = container_seccomp_prepare(&l.seccomp, err);
+	if (r >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		r = snap_error_set(err, negative_errno(), "sync socket: %m");
 	if (r < 0) {
 		container_user_done(&l.user);
 		strv_free(l.env);
+		container_seccomp_free(l.seccomp);
 		return r;
 	}
+	l.cgroup = c->cgroup;
 	c->master = -EBADF;
 	c->tty = spec->tty;
 	c->stdin_open = spec->stdin_open;
@@ -239,6 +257,9 @@ int snap_container_start(const struct snap_container_spec *spec, struct snap_con
 	close(sv[1]);
 	container_user_done(&l.user);
 	strv_free(l.env);
+	container_seccomp_free(l.seccomp);
+	if (c->cgroup)
+		container_cgroup_close_fds(c->cgroup);
 	_cleanup_close_ int sock = sv[0];
 	if (pid < 0)
 		return snap_error_set(err, -clone_errno, "create the container's namespaces: %s",
@@ -363,5 +384,5 @@ int snap_container_wait(struct snap_container *c, int *ret_status, struct snap_e
 	while (master_open && pump(c->master, c->out_fd) > 0)
 		;
 	*ret_status = c->exit_code;
-	return 0;
+	return remove_cgroup(c, err);
 }

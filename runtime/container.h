@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The container launcher: run one command in new mount, pid, uts and ipc
- * namespaces (and a new network namespace for SNAP_NET_NONE) on a root
- * filesystem that is already mounted (or a plain directory).
+ * The container launcher: run one command in new mount, pid, uts, ipc and
+ * network namespaces (the host's network with SNAP_NET_HOST), a cgroup of
+ * its own, a fresh session keyring and docker's default seccomp profile, on
+ * a root filesystem that is already mounted (or a plain directory).
+ * docs/runtime.md describes the isolation and why it is built this way.
  *
  * Process layout:
  *
@@ -27,9 +29,18 @@
 #include <snapctl/driver.h>
 
 enum snap_net_mode {
-	SNAP_NET_HOST = 0, /* share the host's network namespace (docker's default here) */
-	SNAP_NET_NONE = 1, /* a new network namespace with only lo, up */
+	SNAP_NET_HOST = 0, /* share the host's network namespace */
+	SNAP_NET_NONE = 1, /* a new network namespace with only lo, up (the default) */
 };
+
+/* The container's cgroup limits; 0 in a field means "no limit". */
+struct snap_container_limits {
+	int64_t pids;      /* pids.max; snap_container_spec_init: SNAP_CONTAINER_PIDS_DEFAULT */
+	int64_t memory;    /* bytes (memory.limit_in_bytes / memory.max) */
+	int64_t cpu_milli; /* thousandths of a CPU (--cpus 1.5 = 1500) */
+};
+/* podman's default pids limit (docker has none by default). */
+#define SNAP_CONTAINER_PIDS_DEFAULT 4096
 
 struct snap_container_spec {
 	const char *rootfs;     /* absolute path of the root filesystem (host side) */
@@ -45,6 +56,11 @@ struct snap_container_spec {
 	bool tty;               /* -t: a pseudo-terminal from the container's /dev/pts */
 	int stdio[3];           /* fds handed to the command without a tty
 				 * (snap_container_spec_init: 0, 1, 2) */
+	const char *cgroup;     /* NULL: stay in the caller's cgroups; else the name
+				 * of the container's own cgroup (its id) below
+				 * "snapctl/" in every hierarchy, removed at the end */
+	struct snap_container_limits limits;
+	bool seccomp_unconfined; /* --security-opt seccomp=unconfined */
 	uint64_t reserved[4];
 };
 
@@ -74,6 +90,10 @@ static inline void snap_container_freep(struct snap_container **c)
 	if (*c)
 		snap_container_free(*c);
 }
+
+/* One line on the seccomp profile containers get (libseccomp version,
+ * architectures), for `snapctl info`. */
+void snap_container_seccomp_describe(char *buf, size_t len);
 
 /* Move the calling process into a new mount namespace whose mounts do not
  * propagate back to the host (slave): a rootfs mounted afterwards is seen by

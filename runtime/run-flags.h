@@ -9,6 +9,10 @@ enum {
 	RUN_FLAG_NAME,
 	RUN_FLAG_HOSTNAME,
 	RUN_FLAG_NET,
+	RUN_FLAG_PIDS_LIMIT,  /* run-isolation.c handles these */
+	RUN_FLAG_MEMORY,
+	RUN_FLAG_CPUS,
+	RUN_FLAG_SECURITY_OPT,
 };
 
 #endif

@@ -7,6 +7,9 @@ static const struct cli_flag flags[] = {
 	{ .name = "change", .key = 'c', .short_opt = true, .arg = "CHANGE", .flags = CLI_FLAG_MULTI,
 	  .help = "apply a Dockerfile instruction to the config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, "
 		  "USER, VOLUME, WORKDIR, STOPSIGNAL" },
+	{ .name = "pause", .key = 'p', .arg = "BOOL", .flags = CLI_FLAG_OPTARG, .complete = CLI_COMPLETE_WORDS,
+	  .words = "true false",
+	  .help = "freeze a running container while its layer is read (default true; --pause=false reads it live)" },
 	{ 0 },
 };
 
@@ -15,7 +18,8 @@ const struct cli_spec cli_spec_commit = {
 	.args = "CONTAINER NAME[:TAG]",
 	.summary = "make an image from a container's changes",
 	.description = "Make the container's changes a new layer on its image and tag the result NAME:TAG. "
-		       "The container stays as it is and can be committed again.",
+		       "The container stays as it is and can be committed again. A running container is "
+		       "paused (its cgroup frozen) while its layer is read.",
 	.examples = "snapctl commit -m 'add curl' -c 'CMD [\"sh\"]' build myimage:1",
 	.flags = flags,
 	.min_args = 2, .max_args = 2,

@@ -16,9 +16,17 @@ static const struct cli_flag flags[] = {
 	{ .name = "hostname", .key = RUN_FLAG_HOSTNAME, .arg = "NAME",
 	  .help = "the container's host name (default: the short container ID)" },
 	{ .name = "net", .key = RUN_FLAG_NET, .arg = "MODE", .complete = CLI_COMPLETE_WORDS, .words = "none host",
-	  .help = "network: none (a private network namespace with lo only) or host" },
+	  .help = "network: none (the default: a private network namespace with lo only) or host (the host's)" },
 	{ .name = "network", .key = RUN_FLAG_NET, .arg = "MODE", .flags = CLI_FLAG_HIDDEN,
 	  .complete = CLI_COMPLETE_WORDS, .words = "none host", .help = "same as --net" },
+	{ .name = "pids-limit", .key = RUN_FLAG_PIDS_LIMIT, .arg = "N",
+	  .help = "at most N processes in the container (default 4096; -1: no limit)" },
+	{ .name = "memory", .key = RUN_FLAG_MEMORY, .arg = "SIZE",
+	  .help = "memory limit: bytes, or with a unit: 512m, 1g (at least 6m)" },
+	{ .name = "cpus", .key = RUN_FLAG_CPUS, .arg = "N", .help = "CPU quota in CPUs: 0.5, 2" },
+	{ .name = "security-opt", .key = RUN_FLAG_SECURITY_OPT, .arg = "OPT", .flags = CLI_FLAG_MULTI,
+	  .complete = CLI_COMPLETE_WORDS, .words = "seccomp=unconfined",
+	  .help = "seccomp=unconfined: no seccomp profile (default: docker's default profile)" },
 	{ .name = "interactive", .key = 'i', .short_opt = true, .help = "keep standard input open to the container" },
 	{ .name = "tty", .key = 't', .short_opt = true, .help = "give the container a pseudo-terminal" },
 	{ 0 },
@@ -32,7 +40,10 @@ const struct cli_spec cli_spec_run = {
 		"Create a container on IMAGE (an active snapshot on the image's top layer), run CMD in it "
 		"(default: the image's Entrypoint and Cmd) and exit with its status: 125 when the container "
 		"could not start, 128+N when it was killed by signal N.\n\n"
-		"Without --rm the container is kept, stopped, for diff, commit and rm.",
+		"Without --rm the container is kept, stopped, for diff, commit and rm.\n\n"
+		"The container gets a private network namespace with lo only, a cgroup of its own with a "
+		"pids limit, docker's default seccomp profile, no device but null, zero, full, random, urandom, "
+		"tty and its own ptys, moby's masked paths and a fresh session keyring (docs/runtime.md).",
 	.examples = "snapctl run --rm busybox echo hello\n"
 		    "snapctl run --name build -e CFLAGS=-O2 -w /src busybox make\n"
 		    "snapctl run -it busybox sh",
