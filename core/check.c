@@ -492,46 +492,6 @@ static int check_missing_dir(struct checker *c, const struct row_brief *row, str
 
 /* ---- directories --------------------------------------------------------- */
 
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int list_dir(int dirfd, char ***ret, size_t *ret_n)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return negative_errno();
-	}
-	char **v = NULL;
-	size_t n = 0;
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char **nv = realloc(v, (n + 1) * sizeof(*nv));
-		if (!nv) {
-			free_list(v, n);
-			return -ENOMEM;
-		}
-		v = nv;
-		if (!(v[n] = strdup(de->d_name))) {
-			free_list(v, n);
-			return -ENOMEM;
-		}
-		n++;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
 static int check_snapshot_dir(struct checker *c, const char *name, struct snap_error *err)
 {
 	struct snap_core *core = c->core;
@@ -704,23 +664,21 @@ static int run_check(struct checker *c, bool full, struct snap_error *err)
 	if (r < 0)
 		return r;
 
-	char **names = NULL;
-	size_t n = 0;
-	r = list_dir(snap_core_snapshots_fd(core), &names, &n);
+	_cleanup_(snap_names_done) struct snap_names snaps = { 0 };
+	r = snap_dir_list_sorted(snap_core_snapshots_fd(core), NULL, &snaps);
 	if (r < 0)
 		return snap_error_set(err, r, "list %s/snapshots: %s", snap_core_root(core), strerror(-r));
-	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = check_snapshot_dir(c, names[i], err);
-	free_list(names, n);
+	for (size_t i = 0; r >= 0 && i < snaps.n; i++)
+		r = check_snapshot_dir(c, snaps.v[i], err);
 	if (r < 0)
 		return r;
 
-	r = list_dir(snap_core_tmp_fd(core), &names, &n);
+	_cleanup_(snap_names_done) struct snap_names staging = { 0 };
+	r = snap_dir_list_sorted(snap_core_tmp_fd(core), NULL, &staging);
 	if (r < 0)
 		return snap_error_set(err, r, "list %s/tmp: %s", snap_core_root(core), strerror(-r));
-	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = check_staging(c, names[i], err);
-	free_list(names, n);
+	for (size_t i = 0; r >= 0 && i < staging.n; i++)
+		r = check_staging(c, staging.v[i], err);
 	return r;
 }
 

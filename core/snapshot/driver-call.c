@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util/fs-util.h"
 #include "util/macro.h"
 
 /* ABI minor in which each optional method appeared; all are in 1.0 today.
@@ -335,7 +336,11 @@ int snap_drv_usage(const struct snap_driver *drv, void *state, const struct snap
 		return snap_error_set(err, -EINVAL, "driver '%s': usage '%s': no output", drv->name, snap->key);
 	struct snap_usage u = { 0 };
 	if (!snap_drv_has(drv, SNAP_DRV_USAGE)) {
-		r = snap_usage_walk(snap->path, &u, err);
+		_cleanup_close_ int fd = open(snap->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return snap_error_set(err, negative_errno(), "usage of snapshot '%s': open %s: %s",
+					      snap->key, snap->path, strerror(errno));
+		r = snap_usage_at(fd, 0, &u, err);
 		if (r < 0)
 			return snap_error_prefix(err, "usage of snapshot '%s'", snap->key);
 	} else {
@@ -446,87 +451,4 @@ int snap_drv_info(const struct snap_driver *drv, void *state,
 	snap_error_clear(err);
 	int r = TIMED(drv->info(state, emit, ctx, err));
 	return drv_result(drv, "info", NULL, r, err);
-}
-
-/* ---- generic usage ------------------------------------------------------ */
-
-struct usage_walk {
-	struct snap_usage u;
-	struct {
-		dev_t dev;
-		ino_t ino;
-	} *seen;
-	size_t n_seen, cap_seen;
-};
-
-static bool seen_before(struct usage_walk *w, const struct stat *st)
-{
-	for (size_t i = 0; i < w->n_seen; i++)
-		if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
-			return true;
-	if (w->n_seen == w->cap_seen) {
-		size_t cap = w->cap_seen ? w->cap_seen * 2 : 64;
-		void *n = realloc(w->seen, cap * sizeof(*w->seen));
-		if (!n)
-			return false; /* worst case: a hard link counted twice */
-		w->seen = n;
-		w->cap_seen = cap;
-	}
-	w->seen[w->n_seen].dev = st->st_dev;
-	w->seen[w->n_seen].ino = st->st_ino;
-	w->n_seen++;
-	return false;
-}
-
-static int usage_dir(int dirfd, struct usage_walk *w, unsigned depth)
-{
-	if (depth > 4096)
-		return -ELOOP;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return negative_errno();
-	}
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		struct stat st;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return negative_errno();
-		}
-		if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && seen_before(w, &st))
-			continue;
-		w->u.inodes++;
-		w->u.size += (int64_t)st.st_blocks * 512;
-		if (S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int sub =
-				openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				return negative_errno();
-			int r = usage_dir(sub, w, depth + 1);
-			if (r < 0)
-				return r;
-		}
-	}
-	return errno ? negative_errno() : 0;
-}
-
-int snap_usage_walk(const char *path, struct snap_usage *ret, struct snap_error *err)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return snap_error_set(err, negative_errno(), "open %s: %s", path, strerror(errno));
-	struct usage_walk w = { 0 };
-	int r = usage_dir(fd, &w, 0);
-	free(w.seen);
-	if (r < 0)
-		return snap_error_set(err, r, "count usage under %s: %s", path, strerror(-r));
-	*ret = w.u;
-	return 0;
 }

@@ -83,7 +83,4 @@ int snap_drv_info(const struct snap_driver *drv, void *state,
 /* Nanoseconds this thread has spent inside driver methods so far. */
 uint64_t snap_drv_time_ns(void);
 
-/* Generic usage: blocks and inodes under `path`, hard links counted once. */
-int snap_usage_walk(const char *path, struct snap_usage *ret, struct snap_error *err);
-
 #endif

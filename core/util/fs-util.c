@@ -8,11 +8,13 @@
 #include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util/inode-map.h"
 #include "util/macro.h"
 
 static atomic_int openat2_state = 0; /* 0 unknown, 1 available, -1 missing/forced off */
@@ -440,5 +442,111 @@ int snap_dir_list_sorted(int fd, const char *skip_prefix, struct snap_names *ret
 	if (out.n > 1)
 		qsort(out.v, out.n, sizeof(*out.v), name_cmp);
 	*ret = out;
+	return 0;
+}
+
+/* ---- disk usage ---- */
+
+/* The walk's position, for messages: each level names its entry. */
+struct usage_frame {
+	const struct usage_frame *up;
+	const char *name;
+};
+
+struct usage_walk {
+	struct snap_usage u;
+	struct snap_inode_map seen; /* inodes with more than one name */
+	struct snap_error *err;
+};
+
+/* Deeper trees fail (ELOOP) rather than exhaust the stack. */
+#define USAGE_MAX_DEPTH 4096
+
+static size_t frame_path(const struct usage_frame *f, char *buf, size_t size)
+{
+	if (!f)
+		return 0;
+	size_t n = frame_path(f->up, buf, size);
+	if (n + 1 >= size)
+		return n;
+	int q = snprintf(buf + n, size - n, "%s%s", n ? "/" : "", f->name);
+	return q < 0 ? n : n + (size_t)q >= size ? size - 1 : n + (size_t)q;
+}
+
+static int usage_fail(struct usage_walk *w, const struct usage_frame *at, int r, const char *op)
+{
+	char path[PATH_MAX] = ".";
+	if (at)
+		frame_path(at, path, sizeof(path));
+	return snap_error_set(w->err, r, "usage of '%s': %s: %s", path, op, strerror(-r));
+}
+
+/* Count an inode: 1 when counted, 0 when it was seen before, -ENOMEM. */
+static int usage_count(struct usage_walk *w, const struct stat *st)
+{
+	if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
+		int r = snap_inode_map_put(&w->seen, st, NULL, NULL);
+		if (r <= 0)
+			return r;
+	}
+	w->u.size += (int64_t)st->st_blocks * 512;
+	w->u.inodes++;
+	return 1;
+}
+
+static int usage_dir(struct usage_walk *w, int dirfd, const struct usage_frame *at, unsigned depth)
+{
+	if (depth > USAGE_MAX_DEPTH)
+		return usage_fail(w, at, -ELOOP, "descend");
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return usage_fail(w, at, negative_errno(), "open directory");
+	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	if (!d) {
+		int r = negative_errno();
+		close(fd);
+		return usage_fail(w, at, r, "fdopendir");
+	}
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de)
+			return errno ? usage_fail(w, at, negative_errno(), "readdir") : 0;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		const struct usage_frame here = { .up = at, .name = de->d_name };
+		struct stat st;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT) /* removed meanwhile */
+				continue;
+			return usage_fail(w, &here, negative_errno(), "stat");
+		}
+		int r = usage_count(w, &st);
+		if (r < 0)
+			return usage_fail(w, &here, r, "count");
+		if (r == 0 || !S_ISDIR(st.st_mode))
+			continue;
+		_cleanup_close_ int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			return usage_fail(w, &here, negative_errno(), "open");
+		if ((r = usage_dir(w, sub, &here, depth + 1)) < 0)
+			return r;
+	}
+}
+
+int snap_usage_at(int dirfd, unsigned flags, struct snap_usage *ret, struct snap_error *err)
+{
+	struct usage_walk w = { .err = err };
+	int r = 0;
+	if (flags & SNAP_USAGE_ROOT) {
+		struct stat st;
+		r = fstat(dirfd, &st) < 0 ? usage_fail(&w, NULL, negative_errno(), "stat") : usage_count(&w, &st);
+	}
+	if (r >= 0)
+		r = usage_dir(&w, dirfd, NULL, 0);
+	snap_inode_map_done(&w.seen, NULL);
+	if (r < 0)
+		return r;
+	*ret = w.u;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <snapctl/driver.h>
 
 /* Open `path` relative to `rootfd` as if rootfd were "/": absolute names and
  * ".." stop at the root, symlinks are followed but never out of the root,
@@ -49,6 +50,18 @@ void snap_names_done(struct snap_names *n);
 /* Sorted names of directory `fd` without "." and ".."; names beginning with
  * `skip_prefix` (may be NULL) are left out.  Returns 0 or -errno. */
 int snap_dir_list_sorted(int fd, const char *skip_prefix, struct snap_names *ret);
+
+/*
+ * Disk usage of the tree at directory `dirfd` as containerd's fs.DiskUsage
+ * counts it: size = st_blocks * 512 of every inode, inodes = the number of
+ * inodes, an inode with several names (same st_dev and st_ino, see
+ * inode-map.h) counted once; symlinks are not followed, entries removed
+ * while the walk runs are skipped.  The directory itself counts only with
+ * SNAP_USAGE_ROOT.  Returns 0 and fills *ret, or -errno with *err naming the
+ * entry (its path relative to dirfd).
+ */
+#define SNAP_USAGE_ROOT (1u << 0)
+int snap_usage_at(int dirfd, unsigned flags, struct snap_usage *ret, struct snap_error *err);
 
 /* Force the openat2 fallback (tests); also set by SNAPCTL_NO_OPENAT2=1. */
 void snap_fs_force_no_openat2(bool on);

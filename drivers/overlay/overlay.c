@@ -15,10 +15,8 @@
  */
 #include "overlay.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -288,64 +286,6 @@ static int ovl_remove(void *state, const struct snap_ref *snap, struct snap_erro
 	return 0;
 }
 
-static int ino_cmp(const void *a, const void *b)
-{
-	ino_t x = *(const ino_t *)a, y = *(const ino_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static void ino_free(void *p)
-{
-	free(p);
-}
-
-/* Blocks and inodes under dirfd, each hardlinked inode counted once. */
-static int du_at(int dirfd, void **seen, struct snap_usage *u)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return negative_errno();
-	}
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat sst;
-		if (fstatat(fd, de->d_name, &sst, AT_SYMLINK_NOFOLLOW) < 0)
-			return negative_errno();
-		if (!S_ISDIR(sst.st_mode) && sst.st_nlink > 1) {
-			ino_t *k = malloc(sizeof(*k));
-			if (!k)
-				return -ENOMEM;
-			*k = sst.st_ino;
-			ino_t **found = tsearch(k, seen, ino_cmp);
-			if (!found) {
-				free(k);
-				return -ENOMEM;
-			}
-			if (*found != k) {
-				free(k);
-				continue;
-			}
-		}
-		u->inodes++;
-		u->size += (int64_t)sst.st_blocks * 512;
-		if (S_ISDIR(sst.st_mode)) {
-			_cleanup_close_ int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				return negative_errno();
-			int r = du_at(sub, seen, u);
-			if (r < 0)
-				return r;
-		}
-	}
-	return errno ? negative_errno() : 0;
-}
-
 static int ovl_usage(void *state, const struct snap_ref *snap, struct snap_usage *out, struct snap_error *err)
 {
 	_cleanup_free_ char *fs = ovl_join(snap->path, "fs");
@@ -355,13 +295,9 @@ static int ovl_usage(void *state, const struct snap_ref *snap, struct snap_usage
 	if (fd < 0)
 		return snap_error_set(err, negative_errno(), "usage of snapshot '%s': open %s: %s", snap->key, fs,
 				      strerror(errno));
-	struct snap_usage u = { 0 };
-	void *seen = NULL;
-	int r = du_at(fd, &seen, &u);
-	tdestroy(seen, ino_free);
+	int r = snap_usage_at(fd, 0, out, err);
 	if (r < 0)
-		return snap_error_set(err, r, "usage of snapshot '%s': walk %s: %s", snap->key, fs, strerror(-r));
-	*out = u;
+		return snap_error_prefix(err, "usage of snapshot '%s'", snap->key);
 	return 0;
 }
 

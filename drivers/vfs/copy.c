@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/fs-util.h"
+#include "util/inode-map.h"
 #include "util/macro.h"
 
 #define COPY_BUF_SIZE (128u * 1024u)
@@ -29,16 +29,10 @@ struct data_state {
 	char *buf; /* read/write buffer, allocated on first use */
 };
 
-struct hardlink {
-	dev_t dev;
-	ino_t ino;
-	char *path; /* relative to the destination root */
-};
-
 struct copy_ctx {
 	struct data_state data;
 	int dst_root;
-	void *hardlinks; /* tsearch tree of struct hardlink */
+	struct snap_inode_map hardlinks; /* source inode -> its copy's path in dst_root */
 	struct snap_copy_stats stats;
 	struct snap_error *err;
 	char path[PATH_MAX]; /* relative path of the entry being copied */
@@ -406,51 +400,29 @@ static int apply_meta_at(struct copy_ctx *c, int sdir, int ddir, const char *nam
 	return 0;
 }
 
-static int hardlink_cmp(const void *a, const void *b)
+/* The path of the copy of st's inode made earlier, or NULL. */
+static const char *hardlink_find(struct copy_ctx *c, const struct stat *st)
 {
-	const struct hardlink *x = a, *y = b;
-	if (x->dev != y->dev)
-		return x->dev < y->dev ? -1 : 1;
-	if (x->ino != y->ino)
-		return x->ino < y->ino ? -1 : 1;
-	return 0;
-}
-
-static void hardlink_free(void *p)
-{
-	struct hardlink *h = p;
-	free(h->path);
-	free(h);
-}
-
-static const struct hardlink *hardlink_find(struct copy_ctx *c, const struct stat *st)
-{
-	struct hardlink key = { .dev = st->st_dev, .ino = st->st_ino };
-	void *found = tfind(&key, &c->hardlinks, hardlink_cmp);
-	return found ? *(struct hardlink **)found : NULL;
+	void *path = NULL;
+	snap_inode_map_get(&c->hardlinks, st, &path);
+	return path;
 }
 
 static int hardlink_remember(struct copy_ctx *c, const struct stat *st)
 {
-	struct hardlink *h = calloc(1, sizeof(*h));
-	if (!h)
-		return fail(c, -ENOMEM, "remember hardlink");
-	h->dev = st->st_dev;
-	h->ino = st->st_ino;
-	h->path = strdup(c->path);
-	if (!h->path || !tsearch(h, &c->hardlinks, hardlink_cmp)) {
-		hardlink_free(h);
-		return fail(c, -ENOMEM, "remember hardlink");
-	}
-	return 0;
+	char *path = strdup(c->path);
+	int r = path ? snap_inode_map_put(&c->hardlinks, st, path, NULL) : -ENOMEM;
+	if (r <= 0) /* 0: remembered already, the first copy's path stays */
+		free(path);
+	return r < 0 ? fail(c, r, "remember hardlink") : 0;
 }
 
 /* Link ddir/name to the copy of an inode made earlier, found by its path
  * inside the destination root (resolved there, never outside). */
-static int hardlink_make(struct copy_ctx *c, const struct hardlink *h, int ddir, const char *name)
+static int hardlink_make(struct copy_ctx *c, const char *first, int ddir, const char *name)
 {
 	_cleanup_free_ char *first_name = NULL;
-	_cleanup_close_ int pdir = snap_open_parent_in_root(c->dst_root, h->path, &first_name);
+	_cleanup_close_ int pdir = snap_open_parent_in_root(c->dst_root, first, &first_name);
 	if (pdir < 0)
 		return fail(c, pdir, "open the first link's directory");
 	if (linkat(pdir, first_name, ddir, name, 0) < 0)
@@ -559,9 +531,9 @@ static int copy_entry(struct copy_ctx *c, int sdir, int ddir, const char *name)
 	}
 
 	bool linked = !S_ISDIR(st.st_mode) && st.st_nlink > 1;
-	const struct hardlink *h = linked ? hardlink_find(c, &st) : NULL;
-	if (h)
-		r = hardlink_make(c, h, ddir, name);
+	const char *first = linked ? hardlink_find(c, &st) : NULL;
+	if (first)
+		r = hardlink_make(c, first, ddir, name);
 	else if (S_ISREG(st.st_mode))
 		r = copy_regular(c, sdir, ddir, name, &st);
 	else if (S_ISDIR(st.st_mode))
@@ -572,7 +544,7 @@ static int copy_entry(struct copy_ctx *c, int sdir, int ddir, const char *name)
 		r = copy_special(c, sdir, ddir, name, &st);
 	else
 		r = fail(c, -EINVAL, "unknown file type");
-	if (r == 0 && linked && !h)
+	if (r == 0 && linked && !first)
 		r = hardlink_remember(c, &st);
 	path_pop(c, saved);
 	return r;
@@ -631,7 +603,7 @@ int snap_copy_tree_at(int src_dirfd, int dst_dirfd, const struct snap_copy_opts 
 		c->stats.dirs++;
 		r = apply_meta_fd(c, src_dirfd, dst_dirfd, &st);
 	}
-	tdestroy(c->hardlinks, hardlink_free);
+	snap_inode_map_done(&c->hardlinks, free);
 	free(c->data.buf);
 	if (r == 0 && ret_stats)
 		*ret_stats = c->stats;

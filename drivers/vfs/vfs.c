@@ -13,7 +13,6 @@
 #include "drivers/plugins/plugin-name.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
-#include "usage.h"
 
 /* Layout inside ROOT/snapshots/<id>: the tree, and the name it is built
  * under until the copy is complete (then renamed: a crash mid-copy leaves
@@ -205,7 +204,7 @@ static int vfs_usage(void *state, const struct snap_ref *snap, struct snap_usage
 	if (fs < 0)
 		return snap_error_set(err, negative_errno(), "usage of snapshot '%s' (id %llu): open %s/" VFS_FS ": %s",
 				      snap->key, (unsigned long long)snap->id, snap->path, strerror(errno));
-	int r = snap_tree_usage_at(fs, out, err);
+	int r = snap_usage_at(fs, SNAP_USAGE_ROOT, out, err);
 	if (r < 0)
 		return snap_error_prefix(err, "usage of snapshot '%s' (id %llu)", snap->key,
 					 (unsigned long long)snap->id);
