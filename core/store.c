@@ -252,6 +252,14 @@ int snap_store_stmt(struct snap_store *s, const char *sql, sqlite3_stmt **ret, s
 	return 0;
 }
 
+int snap_store_prepare(struct snap_store *s, const char *sql, sqlite3_stmt **ret, struct snap_error *err)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, ret, NULL);
+	if (rc != SQLITE_OK)
+		return snap_store_error(s, rc, err, "metadata %s: prepare \"%.60s\"", s->path, sql);
+	return 0;
+}
+
 int snap_store_begin(struct snap_store *s, struct snap_error *err)
 {
 	if (s->in_txn)

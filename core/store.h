@@ -90,6 +90,11 @@ static inline void snap_stmt_resetp(sqlite3_stmt **st)
 		sqlite3_reset(*st);
 }
 
+/* A statement of its own for `sql` (not cached: for SQL built at run time
+ * or run once); the caller finalizes it (_cleanup_(sqlite3_finalizep)).
+ * Returns 0 or -errno with *err naming the statement. */
+int snap_store_prepare(struct snap_store *s, const char *sql, sqlite3_stmt **ret, struct snap_error *err);
+
 /* Run statements without results (no caching). */
 int snap_store_exec(struct snap_store *s, const char *sql, struct snap_error *err);
 

@@ -216,7 +216,7 @@ static int apply_change(json_t *cc, const char *change, struct snap_error *err)
 static int find_image_by_top(struct snap_core *core, const char *top, char id[SNAP_DIGEST_MAX])
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	if (img_db_prepare(core, "SELECT id FROM images WHERE top_chain_id = ? ORDER BY added_ns DESC LIMIT 1",
+	if (snap_store_prepare(snap_core_store(core), "SELECT id FROM images WHERE top_chain_id = ? ORDER BY added_ns DESC LIMIT 1",
 			   &st, NULL) < 0)
 		return -EIO;
 	sqlite3_bind_text(st, 1, top, -1, SQLITE_STATIC);

@@ -3,7 +3,7 @@
  * Image rows in the metadata database (tables images, image_tags,
  * image_blobs, image_layers and blobs; see the migration in store.c).
  * Transactions are short: blobs are published and layers unpacked before
- * the rows that reference them are written in one BEGIN IMMEDIATE.
+ * the rows that reference them are written in one store transaction.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -11,69 +11,13 @@
 
 #include "image/image-internal.h"
 
-int img_db_error(struct snap_core *core, int rc, struct snap_error *err, const char *what)
-{
-	int code;
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		code = -EBUSY;
-		break;
-	case SQLITE_CONSTRAINT:
-		code = -EEXIST;
-		break;
-	case SQLITE_NOMEM:
-		code = -ENOMEM;
-		break;
-	case SQLITE_FULL:
-		code = -ENOSPC;
-		break;
-	default:
-		code = -EIO;
-	}
-	return snap_error_set(err, code, "%s: %s", what, sqlite3_errmsg(snap_core_db(core)));
-}
-
-int img_db_prepare(struct snap_core *core, const char *sql, sqlite3_stmt **ret, struct snap_error *err)
-{
-	int rc = sqlite3_prepare_v2(snap_core_db(core), sql, -1, ret, NULL);
-	if (rc != SQLITE_OK)
-		return img_db_error(core, rc, err, "prepare image query");
-	return 0;
-}
-
-int img_db_begin(struct snap_core *core, struct snap_error *err)
-{
-	int rc = sqlite3_exec(snap_core_db(core), "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return img_db_error(core, rc, err, "begin image transaction");
-	return 0;
-}
-
-int img_db_commit(struct snap_core *core, struct snap_error *err)
-{
-	int rc = sqlite3_exec(snap_core_db(core), "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		int r = img_db_error(core, rc, err, "commit image transaction");
-		img_db_rollback(core);
-		return r;
-	}
-	return 0;
-}
-
-void img_db_rollback(struct snap_core *core)
-{
-	if (!sqlite3_get_autocommit(snap_core_db(core)))
-		sqlite3_exec(snap_core_db(core), "ROLLBACK", NULL, NULL, NULL);
-}
-
 /* Run one statement with text/int64 bindings given as a format: 't' text,
  * 'i' int64. */
 static int exec_bound(struct snap_core *core, const char *sql, const char *fmt, const void *const *args,
 		      struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int r = img_db_prepare(core, sql, &st, err);
+	int r = snap_store_prepare(snap_core_store(core), sql, &st, err);
 	if (r < 0)
 		return r;
 	for (int i = 0; fmt[i]; i++) {
@@ -84,25 +28,32 @@ static int exec_bound(struct snap_core *core, const char *sql, const char *fmt, 
 	}
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
-		return img_db_error(core, rc, err, "write image rows");
+		return snap_store_error(snap_core_store(core), rc, err, "write image rows");
 	return 0;
 }
 
-bool img_db_exists(struct snap_core *core, const char *id)
+/* 1 when the image's rows exist, 0 when not, -errno. */
+int img_db_exists(struct snap_core *core, const char *id, struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	if (img_db_prepare(core, "SELECT 1 FROM images WHERE id = ?", &st, NULL) < 0)
-		return false;
+	int r = snap_store_prepare(snap_core_store(core), "SELECT 1 FROM images WHERE id = ?", &st, err);
+	if (r < 0)
+		return r;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return sqlite3_step(st) == SQLITE_ROW;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return snap_store_error(snap_core_store(core), rc, err, "look up image %s", id);
+	return rc == SQLITE_ROW;
 }
 
 static int insert_rows(struct snap_core *core, const struct img_record *rec, const char *tag,
 		       struct snap_error *err)
 {
 	int64_t now = (int64_t)snap_now_ns();
-	int r;
-	if (!img_db_exists(core, rec->id)) {
+	int r = img_db_exists(core, rec->id, err);
+	if (r < 0)
+		return r;
+	if (r == 0) {
 		int64_t n = (int64_t)rec->n_layers, size = 0;
 		for (size_t i = 0; i < rec->n_layers; i++)
 			size += (int64_t)rec->layers[i].diff_size;
@@ -155,15 +106,14 @@ static int insert_rows(struct snap_core *core, const struct img_record *rec, con
 int img_db_insert(struct snap_core *core, const struct img_record *rec, const char *tag,
 		  struct snap_error *err)
 {
-	int r = img_db_begin(core, err);
+	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+	int r = snap_txn_begin(snap_core_store(core), &txn, err);
 	if (r < 0)
 		return r;
 	r = insert_rows(core, rec, tag, err);
-	if (r < 0) {
-		img_db_rollback(core);
+	if (r < 0)
 		return snap_error_prefix(err, "record image %s", rec->id);
-	}
-	return img_db_commit(core, err);
+	return snap_txn_commit(&txn, err);
 }
 
 static bool valid_name_char(char c)
@@ -215,7 +165,7 @@ int img_db_resolve(struct snap_core *core, const char *ref, char id[SNAP_DIGEST_
 	_cleanup_free_ char *name = NULL;
 	if (snap_image_ref_normalize(ref, &name, NULL) == 0) {
 		_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-		r = img_db_prepare(core, "SELECT image_id FROM image_tags WHERE name = ?", &st, err);
+		r = snap_store_prepare(snap_core_store(core), "SELECT image_id FROM image_tags WHERE name = ?", &st, err);
 		if (r < 0)
 			return r;
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -227,14 +177,14 @@ int img_db_resolve(struct snap_core *core, const char *ref, char id[SNAP_DIGEST_
 			return 0;
 		}
 		if (rc != SQLITE_DONE)
-			return img_db_error(core, rc, err, "look up image");
+			return snap_store_error(snap_core_store(core), rc, err, "look up image");
 	}
 	const char *hex = strncmp(ref, SNAP_SHA256_PREFIX, strlen(SNAP_SHA256_PREFIX)) == 0
 				  ? ref + strlen(SNAP_SHA256_PREFIX)
 				  : ref;
 	if (is_hex(hex) && strlen(hex) <= 64) {
 		_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-		r = img_db_prepare(core, "SELECT id FROM images WHERE substr(id, 8, ?) = ? LIMIT 2", &st, err);
+		r = snap_store_prepare(snap_core_store(core), "SELECT id FROM images WHERE substr(id, 8, ?) = ? LIMIT 2", &st, err);
 		if (r < 0)
 			return r;
 		sqlite3_bind_int(st, 1, (int)strlen(hex));
@@ -252,7 +202,7 @@ int img_db_resolve(struct snap_core *core, const char *ref, char id[SNAP_DIGEST_
 			return 0;
 		}
 		if (rc != SQLITE_DONE)
-			return img_db_error(core, rc, err, "look up image");
+			return snap_store_error(snap_core_store(core), rc, err, "look up image");
 	}
 	return snap_error_set(err, -ENOENT, "no such image: %s", ref);
 }
@@ -262,7 +212,7 @@ int img_db_get(struct snap_core *core, const char *id, char manifest_digest[SNAP
 	       struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int r = img_db_prepare(core,
+	int r = snap_store_prepare(snap_core_store(core),
 			       "SELECT manifest_digest, top_chain_id, n_layers, size, created_ns"
 			       " FROM images WHERE id = ?",
 			       &st, err);
@@ -273,7 +223,7 @@ int img_db_get(struct snap_core *core, const char *id, char manifest_digest[SNAP
 	if (rc == SQLITE_DONE)
 		return snap_error_set(err, -ENOENT, "no such image: %s", id);
 	if (rc != SQLITE_ROW)
-		return img_db_error(core, rc, err, "look up image");
+		return snap_store_error(snap_core_store(core), rc, err, "look up image");
 	if (manifest_digest)
 		snprintf(manifest_digest, SNAP_DIGEST_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
 	if (top_chain)
@@ -291,7 +241,7 @@ int img_db_layers(struct snap_core *core, const char *id, struct img_layer **ret
 		  struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int r = img_db_prepare(core,
+	int r = snap_store_prepare(snap_core_store(core),
 			       "SELECT chain_id, diff_id, blob_digest, diff_size FROM image_layers"
 			       " WHERE image_id = ? ORDER BY idx",
 			       &st, err);
@@ -313,7 +263,7 @@ int img_db_layers(struct snap_core *core, const char *id, struct img_layer **ret
 		n++;
 	}
 	if (rc != SQLITE_DONE)
-		return img_db_error(core, rc, err, "read image layers");
+		return snap_store_error(snap_core_store(core), rc, err, "read image layers");
 	*ret = TAKE_PTR(v);
 	*ret_n = n;
 	return 0;
@@ -323,7 +273,7 @@ int img_db_tags(struct snap_core *core, const char *id, char ***ret, size_t *ret
 		struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int r = img_db_prepare(core, "SELECT name FROM image_tags WHERE image_id = ? ORDER BY name", &st,
+	int r = snap_store_prepare(snap_core_store(core), "SELECT name FROM image_tags WHERE image_id = ? ORDER BY name", &st,
 			       err);
 	if (r < 0)
 		return r;
@@ -347,7 +297,7 @@ int img_db_tags(struct snap_core *core, const char *id, char ***ret, size_t *ret
 		free(v);
 		if (!v || rc == SQLITE_ROW)
 			return snap_error_set(err, -ENOMEM, "image tags: out of memory");
-		return img_db_error(core, rc, err, "read image tags");
+		return snap_store_error(snap_core_store(core), rc, err, "read image tags");
 	}
 	*ret = v;
 	if (ret_n)
@@ -358,7 +308,7 @@ int img_db_tags(struct snap_core *core, const char *id, char ***ret, size_t *ret
 static int count_query(struct snap_core *core, const char *sql, const char *arg, struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int r = img_db_prepare(core, sql, &st, err);
+	int r = snap_store_prepare(snap_core_store(core), sql, &st, err);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
@@ -367,7 +317,7 @@ static int count_query(struct snap_core *core, const char *sql, const char *arg,
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	return img_db_error(core, rc, err, "query image references");
+	return snap_store_error(snap_core_store(core), rc, err, "query image references");
 }
 
 int img_db_chain_referenced(struct snap_core *core, const char *chain_id, struct snap_error *err)

@@ -376,7 +376,10 @@ static int import_run(struct import_job *j, struct snap_import_result *ret, stru
 		snprintf(layers[i].diff_id, SNAP_DIGEST_MAX, "%s", j->c.diff_ids[i]);
 	}
 
-	if (img_db_exists(j->core, j->m.config.digest)) {
+	r = img_db_exists(j->core, j->m.config.digest, err);
+	if (r < 0)
+		return r;
+	if (r > 0) {
 		/* The same image (same config, hence the same layers) is here
 		 * already: only the name is new.  The layers were still checked
 		 * against their descriptors above; blobs published on the way

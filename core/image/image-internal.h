@@ -6,8 +6,10 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "core-internal.h"
 #include "image/content.h"
 #include "image/image.h"
+#include "store.h"
 #include "util/macro.h"
 
 /* Configs, manifests and indexes are read whole; anything larger is not
@@ -128,7 +130,7 @@ struct img_record {
  * An image already present only gets the tag. */
 int img_db_insert(struct snap_core *core, const struct img_record *rec, const char *tag,
 		  struct snap_error *err);
-bool img_db_exists(struct snap_core *core, const char *id);
+int img_db_exists(struct snap_core *core, const char *id, struct snap_error *err);
 /* Resolve a user reference to an image ID; *ret_name gets the NAME:TAG
  * when resolved by name (NULL by ID). */
 int img_db_resolve(struct snap_core *core, const char *ref, char id[SNAP_DIGEST_MAX], char **ret_name,
@@ -148,12 +150,8 @@ int img_db_chain_referenced(struct snap_core *core, const char *chain_id, struct
 /* Is the blob referenced by any image? 1 yes, 0 no, <0 error. */
 int img_db_blob_referenced(struct snap_core *core, const char *digest, struct snap_error *err);
 
-/* Raw transactions on the core's database (BEGIN IMMEDIATE). */
-int img_db_begin(struct snap_core *core, struct snap_error *err);
-int img_db_commit(struct snap_core *core, struct snap_error *err);
-void img_db_rollback(struct snap_core *core);
-int img_db_prepare(struct snap_core *core, const char *sql, sqlite3_stmt **ret, struct snap_error *err);
-int img_db_error(struct snap_core *core, int rc, struct snap_error *err, const char *what);
+/* Transactions, statements and the errno of an sqlite result are the
+ * store's (store.h): snap_txn_begin on snap_core_store(core), ... */
 
 /* ---- layers (image-unpack.c) ------------------------------------------- */
 

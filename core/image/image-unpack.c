@@ -302,7 +302,7 @@ int img_unpack_layers(struct snap_core *core, struct img_layer *layers, size_t n
 static int delete_blob_row(struct snap_core *core, const char *digest, struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int r = img_db_prepare(core,
+	int r = snap_store_prepare(snap_core_store(core),
 			       "DELETE FROM blobs WHERE digest = ?1 AND NOT EXISTS"
 			       " (SELECT 1 FROM image_blobs WHERE digest = ?1)",
 			       &st, err);
@@ -311,7 +311,7 @@ static int delete_blob_row(struct snap_core *core, const char *digest, struct sn
 	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
-		return img_db_error(core, rc, err, "delete blob row");
+		return snap_store_error(snap_core_store(core), rc, err, "delete blob row");
 	return sqlite3_changes(snap_core_db(core)) > 0;
 }
 
@@ -453,14 +453,10 @@ int snap_image_gc(struct snap_core *core, uint64_t *ret_blobs, uint64_t *ret_sna
 		return snap_error_prefix(err, "gc blobs");
 	/* Rows whose file is gone (crash between unlink and row delete is
 	 * impossible by ordering, but a user may have removed files). */
-	char *msg = NULL;
-	if (sqlite3_exec(snap_core_db(core),
-			 "DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM image_blobs)", NULL,
-			 NULL, &msg) != SQLITE_OK) {
-		snap_error_set(err, -EIO, "gc blob rows: %s", msg ? msg : "sqlite error");
-		sqlite3_free(msg);
-		return -EIO;
-	}
+	r = snap_store_exec(snap_core_store(core),
+			    "DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM image_blobs)", err);
+	if (r < 0)
+		return snap_error_prefix(err, "gc blob rows");
 
 	struct gc_walk gw = {0};
 	r = snap_walk(core, NULL, 0, gc_walk_cb, &gw, err);

@@ -58,7 +58,7 @@ void snap_image_list_done(struct snap_image_list *l)
 int snap_image_list(struct snap_core *core, struct snap_image_list *ret, struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int r = img_db_prepare(core,
+	int r = snap_store_prepare(snap_core_store(core),
 			       "SELECT t.name, i.id, i.n_layers, i.size, i.created_ns FROM images i"
 			       " LEFT JOIN image_tags t ON t.image_id = i.id"
 			       " ORDER BY i.created_ns DESC, i.added_ns DESC, t.name",
@@ -88,7 +88,7 @@ int snap_image_list(struct snap_core *core, struct snap_image_list *ret, struct 
 	}
 	if (rc != SQLITE_DONE) {
 		snap_image_list_done(&l);
-		return img_db_error(core, rc, err, "list images");
+		return snap_store_error(snap_core_store(core), rc, err, "list images");
 	}
 	*ret = l;
 	return 0;
@@ -118,7 +118,7 @@ static int image_with_top(struct snap_core *core, const char *chain_id, size_t n
 			  char id[SNAP_DIGEST_MAX])
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	if (img_db_prepare(core,
+	if (snap_store_prepare(snap_core_store(core),
 			   "SELECT id FROM images WHERE top_chain_id = ? AND n_layers = ?"
 			   " ORDER BY added_ns LIMIT 1",
 			   &st, NULL) < 0)
@@ -215,33 +215,40 @@ static int find_user_cb(const struct snap_info *info, void *userdata)
 static int container_uses(struct snap_core *core, const char *id, const char *top,
 			  char *who, size_t who_len, struct snap_error *err)
 {
-	sqlite3 *db = snap_core_db(core);
+	struct snap_store *store = snap_core_store(core);
 	const char *col = NULL;
 	{
 		_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('containers')", -1, &st, NULL) ==
-		    SQLITE_OK) {
-			while (sqlite3_step(st) == SQLITE_ROW) {
-				const char *c = (const char *)sqlite3_column_text(st, 0);
-				if (c && strcmp(c, "image_id") == 0)
-					col = "image_id";
-				else if (c && strcmp(c, "image") == 0 && !col)
-					col = "image";
-			}
+		int r = snap_store_prepare(store, "SELECT name FROM pragma_table_info('containers')", &st, err);
+		if (r < 0)
+			return r;
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *c = (const char *)sqlite3_column_text(st, 0);
+			if (c && strcmp(c, "image_id") == 0)
+				col = "image_id";
+			else if (c && strcmp(c, "image") == 0 && !col)
+				col = "image";
 		}
+		if (rc != SQLITE_DONE)
+			return snap_store_error(store, rc, err, "read the containers table's columns");
 	}
 	if (col) {
 		char sql[160];
 		snprintf(sql, sizeof(sql), "SELECT name FROM containers WHERE %s = ?1 LIMIT 1", col);
 		_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW) {
-				const char *c = (const char *)sqlite3_column_text(st, 0);
-				snprintf(who, who_len, "container %s", c ? c : "?");
-				return 1;
-			}
+		int r = snap_store_prepare(store, sql, &st, err);
+		if (r < 0)
+			return r;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const char *c = (const char *)sqlite3_column_text(st, 0);
+			snprintf(who, who_len, "container %s", c ? c : "?");
+			return 1;
 		}
+		if (rc != SQLITE_DONE)
+			return snap_store_error(store, rc, err, "look up the containers of image %s", id);
 	}
 	if (!*top)
 		return 0;
@@ -258,13 +265,13 @@ static int container_uses(struct snap_core *core, const char *id, const char *to
 static int exec_id(struct snap_core *core, const char *sql, const char *arg, struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int r = img_db_prepare(core, sql, &st, err);
+	int r = snap_store_prepare(snap_core_store(core), sql, &st, err);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
-		return img_db_error(core, rc, err, "remove image rows");
+		return snap_store_error(snap_core_store(core), rc, err, "remove image rows");
 	return 0;
 }
 
@@ -272,7 +279,7 @@ static int image_blobs(struct snap_core *core, const char *id, struct img_blob *
 		       struct snap_error *err)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int r = img_db_prepare(core, "SELECT digest FROM image_blobs WHERE image_id = ?", &st, err);
+	int r = snap_store_prepare(snap_core_store(core), "SELECT digest FROM image_blobs WHERE image_id = ?", &st, err);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -287,43 +294,53 @@ static int image_blobs(struct snap_core *core, const char *id, struct img_blob *
 		snprintf(v[n++].digest, SNAP_DIGEST_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
 	}
 	if (rc != SQLITE_DONE)
-		return img_db_error(core, rc, err, "read image blobs");
+		return snap_store_error(snap_core_store(core), rc, err, "read image blobs");
 	*ret = TAKE_PTR(v);
 	*ret_n = n;
 	return 0;
 }
 
+/* 1 when the image still has a tag, 0 when not, -errno. */
+static int has_tags(struct snap_core *core, const char *id, struct snap_error *err)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	int r = snap_store_prepare(snap_core_store(core), "SELECT 1 FROM image_tags WHERE image_id = ?", &st,
+				   err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	/* Only SQLITE_DONE means "no tag left": a busy or failing read must
+	 * never delete the image's rows. */
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return snap_store_error(snap_core_store(core), rc, err, "read image tags");
+	return rc == SQLITE_ROW;
+}
+
 static int remove_rows(struct snap_core *core, const char *id, const char *name, bool *ret_gone,
 		       struct snap_error *err)
 {
-	int r = img_db_begin(core, err);
+	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+	int r = snap_txn_begin(snap_core_store(core), &txn, err);
 	if (r < 0)
 		return r;
 	if (name)
 		r = exec_id(core, "DELETE FROM image_tags WHERE name = ?", name, err);
 	else
 		r = exec_id(core, "DELETE FROM image_tags WHERE image_id = ?", id, err);
-	bool gone = false;
-	if (r == 0) {
-		_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-		r = img_db_prepare(core, "SELECT 1 FROM image_tags WHERE image_id = ?", &st, err);
-		if (r == 0) {
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-			gone = sqlite3_step(st) != SQLITE_ROW;
-		}
-	}
-	if (r == 0 && gone) {
+	if (r < 0 || (r = has_tags(core, id, err)) < 0)
+		return r;
+	bool gone = r == 0;
+	if (gone) {
 		r = exec_id(core, "DELETE FROM image_layers WHERE image_id = ?", id, err);
 		if (r == 0)
 			r = exec_id(core, "DELETE FROM image_blobs WHERE image_id = ?", id, err);
 		if (r == 0)
 			r = exec_id(core, "DELETE FROM images WHERE id = ?", id, err);
+		if (r < 0)
+			return r;
 	}
-	if (r < 0) {
-		img_db_rollback(core);
-		return r;
-	}
-	r = img_db_commit(core, err);
+	r = snap_txn_commit(&txn, err);
 	if (r == 0)
 		*ret_gone = gone;
 	return r;

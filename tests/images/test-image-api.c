@@ -6,6 +6,8 @@
  * verification.  On the real vfs driver, in a fresh root per test.
  */
 #include <fcntl.h>
+#include <sqlite3.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -277,6 +279,75 @@ static void test_gc_crashed_unpack(void **state)
 	snap_import_result_done(&res);
 }
 
+/* ---- sqlite failures are errors, never "nothing there" ---- */
+
+/* Interrupt (SQLITE_INTERRUPT from sqlite3_step) every statement whose SQL
+ * starts with `fail_sql`: a read that fails half-way, as a busy or I/O
+ * error would, at one chosen place. */
+static const char *fail_sql;
+
+static int interrupt_chosen(void *db)
+{
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+		if (sqlite3_stmt_busy(st) && strncmp(sqlite3_sql(st), fail_sql, strlen(fail_sql)) == 0)
+			return 1;
+	return 0;
+}
+
+static void fail_reads_of(struct snap_core *core, const char *sql)
+{
+	fail_sql = sql;
+	sqlite3 *db = snap_core_db(core);
+	sqlite3_progress_handler(db, sql ? 1 : 0, sql ? interrupt_chosen : NULL, db);
+}
+
+static void assert_image_intact(struct snap_core *core, const char *ref, const char *id)
+{
+	struct snap_error err = { 0 };
+	struct snap_image img = { 0 };
+	ut_ok(snap_image_resolve(core, ref, &img, &err), &err);
+	assert_string_equal(img.id, id);
+	snap_image_done(&img);
+}
+
+/* rmi reads whether the image keeps a tag after its tag went; a failed
+ * read must not count as "no tag left" and delete the image's rows. */
+static void test_rmi_failed_tag_read_keeps_image(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_import_result res = { 0 };
+	import_base(r, &res);
+	struct snap_error err = { 0 };
+	char removed[SNAP_DIGEST_MAX];
+	fail_reads_of(r->core, "SELECT 1 FROM image_tags WHERE image_id");
+	int rc = snap_image_remove(r->core, "base:1", 0, removed, &err);
+	fail_reads_of(r->core, NULL);
+	assert_true(rc < 0);
+	assert_non_null(strstr(err.message, "read image tags"));
+	assert_image_intact(r->core, "base:1", res.id);
+	/* Nothing was left half-done: the removal works once reads do. */
+	ut_ok(snap_image_remove(r->core, "base:1", 0, removed, &err), &err);
+	snap_import_result_done(&res);
+}
+
+/* rmi asks the containers table whether a container uses the image; a
+ * failed lookup must not count as "unused". */
+static void test_rmi_failed_container_lookup_refuses(void **state)
+{
+	struct ut_root *r = *state;
+	struct snap_import_result res = { 0 };
+	import_base(r, &res);
+	struct snap_error err = { 0 };
+	char removed[SNAP_DIGEST_MAX];
+	fail_reads_of(r->core, "SELECT name FROM containers");
+	int rc = snap_image_remove(r->core, "base:1", 0, removed, &err);
+	fail_reads_of(r->core, NULL);
+	assert_true(rc < 0);
+	assert_non_null(strstr(err.message, "containers"));
+	assert_image_intact(r->core, "base:1", res.id);
+	snap_import_result_done(&res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +357,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resolve, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_commit, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_rmi_in_use, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_rmi_failed_tag_read_keeps_image, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_rmi_failed_container_lookup_refuses, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_gc_crashed_unpack, ut_setup, ut_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
