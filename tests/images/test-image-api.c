@@ -310,42 +310,37 @@ static void assert_image_intact(struct snap_core *core, const char *ref, const c
 	snap_image_done(&img);
 }
 
-/* rmi reads whether the image keeps a tag after its tag went; a failed
- * read must not count as "no tag left" and delete the image's rows. */
-static void test_rmi_failed_tag_read_keeps_image(void **state)
+/* rmi of base:1 while reads of `sql` fail: it must fail naming `what`
+ * and leave the image as it was. */
+static void rmi_with_failing_read(struct ut_root *r, const char *sql, const char *what)
 {
-	struct ut_root *r = *state;
 	struct snap_import_result res = { 0 };
 	import_base(r, &res);
 	struct snap_error err = { 0 };
 	char removed[SNAP_DIGEST_MAX];
-	fail_reads_of(r->core, "SELECT 1 FROM image_tags WHERE image_id");
+	fail_reads_of(r->core, sql);
 	int rc = snap_image_remove(r->core, "base:1", 0, removed, &err);
 	fail_reads_of(r->core, NULL);
 	assert_true(rc < 0);
-	assert_non_null(strstr(err.message, "read image tags"));
+	assert_non_null(strstr(err.message, what));
 	assert_image_intact(r->core, "base:1", res.id);
 	/* Nothing was left half-done: the removal works once reads do. */
 	ut_ok(snap_image_remove(r->core, "base:1", 0, removed, &err), &err);
 	snap_import_result_done(&res);
 }
 
+/* rmi reads whether the image keeps a tag after its tag went; a failed
+ * read must not count as "no tag left" and delete the image's rows. */
+static void test_rmi_failed_tag_read_keeps_image(void **state)
+{
+	rmi_with_failing_read(*state, "SELECT 1 FROM image_tags WHERE image_id", "read image tags");
+}
+
 /* rmi asks the containers table whether a container uses the image; a
  * failed lookup must not count as "unused". */
 static void test_rmi_failed_container_lookup_refuses(void **state)
 {
-	struct ut_root *r = *state;
-	struct snap_import_result res = { 0 };
-	import_base(r, &res);
-	struct snap_error err = { 0 };
-	char removed[SNAP_DIGEST_MAX];
-	fail_reads_of(r->core, "SELECT name FROM containers");
-	int rc = snap_image_remove(r->core, "base:1", 0, removed, &err);
-	fail_reads_of(r->core, NULL);
-	assert_true(rc < 0);
-	assert_non_null(strstr(err.message, "containers"));
-	assert_image_intact(r->core, "base:1", res.id);
-	snap_import_result_done(&res);
+	rmi_with_failing_read(*state, "SELECT name FROM containers", "containers");
 }
 
 int main(void)
