@@ -6,21 +6,18 @@
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/fs-util.h"
 #include "util/macro.h"
+#include "util/userns.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static bool probed;
@@ -185,25 +182,6 @@ static void probe_overlay(const char *scratch)
 
 /* ---- idmapped mounts ----------------------------------------------------- */
 
-/* In a forked probe child: close every fd but a and b (async-signal-safe).
- * Other threads may fork their own probe children at the same time, each
- * inheriting the others' pipe ends: a child holding a sibling's write end
- * keeps that sibling's read from ever seeing EOF (and the sibling ours),
- * and a child holding the parent's stdout keeps whoever reads it waiting. */
-static void child_close_fds_except(int a, int b)
-{
-	if (a > b) {
-		int t = a;
-		a = b;
-		b = t;
-	}
-	if (a > 0)
-		close_range(0, (unsigned)a - 1, 0);
-	if (b > a + 1)
-		close_range((unsigned)a + 1, (unsigned)b - 1, 0);
-	close_range((unsigned)b + 1, ~0u, 0);
-}
-
 static void probe_idmapped(const char *scratch)
 {
 	_cleanup_close_ int tree = open_tree(AT_FDCWD, scratch, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
@@ -213,66 +191,20 @@ static void probe_idmapped(const char *scratch)
 		    strerror(e));
 		return;
 	}
-	/* A user namespace to map through: a child that unshares one and
-	 * waits; its /proc/PID/ns/user stays valid while it lives. */
-	int ready[2], done[2];
-	if (pipe2(ready, O_CLOEXEC) < 0)
-		{
-		set(SNAP_FEAT_IDMAPPED, SNAP_FEATURE_UNKNOWN, "pipe: %s", strerror(errno));
-		return;
-	}
-	if (pipe2(done, O_CLOEXEC) < 0) {
-		close(ready[0]);
-		close(ready[1]);
-		{
-		set(SNAP_FEAT_IDMAPPED, SNAP_FEATURE_UNKNOWN, "pipe: %s", strerror(errno));
-		return;
-	}
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* only async-signal-safe calls here; every fd but our two
-		 * pipe ends must go, or a read never sees EOF. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		child_close_fds_except(ready[1], done[0]);
-		char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
-		if (write(ready[1], &c, 1) != 1)
-			_exit(1);
-		ssize_t n = read(done[0], &c, 1);
-		_exit(n < 0 ? 1 : 0);
-	}
-	close(ready[1]);
-	close(done[0]);
-	char c = 'n';
-	if (pid < 0 || read(ready[0], &c, 1) != 1 || c != 'y') {
+	_cleanup_close_ int ns = snap_userns_fd();
+	if (ns == -EOPNOTSUPP) {
 		set(SNAP_FEAT_IDMAPPED, SNAP_FEATURE_UNKNOWN, "cannot create a user namespace");
-	} else {
-		char p[64];
-		int ok = 1;
-		static const char map[] = "0 100000 65536\n";
-		for (int i = 0; i < 2 && ok; i++) {
-			snprintf(p, sizeof(p), "/proc/%d/%s", (int)pid, i ? "gid_map" : "uid_map");
-			_cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
-			ok = fd >= 0 && write(fd, map, sizeof(map) - 1) == (ssize_t)(sizeof(map) - 1);
-		}
-		snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)pid);
-		_cleanup_close_ int ns = ok ? open(p, O_RDONLY | O_CLOEXEC) : -EBADF;
-		if (ns < 0) {
-			set(SNAP_FEAT_IDMAPPED, SNAP_FEATURE_UNKNOWN, "cannot map a user namespace");
-		} else {
-			struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
-			if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0)
-				set(SNAP_FEAT_IDMAPPED, SNAP_FEATURE_YES, NULL);
-			else
-				set(SNAP_FEAT_IDMAPPED, SNAP_FEATURE_NO, "mount_setattr(MOUNT_ATTR_IDMAP): %s",
-				    strerror(errno));
-		}
+		return;
 	}
-	close(ready[0]);
-	close(done[1]); /* lets the child exit */
-	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+	if (ns < 0) {
+		set(SNAP_FEAT_IDMAPPED, SNAP_FEATURE_UNKNOWN, "cannot map a user namespace");
+		return;
+	}
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0)
+		set(SNAP_FEAT_IDMAPPED, SNAP_FEATURE_YES, NULL);
+	else
+		set(SNAP_FEAT_IDMAPPED, SNAP_FEATURE_NO, "mount_setattr(MOUNT_ATTR_IDMAP): %s", strerror(errno));
 }
 
 /* ---- reflink, btrfs, openat2 --------------------------------------------- */

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Kernel features, probed by trying them once per process (never by
- * comparing kernel versions), for `snapctl info` and for drivers and tests
- * that want to know before they try.
+ * comparing kernel versions), for `snapctl info` and for tests that want to
+ * know before they try.  Drivers do not use this table: they cannot link
+ * the core, and the overlay driver probes what it mounts with on its own
+ * root (drivers/overlay/probe.c, cached in ROOT/overlay.features) and
+ * reports it through its `info` method ("Driver details" of `snapctl
+ * info`).  Both try idmapped mounts through the same user namespace helper
+ * (core/util/userns.c, which the plugins link).
  *
  * The overlay probes build a superblock with the new mount API (fsopen,
  * fsconfig, FSCONFIG_CMD_CREATE) over scratch directories under ROOT/tmp and

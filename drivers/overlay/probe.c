@@ -14,21 +14,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "util/fs-util.h"
 #include "util/macro.h"
+#include "util/userns.h"
 #include "ovl-internal.h"
 
 #define OVERLAYFS_MAGIC 0x794c7630
@@ -210,85 +207,6 @@ static int probe_mount(struct scratch *s, bool new_api, bool lowerdir_plus, bool
 	return 1;
 }
 
-/* In a forked probe child: close every fd but a and b (async-signal-safe).
- * Other threads may fork their own probe children at the same time, each
- * inheriting the others' pipe ends: a child holding a sibling's write end
- * keeps that sibling's read from ever seeing EOF (and the sibling ours),
- * and a child holding the parent's stdout keeps whoever reads it waiting. */
-static void child_close_fds_except(int a, int b)
-{
-	if (a > b) {
-		int t = a;
-		a = b;
-		b = t;
-	}
-	if (a > 0)
-		close_range(0, (unsigned)a - 1, 0);
-	if (b > a + 1)
-		close_range((unsigned)a + 1, (unsigned)b - 1, 0);
-	close_range((unsigned)b + 1, ~0u, 0);
-}
-
-/* A user namespace mapping 0 → 100000 (65536 ids), as an fd; -errno when
- * user namespaces are unavailable.  The child only unshares and waits, so
- * fork() is safe in a multithreaded caller. */
-static int userns_fd(void)
-{
-	int to_child[2], from_child[2];
-	if (pipe2(to_child, O_CLOEXEC) < 0)
-		return negative_errno();
-	if (pipe2(from_child, O_CLOEXEC) < 0) {
-		close(to_child[0]);
-		close(to_child[1]);
-		return negative_errno();
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		int r = negative_errno();
-		close(to_child[0]);
-		close(to_child[1]);
-		close(from_child[0]);
-		close(from_child[1]);
-		return r;
-	}
-	if (pid == 0) {
-		char c = 0;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		child_close_fds_except(to_child[0], from_child[1]);
-		if (unshare(CLONE_NEWUSER) < 0)
-			_exit(1);
-		if (write(from_child[1], &c, 1) != 1)
-			_exit(1);
-		(void)!read(to_child[0], &c, 1);
-		_exit(0);
-	}
-	close(to_child[0]);
-	close(from_child[1]);
-	char c;
-	int r = 0;
-	if (read(from_child[0], &c, 1) != 1)
-		r = -EOPNOTSUPP;
-	int fd = -EBADF;
-	if (r == 0) {
-		char path[64];
-		static const char map[] = "0 100000 65536\n";
-		for (int i = 0; i < 2 && r == 0; i++) {
-			snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, i ? "gid_map" : "uid_map");
-			_cleanup_close_ int mfd = open(path, O_WRONLY | O_CLOEXEC);
-			if (mfd < 0 || write(mfd, map, sizeof(map) - 1) != (ssize_t)(sizeof(map) - 1))
-				r = -EPERM;
-		}
-		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-		if (r == 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			r = negative_errno();
-	}
-	close(to_child[1]);
-	close(from_child[0]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	return r < 0 ? r : fd;
-}
-
 static bool probe_idmap(struct scratch *s, bool lowerdir_plus)
 {
 	_cleanup_close_ int fsfd = -EBADF;
@@ -297,7 +215,7 @@ static bool probe_idmap(struct scratch *s, bool lowerdir_plus)
 	_cleanup_close_ int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
 	if (mfd < 0)
 		return false;
-	_cleanup_close_ int ns = userns_fd();
+	_cleanup_close_ int ns = snap_userns_fd();
 	if (ns < 0)
 		return false;
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
