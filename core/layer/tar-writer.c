@@ -484,13 +484,35 @@ static int archive_err(struct archive *a, struct snap_error *err, const char *wh
 	return snap_error_set(err, e > 0 ? -e : -EIO, "%s: %s", what, s ? s : "libarchive error");
 }
 
-static int copy_data(struct archive *a, int pfd, const char *name, const char *path,
-		     int64_t size, struct snap_error *err)
+/* Open regular file `name` for its data, and only if it is still the inode
+ * the entry was planned from (`planned`: the fstatat before the header).
+ * The tree may be a running container's (commit --pause=false): between
+ * the stat and the open it can swap the file for a symlink, a FIFO or a
+ * device node.  O_NOFOLLOW refuses the symlink, O_NONBLOCK keeps a FIFO's
+ * open from waiting for a writer, and the fstat check refuses anything but
+ * the planned inode, so a device or a FIFO is never read. */
+static int open_planned(int pfd, const char *name, const char *path, const struct stat *planned,
+			struct snap_error *err)
 {
-	_cleanup_close_ int fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return snap_error_set(err, negative_errno(), "diff: open '%s': %s", path,
-				      strerror(errno));
+		return snap_error_set(err, negative_errno(), "diff: open '%s': %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return snap_error_set(err, negative_errno(), "diff: stat '%s': %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_dev != planned->st_dev || st.st_ino != planned->st_ino ||
+	    st.st_size != planned->st_size)
+		return snap_error_set(err, -ESTALE,
+				      "diff: '%s' changed while the layer was written (was a regular file of %" PRId64
+				      " bytes, inode %" PRIu64 "; now %s, inode %" PRIu64 "): pause the container",
+				      path, (int64_t)planned->st_size, (uint64_t)planned->st_ino,
+				      S_ISREG(st.st_mode) ? "another regular file" : "not a regular file",
+				      (uint64_t)st.st_ino);
+	return TAKE_FD(fd);
+}
+
+static int copy_data(struct archive *a, int fd, const char *path, int64_t size, struct snap_error *err)
+{
 	size_t bufsize = 1 << 17;
 	_cleanup_free_ char *buf = malloc(bufsize);
 	if (!buf)
@@ -628,10 +650,15 @@ static int write_entry(struct snap_diff_collector *c, struct archive *a, struct 
 	for (size_t i = 0; i < xs.n; i++)
 		archive_entry_xattr_add_entry(e, xs.v[i].name, xs.v[i].value, xs.v[i].size);
 
+	/* opened before the header goes out, so that a file swapped under
+	 * us fails the layer before any of its entry is written */
+	_cleanup_close_ int fd = -EBADF;
+	if (data && (fd = open_planned(pfd, name, r->path, &st, err)) < 0)
+		return fd;
 	if (archive_write_header(a, e) != ARCHIVE_OK)
 		return archive_err(a, err, "diff: write layer");
 	if (data)
-		return copy_data(a, pfd, name, r->path, st.st_size, err);
+		return copy_data(a, fd, r->path, st.st_size, err);
 	return 0;
 }
 
