@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <snapctl/driver.h>
 
+#include "layer/layer-names.h"
 #include "util/digest.h"
 
 struct snap_layer_digests;
@@ -21,9 +22,6 @@ struct snap_diff_opts;
 struct snap_changes;
 struct snap_layer_verify;
 
-/* Name of the undo directory an apply keeps in the tree root while it runs
- * (".snapctl-apply-<pid>"); the differ skips it and `check` reports it. */
-#define SNAP_APPLY_BACKUP_PREFIX ".snapctl-apply-"
 
 /* The driver's whiteout hook bound to its state; NULL hook = delete. */
 struct snap_whiteout_hook {

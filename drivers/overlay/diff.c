@@ -43,7 +43,7 @@
 #include <unistd.h>
 
 #include "layer/entry-compare.h"
-#include "layer/layer-internal.h" /* SNAP_APPLY_BACKUP_PREFIX only: no link dependency */
+#include "layer/layer-names.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 #include "ovl-internal.h"

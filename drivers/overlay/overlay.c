@@ -27,12 +27,6 @@
 #include "util/macro.h"
 #include "ovl-internal.h"
 
-char *ovl_join(const char *a, const char *b)
-{
-	char *s;
-	return asprintf(&s, "%s/%s", a, b) < 0 ? NULL : s;
-}
-
 static int ovl_probe(const char *root, struct snap_error *err)
 {
 	return ovl_probe_root(root, err);

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <snapctl/driver.h>
 
@@ -107,7 +108,12 @@ bool ovl_is_whiteout_at(int dirfd, const char *name, const struct stat *st);
 int ovl_diff(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
 	     struct snap_change_sink *sink, struct snap_error *err);
 
-/* Helpers (overlay.c). */
-char *ovl_join(const char *a, const char *b);
+/* "a/b", newly allocated, or NULL: the snapshot's fs/ and work/, the
+ * scratch dirs of the probes (every file of the driver uses it). */
+static inline char *ovl_join(const char *a, const char *b)
+{
+	char *s;
+	return asprintf(&s, "%s/%s", a, b) < 0 ? NULL : s;
+}
 
 #endif

@@ -33,20 +33,20 @@ struct copy_ctx {
 	struct data_state data;
 	int dst_root;
 	struct snap_inode_map hardlinks; /* source inode -> its copy's path in dst_root */
-	struct snap_copy_stats stats;
+	struct vfs_copy_stats stats;
 	struct snap_error *err;
 	char path[PATH_MAX]; /* relative path of the entry being copied */
 	size_t path_len;
 };
 
-const char *snap_copy_method_name(int method)
+const char *vfs_copy_method_name(int method)
 {
 	switch (method) {
-	case SNAP_COPY_METHOD_REFLINK:
+	case VFS_COPY_METHOD_REFLINK:
 		return "reflink";
-	case SNAP_COPY_METHOD_COPY_FILE_RANGE:
+	case VFS_COPY_METHOD_COPY_FILE_RANGE:
 		return "copy_file_range";
-	case SNAP_COPY_METHOD_READ_WRITE:
+	case VFS_COPY_METHOD_READ_WRITE:
 		return "read/write";
 	default:
 		return "none";
@@ -126,13 +126,13 @@ static int copy_data(struct data_state *ds, int sfd, int dfd, const struct stat 
 {
 	*ret_bytes = 0;
 	if (st->st_size == 0) {
-		*ret_method = SNAP_COPY_METHOD_READ_WRITE;
+		*ret_method = VFS_COPY_METHOD_READ_WRITE;
 		return 0;
 	}
 	if (ds->reflink) {
 		/* FICLONE shares the extents, holes included: nothing else to do. */
 		if (ioctl(dfd, FICLONE, sfd) == 0) {
-			*ret_method = SNAP_COPY_METHOD_REFLINK;
+			*ret_method = VFS_COPY_METHOD_REFLINK;
 			*ret_bytes = (uint64_t)st->st_size;
 			return 0;
 		}
@@ -176,18 +176,18 @@ static int copy_data(struct data_state *ds, int sfd, int dfd, const struct stat 
 	}
 	if (ftruncate(dfd, size) < 0)
 		return negative_errno();
-	*ret_method = used_cfr ? SNAP_COPY_METHOD_COPY_FILE_RANGE : SNAP_COPY_METHOD_READ_WRITE;
+	*ret_method = used_cfr ? VFS_COPY_METHOD_COPY_FILE_RANGE : VFS_COPY_METHOD_READ_WRITE;
 	return 0;
 }
 
-int snap_copy_file_data(int src_fd, int dst_fd, unsigned flags, int *ret_method)
+int vfs_copy_file_data(int src_fd, int dst_fd, unsigned flags, int *ret_method)
 {
 	struct stat st;
 	if (fstat(src_fd, &st) < 0)
 		return negative_errno();
 	struct data_state ds = {
-		.reflink = !(flags & SNAP_COPY_NO_REFLINK),
-		.copy_file_range = !(flags & SNAP_COPY_NO_COPY_FILE_RANGE),
+		.reflink = !(flags & VFS_COPY_NO_REFLINK),
+		.copy_file_range = !(flags & VFS_COPY_NO_COPY_FILE_RANGE),
 	};
 	int method = 0;
 	uint64_t bytes;
@@ -198,7 +198,7 @@ int snap_copy_file_data(int src_fd, int dst_fd, unsigned flags, int *ret_method)
 	return r;
 }
 
-int snap_copy_probe(int dirfd, bool *ret_reflink, bool *ret_copy_file_range)
+int vfs_copy_probe(int dirfd, bool *ret_reflink, bool *ret_copy_file_range)
 {
 	_cleanup_close_ int a = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (a < 0)
@@ -452,9 +452,9 @@ static int copy_regular(struct copy_ctx *c, int sdir, int ddir, const char *name
 		return fail(c, r, "copy data");
 	c->stats.files++;
 	c->stats.bytes += bytes;
-	if (method == SNAP_COPY_METHOD_REFLINK)
+	if (method == VFS_COPY_METHOD_REFLINK)
 		c->stats.reflinked++;
-	else if (method == SNAP_COPY_METHOD_COPY_FILE_RANGE)
+	else if (method == VFS_COPY_METHOD_COPY_FILE_RANGE)
 		c->stats.copy_ranged++;
 	else
 		c->stats.read_written++;
@@ -579,15 +579,15 @@ static int copy_dir_contents(struct copy_ctx *c, int sdir, int ddir)
 	}
 }
 
-int snap_copy_tree_at(int src_dirfd, int dst_dirfd, const struct snap_copy_opts *opts,
-		      struct snap_copy_stats *ret_stats, struct snap_error *err)
+int vfs_copy_tree_at(int src_dirfd, int dst_dirfd, const struct vfs_copy_opts *opts,
+		      struct vfs_copy_stats *ret_stats, struct snap_error *err)
 {
 	unsigned flags = opts ? opts->flags : 0;
 	_cleanup_free_ struct copy_ctx *c = calloc(1, sizeof(*c));
 	if (!c)
 		return snap_error_set(err, -ENOMEM, "copy tree: %s", strerror(ENOMEM));
-	c->data.reflink = !(flags & SNAP_COPY_NO_REFLINK);
-	c->data.copy_file_range = !(flags & SNAP_COPY_NO_COPY_FILE_RANGE);
+	c->data.reflink = !(flags & VFS_COPY_NO_REFLINK);
+	c->data.copy_file_range = !(flags & VFS_COPY_NO_COPY_FILE_RANGE);
 	c->dst_root = dst_dirfd;
 	c->err = err;
 

@@ -21,18 +21,18 @@
 #include <stdint.h>
 #include <snapctl/driver.h>
 
-/* Flags of struct snap_copy_opts: force the fallbacks (tests, benchmarks). */
-#define SNAP_COPY_NO_REFLINK 0x1u         /* never try FICLONE */
-#define SNAP_COPY_NO_COPY_FILE_RANGE 0x2u /* never try copy_file_range */
+/* Flags of struct vfs_copy_opts: force the fallbacks (tests, benchmarks). */
+#define VFS_COPY_NO_REFLINK 0x1u         /* never try FICLONE */
+#define VFS_COPY_NO_COPY_FILE_RANGE 0x2u /* never try copy_file_range */
 
-struct snap_copy_opts {
-	unsigned flags; /* SNAP_COPY_* */
+struct vfs_copy_opts {
+	unsigned flags; /* VFS_COPY_* */
 	uint64_t reserved[2];
 };
 
 /* What a copy did.  Regular files are counted once per inode, under the
  * method that moved their data (an empty file counts as read_write). */
-struct snap_copy_stats {
+struct vfs_copy_stats {
 	uint64_t files;
 	uint64_t dirs;
 	uint64_t symlinks;
@@ -53,23 +53,23 @@ struct snap_copy_stats {
  * (relative path) and the operation that failed; the destination is then
  * partially filled and the caller removes it.
  */
-int snap_copy_tree_at(int src_dirfd, int dst_dirfd, const struct snap_copy_opts *opts,
-		      struct snap_copy_stats *ret_stats, struct snap_error *err);
+int vfs_copy_tree_at(int src_dirfd, int dst_dirfd, const struct vfs_copy_opts *opts,
+		      struct vfs_copy_stats *ret_stats, struct snap_error *err);
 
 /*
  * Copy the data of regular file `src_fd` into `dst_fd` (opened for writing,
  * empty), keeping holes, by the first method that works.  *ret_method is set
- * to one of SNAP_COPY_METHOD_* (may be NULL).  Returns 0 or -errno.
+ * to one of VFS_COPY_METHOD_* (may be NULL).  Returns 0 or -errno.
  */
-enum snap_copy_method {
-	SNAP_COPY_METHOD_REFLINK = 1,
-	SNAP_COPY_METHOD_COPY_FILE_RANGE = 2,
-	SNAP_COPY_METHOD_READ_WRITE = 3,
+enum vfs_copy_method {
+	VFS_COPY_METHOD_REFLINK = 1,
+	VFS_COPY_METHOD_COPY_FILE_RANGE = 2,
+	VFS_COPY_METHOD_READ_WRITE = 3,
 };
-int snap_copy_file_data(int src_fd, int dst_fd, unsigned flags, int *ret_method);
+int vfs_copy_file_data(int src_fd, int dst_fd, unsigned flags, int *ret_method);
 
 /* Name of a method ("reflink", "copy_file_range", "read/write"). */
-const char *snap_copy_method_name(int method);
+const char *vfs_copy_method_name(int method);
 
 /*
  * Probe which data-copy methods work for files inside directory `dirfd`
@@ -77,6 +77,6 @@ const char *snap_copy_method_name(int method);
  * *ret_reflink / *ret_copy_file_range, or -errno when O_TMPFILE files cannot
  * be made there (read-only root, filesystem without O_TMPFILE).
  */
-int snap_copy_probe(int dirfd, bool *ret_reflink, bool *ret_copy_file_range);
+int vfs_copy_probe(int dirfd, bool *ret_reflink, bool *ret_copy_file_range);
 
 #endif

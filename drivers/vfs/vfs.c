@@ -109,7 +109,7 @@ static int create_copy(int dir, const struct snap_ref *snap, const struct snap_r
 	if (dst < 0)
 		r = snap_error_set(err, negative_errno(), "open %s/" VFS_FS_STAGING ": %s", snap->path, strerror(errno));
 	if (r == 0)
-		r = snap_copy_tree_at(src, dst, NULL, NULL, err);
+		r = vfs_copy_tree_at(src, dst, NULL, NULL, err);
 	if (r == 0 && renameat(dir, VFS_FS_STAGING, dir, VFS_FS) < 0)
 		r = snap_error_set(err, negative_errno(), "rename %s/" VFS_FS_STAGING " to " VFS_FS ": %s", snap->path,
 				   strerror(errno));
@@ -233,7 +233,7 @@ static int vfs_info(void *state, void (*emit)(void *ctx, const char *key, const 
 	struct vfs_state *s = state;
 	emit(ctx, "layout", "snapshots/<id>/fs: a full copy per active snapshot; views bind their parent");
 	bool reflink = false, cfr = false;
-	int r = snap_copy_probe(s->rootfd, &reflink, &cfr);
+	int r = vfs_copy_probe(s->rootfd, &reflink, &cfr);
 	if (r < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "unknown (probe in %s: %s)", s->root, strerror(-r));

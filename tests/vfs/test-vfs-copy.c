@@ -51,12 +51,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void copy_and_compare(struct fixture *f, unsigned flags, struct snap_copy_stats *st)
+static void copy_and_compare(struct fixture *f, unsigned flags, struct vfs_copy_stats *st)
 {
 	tree_build_sample(f->src);
 	struct snap_error err = { 0 };
-	struct snap_copy_opts opts = { .flags = flags };
-	int r = snap_copy_tree_at(f->src, f->dst, &opts, st, &err);
+	struct vfs_copy_opts opts = { .flags = flags };
+	int r = vfs_copy_tree_at(f->src, f->dst, &opts, st, &err);
 	if (r < 0)
 		fail_msg("copy: %s", err.message);
 	tree_assert_equal(f->src, f->dst);
@@ -71,21 +71,21 @@ static void copy_and_compare(struct fixture *f, unsigned flags, struct snap_copy
 
 static void test_copy_default(void **state)
 {
-	struct snap_copy_stats st;
+	struct vfs_copy_stats st;
 	copy_and_compare(*state, 0, &st);
 }
 
 static void test_copy_no_reflink(void **state)
 {
-	struct snap_copy_stats st;
-	copy_and_compare(*state, SNAP_COPY_NO_REFLINK, &st);
+	struct vfs_copy_stats st;
+	copy_and_compare(*state, VFS_COPY_NO_REFLINK, &st);
 	assert_int_equal(st.reflinked, 0);
 }
 
 static void test_copy_read_write(void **state)
 {
-	struct snap_copy_stats st;
-	copy_and_compare(*state, SNAP_COPY_NO_REFLINK | SNAP_COPY_NO_COPY_FILE_RANGE, &st);
+	struct vfs_copy_stats st;
+	copy_and_compare(*state, VFS_COPY_NO_REFLINK | VFS_COPY_NO_COPY_FILE_RANGE, &st);
 	assert_int_equal(st.read_written, st.files);
 	/* only the data segments moved: 4 KiB of the 1 MiB sparse file */
 	assert_true(st.bytes < 64 * 1024);
@@ -95,15 +95,15 @@ static void test_copy_probe_matches_copy(void **state)
 {
 	struct fixture *f = *state;
 	bool reflink = false, cfr = false;
-	assert_int_equal(snap_copy_probe(f->src, &reflink, &cfr), 0);
+	assert_int_equal(vfs_copy_probe(f->src, &reflink, &cfr), 0);
 	tree_write(f->src, "big", "0123456789abcdef0123456789abcdef");
 	_cleanup_close_ int s = openat(f->src, "big", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int d = openat(f->dst, "big", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int method = 0;
-	assert_int_equal(snap_copy_file_data(s, d, 0, &method), 0);
-	int expected = reflink ? SNAP_COPY_METHOD_REFLINK
-			       : cfr ? SNAP_COPY_METHOD_COPY_FILE_RANGE : SNAP_COPY_METHOD_READ_WRITE;
-	assert_string_equal(snap_copy_method_name(method), snap_copy_method_name(expected));
+	assert_int_equal(vfs_copy_file_data(s, d, 0, &method), 0);
+	int expected = reflink ? VFS_COPY_METHOD_REFLINK
+			       : cfr ? VFS_COPY_METHOD_COPY_FILE_RANGE : VFS_COPY_METHOD_READ_WRITE;
+	assert_string_equal(vfs_copy_method_name(method), vfs_copy_method_name(expected));
 	_cleanup_free_ char *back = tree_read(f->dst, "big");
 	assert_string_equal(back, "0123456789abcdef0123456789abcdef");
 }
@@ -115,7 +115,7 @@ static void test_copy_existing_name_fails(void **state)
 	tree_write(f->src, "d/f", "src");
 	assert_int_equal(mkdirat(f->dst, "d", 0755), 0);
 	struct snap_error err = { 0 };
-	int r = snap_copy_tree_at(f->src, f->dst, NULL, NULL, &err);
+	int r = vfs_copy_tree_at(f->src, f->dst, NULL, NULL, &err);
 	assert_int_equal(r, -EEXIST);
 	assert_int_equal(err.code, -EEXIST);
 	/* the message names the entry and the operation */
@@ -130,7 +130,7 @@ static void test_copy_never_follows_symlinks(void **state)
 	 * nothing from its target lands in the copy. */
 	assert_int_equal(symlinkat("/etc", f->src, "etc"), 0);
 	struct snap_error err = { 0 };
-	assert_int_equal(snap_copy_tree_at(f->src, f->dst, NULL, NULL, &err), 0);
+	assert_int_equal(vfs_copy_tree_at(f->src, f->dst, NULL, NULL, &err), 0);
 	struct stat st;
 	assert_int_equal(fstatat(f->dst, "etc", &st, AT_SYMLINK_NOFOLLOW), 0);
 	assert_true(S_ISLNK(st.st_mode));
@@ -150,8 +150,8 @@ static void test_copy_deep_tree(void **state)
 	}
 	tree_write(cur, "leaf", "leaf");
 	struct snap_error err = { 0 };
-	struct snap_copy_stats st;
-	assert_int_equal(snap_copy_tree_at(f->src, f->dst, NULL, &st, &err), 0);
+	struct vfs_copy_stats st;
+	assert_int_equal(vfs_copy_tree_at(f->src, f->dst, NULL, &st, &err), 0);
 	assert_int_equal(st.dirs, 201);
 	tree_assert_equal(f->src, f->dst);
 }
