@@ -71,6 +71,8 @@ struct checker {
 	void *userdata;
 	int unrepaired;
 	struct snap_gc_stats *stats;
+	uint64_t *journaled; /* snapshots with an apply journal (reported by it) */
+	size_t n_journaled;
 };
 
 static void report(struct checker *c, int kind, const char *object, const char *message, bool repairable,
@@ -527,9 +529,26 @@ static int check_snapshot_dir(struct checker *c, const char *name, struct snap_e
 	return 0;
 }
 
+static bool has_journal(const struct checker *c, uint64_t id)
+{
+	for (size_t i = 0; i < c->n_journaled; i++)
+		if (c->journaled[i] == id)
+			return true;
+	return false;
+}
+
 static int check_staging(struct checker *c, const char *name, struct snap_error *err)
 {
 	struct snap_core *core = c->core;
+	if (!c->repair && strncmp(name, SNAP_APPLY_JOURNAL_STAGING "-", strlen(SNAP_APPLY_JOURNAL_STAGING) + 1) == 0) {
+		/* Reported as an interrupted apply when it names one. */
+		_cleanup_close_ int dfd = openat(snap_core_tmp_fd(core), name,
+						 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		uint64_t id;
+		struct snap_error e = { 0 };
+		if (dfd >= 0 && snap_layer_journal_snapshot(dfd, &id, &e) == 0 && has_journal(c, id))
+			return 0;
+	}
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/tmp/%s", snap_core_root(core), name);
 	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
@@ -557,17 +576,76 @@ static int check_staging(struct checker *c, const char *name, struct snap_error 
 }
 
 /*
+ * The undo journal of an apply whose process died (tmp/apply-XXXXXX, see
+ * layer-internal.h): repair plays it back on the snapshot's tree, which is
+ * then exactly as before the apply (or, past its COMMIT record, as after
+ * it), and removes it.  Decided under the staging directory's lock, which
+ * the applier holds while it lives; a journal of a snapshot that is gone
+ * or not active is an ordinary staging leftover.
+ */
+static int check_apply_journal(struct checker *c, const char *name, struct snap_error *err)
+{
+	struct snap_core *core = c->core;
+	int tmpfd = snap_core_tmp_fd(core);
+	_cleanup_close_ int lockfd = snap_dir_trylock_at(tmpfd, name);
+	if (lockfd == -EWOULDBLOCK || lockfd == -ENOENT)
+		return 0; /* a live apply, or gone meanwhile */
+	if (lockfd < 0)
+		return 0;
+	_cleanup_close_ int dfd = openat(tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	uint64_t id = 0;
+	struct snap_error e = { 0 };
+	if (dfd < 0 || snap_layer_journal_snapshot(dfd, &id, &e) < 0)
+		return 0; /* no journal yet: a staging leftover */
+	int state = 0, kind = 0;
+	_cleanup_free_ char *key = NULL;
+	int r = row_of_id(core, id, &state, &kind, &key, NULL, err);
+	if (r <= 0 || state != SNAP_ROW_READY || kind != SNAP_KIND_ACTIVE)
+		return r < 0 ? r : 0;
+	uint64_t *nv = realloc(c->journaled, (c->n_journaled + 1) * sizeof(*nv));
+	if (!nv)
+		return snap_error_set(err, -ENOMEM, "check: out of memory");
+	c->journaled = nv;
+	c->journaled[c->n_journaled++] = id;
+
+	char msg[512];
+	snprintf(msg, sizeof(msg),
+		 "a layer apply died half-way; repair plays its undo journal (%s/tmp/%s) back", snap_core_root(core),
+		 name);
+	bool repaired = false;
+	if (c->repair) {
+		_cleanup_close_ int tree = -EBADF;
+		r = snap_core_open_tree_id(core, id, key, kind, &tree, &e);
+		if (r >= 0)
+			r = snap_layer_journal_replay(dfd, tree, &e);
+		if (r >= 0) {
+			snprintf(msg, sizeof(msg), "a layer apply died half-way; its undo journal was played %s",
+				 r > 0 ? "forward (the apply had finished)" : "back (the snapshot is as before)");
+			r = snap_rm_rf_at(tmpfd, name);
+			if (r < 0)
+				snap_error_set(&e, r, "remove %s/tmp/%s: %s", snap_core_root(core), name, strerror(-r));
+		}
+		repaired = r >= 0;
+		if (repaired && c->stats)
+			c->stats->staging_removed++;
+	}
+	report(c, SNAP_CHECK_INTERRUPTED_APPLY, key, msg, true, repaired, c->repair && !repaired ? e.message : NULL);
+	return 0;
+}
+
+/*
  * An apply (layer-apply.c) moves what it replaces into
  * SNAP_APPLY_BACKUP_PREFIX<pid> at the top of the tree and removes it when it
  * finishes or rolls back.  One whose process is gone means the apply died
- * half-way: the tree holds part of the layer, and the undo journal (what it
- * created) died with the process, so it cannot be rolled back here.  Report
- * it; the snapshot should be removed and prepared again (an import's
- * staging snapshot is collected by gc anyway).
+ * half-way.  Its on-disk journal (above) is what repair plays back; an undo
+ * directory without one (an apply by a tool without the core, or a
+ * journal removed by hand) cannot be rolled back here.  Report it; the
+ * snapshot should be removed and prepared again (an import's staging
+ * snapshot is collected by gc anyway).
  */
 static int check_interrupted_apply(struct checker *c, const struct row_brief *row, struct snap_error *err)
 {
-	if (row->kind != SNAP_KIND_ACTIVE)
+	if (row->kind != SNAP_KIND_ACTIVE || has_journal(c, row->id))
 		return 0;
 	_cleanup_close_ int tree = -EBADF;
 	struct snap_error e = { 0 };
@@ -646,6 +724,20 @@ static int run_check(struct checker *c, bool full, struct snap_error *err)
 			return r;
 	}
 
+	/* Interrupted applies first: their snapshots are then whole again
+	 * for the row checks. */
+	{
+		_cleanup_(snap_names_done) struct snap_names tmp = { 0 };
+		r = snap_dir_list_sorted(snap_core_tmp_fd(core), NULL, &tmp);
+		if (r < 0)
+			return snap_error_set(err, r, "list %s/tmp: %s", snap_core_root(core), strerror(-r));
+		for (size_t i = 0; r >= 0 && i < tmp.n; i++)
+			if (strncmp(tmp.v[i], SNAP_APPLY_JOURNAL_STAGING "-", strlen(SNAP_APPLY_JOURNAL_STAGING) + 1) == 0)
+				r = check_apply_journal(c, tmp.v[i], err);
+		if (r < 0)
+			return r;
+	}
+
 	struct row_brief *rows = NULL;
 	size_t n_rows = 0;
 	r = load_rows(core, &rows, &n_rows, err);
@@ -686,6 +778,7 @@ int snap_check(struct snap_core *core, bool repair, snap_check_fn cb, void *user
 {
 	struct checker c = { .core = core, .repair = repair, .cb = cb, .userdata = userdata };
 	int r = run_check(&c, true, err);
+	free(c.journaled);
 	if (r < 0)
 		return r;
 	return c.unrepaired;
@@ -696,7 +789,9 @@ int snap_check(struct snap_core *core, bool repair, snap_check_fn cb, void *user
 static int gc_leftovers(struct snap_core *core, struct snap_gc_stats *stats, struct snap_error *err)
 {
 	struct checker c = { .core = core, .repair = true, .stats = stats };
-	return run_check(&c, false, err);
+	int r = run_check(&c, false, err);
+	free(c.journaled);
+	return r;
 }
 
 int snap_cleanup(struct snap_core *core, struct snap_error *err)

@@ -141,7 +141,7 @@ static int apply_file(struct apply *a, struct apply_input *in, struct archive_en
 	if (pfd < 0)
 		return pfd;
 	int r = apply_save_parent_meta(a, path);
-	if (r < 0)
+	if (r < 0 || (r = apply_prepare_create(a, pfd, name, path)) < 0)
 		return r;
 	_cleanup_close_ int fd = -EBADF;
 	for (int tries = 0;; tries++) {
@@ -179,7 +179,8 @@ static int apply_dir(struct apply *a, struct archive_entry *e, const char *path)
 	if (pfd < 0)
 		return path[0] ? pfd : apply_fail(a, pfd, "open the root: %s", strerror(-pfd));
 	int r;
-	if (path[0] && (r = apply_save_parent_meta(a, path)) < 0)
+	if (path[0] && ((r = apply_save_parent_meta(a, path)) < 0 ||
+			(r = apply_prepare_create(a, pfd, name, path)) < 0))
 		return r;
 	for (int tries = 0;; tries++) {
 		if (path[0] && mkdirat(pfd, name, 0700) == 0) {
@@ -224,7 +225,9 @@ static int apply_dir(struct apply *a, struct archive_entry *e, const char *path)
 static int create_node(struct apply *a, int pfd, const char *name, const char *path,
 		       struct archive_entry *e)
 {
-	int r;
+	int r = apply_prepare_create(a, pfd, name, path);
+	if (r < 0)
+		return r;
 	for (int tries = 0;; tries++) {
 		int q;
 		switch (archive_entry_filetype(e)) {
@@ -296,7 +299,7 @@ static int apply_hardlink(struct apply *a, struct archive_entry *e, const char *
 	int pfd = apply_get_parent(a, path, &name);
 	if (pfd < 0)
 		return pfd;
-	if ((r = apply_save_parent_meta(a, path)) < 0)
+	if ((r = apply_save_parent_meta(a, path)) < 0 || (r = apply_prepare_create(a, pfd, name, path)) < 0)
 		return r;
 	for (int tries = 0;; tries++) {
 		/* flags 0: a symlink target is linked itself, never followed. */

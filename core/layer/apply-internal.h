@@ -71,6 +71,7 @@ struct apply {
 	int backupfd;
 	char backup_name[64];
 	unsigned n_backups;
+	int journalfd; /* the on-disk undo journal, or -EBADF (apply-journal.c) */
 
 	char *cache_dir; /* parent directory cache */
 	int cache_fd;
@@ -95,6 +96,18 @@ int apply_remove_existing(struct apply *a, int pfd, const char *name, const char
 int apply_mark_created(struct apply *a, const char *path);
 /* Play the journal backwards; never fails, notes failed steps in *a->err. */
 void apply_rollback(struct apply *a);
+/* On-disk journal: `path` holds nothing now, and whatever appears there
+ * before the apply ends is its own (a "C" record, written before the
+ * create).  apply_prepare_create checks that with fstatat first: when
+ * something is there, the create fails with EEXIST and moving it aside
+ * logs the record. */
+int apply_journal_absent(struct apply *a, const char *path);
+int apply_prepare_create(struct apply *a, int pfd, const char *name, const char *path);
+/* The apply is complete: the COMMIT record, with the root's final mode and
+ * times when the layer set them (root may be NULL). */
+int apply_journal_commit(struct apply *a, const struct deferred_dir *root);
+/* Restore a directory's owner, mode, xattrs and times (an UNDO_META). */
+int apply_restore_meta(int treefd, const struct undo *u);
 
 /* apply-resolve.c */
 void apply_cache_drop(struct apply *a);

@@ -6,9 +6,30 @@
  * every created path and every changed directory's old metadata is logged.
  * On failure the journal is played backwards, which restores the tree
  * exactly (each undo step sees the tree as it was right after its step).
+ *
+ * With a journal fd (an apply run by the core, layer.c) every step is also
+ * written to a file outside the tree *before* it is taken, one line per
+ * record, so that `check --repair` can play back what a SIGKILL interrupted
+ * (apply-replay.c):
+ *
+ *   C x<path>                  path holds nothing now; remove whatever is there
+ *   B <n> x<path>              path is about to move to <undo dir>/<n>
+ *   M x<path> uid gid mode atime(s ns) mtime(s ns) n (x<name> x<value>)*
+ *                              a directory's metadata before it changes
+ *   COMMIT 0|1 mode atime(s ns) mtime(s ns)
+ *                              done (the root's final mode and times, when
+ *                              the layer set them): roll forward
+ *
+ * (x<...> is hex, so names may hold any byte.)  A record is in the page
+ * cache once write() returns, which is all a SIGKILL needs; power loss is
+ * another matter (docs/core.md).  "C" is written only where nothing is: a
+ * path this apply creates is either checked absent first
+ * (apply_prepare_create) or was just moved aside, so replaying "C" never
+ * removes anything that was there before the apply.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +40,108 @@
 #include "util/fs-util.h"
 #include "util/macro.h"
 #include "util/strset.h"
+
+/* ---- the on-disk journal ---- */
+
+static void put_hex(FILE *f, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	fputc('x', f);
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02x", p[i]);
+}
+
+/* Write one record (built by fn into a memory stream) with one write():
+ * a SIGKILL leaves it whole or not at all as far as replay cares (a last
+ * line without its newline is ignored). */
+static int journal_put(struct apply *a, const char *kind, void (*fn)(FILE *, const void *), const void *arg)
+{
+	if (a->journalfd < 0)
+		return 0;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	fputs(kind, f);
+	fn(f, arg);
+	fputc('\n', f);
+	if (fclose(f) != 0)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	int r = snap_write_all(a->journalfd, buf, len);
+	if (r < 0)
+		return apply_fail(a, r, "write the undo journal: %s", strerror(-r));
+	return 0;
+}
+
+static void rec_path(FILE *f, const void *arg)
+{
+	fputc(' ', f);
+	put_hex(f, arg, strlen(arg));
+}
+
+struct rec_backup {
+	unsigned n;
+	const char *path;
+};
+
+static void rec_backup(FILE *f, const void *arg)
+{
+	const struct rec_backup *b = arg;
+	fprintf(f, " %u ", b->n);
+	put_hex(f, b->path, strlen(b->path));
+}
+
+static void rec_meta(FILE *f, const void *arg)
+{
+	const struct undo *u = arg;
+	fputc(' ', f);
+	put_hex(f, u->path, strlen(u->path));
+	fprintf(f, " %u %u %o %" PRId64 " %ld %" PRId64 " %ld %zu", (unsigned)u->st.st_uid,
+		(unsigned)u->st.st_gid, (unsigned)(u->st.st_mode & 07777), (int64_t)u->st.st_atim.tv_sec,
+		u->st.st_atim.tv_nsec, (int64_t)u->st.st_mtim.tv_sec, u->st.st_mtim.tv_nsec, u->xattrs.n);
+	for (size_t i = 0; i < u->xattrs.n; i++) {
+		fputc(' ', f);
+		put_hex(f, u->xattrs.v[i].name, strlen(u->xattrs.v[i].name));
+		fputc(' ', f);
+		put_hex(f, u->xattrs.v[i].value, u->xattrs.v[i].size);
+	}
+}
+
+static void rec_commit(FILE *f, const void *arg)
+{
+	const struct deferred_dir *d = arg;
+	if (!d) {
+		fputs(" 0 0 0 0 0 0", f);
+		return;
+	}
+	fprintf(f, " 1 %o %" PRId64 " %ld %" PRId64 " %ld", (unsigned)d->mode, (int64_t)d->times[0].tv_sec,
+		d->times[0].tv_nsec, (int64_t)d->times[1].tv_sec, d->times[1].tv_nsec);
+}
+
+int apply_journal_absent(struct apply *a, const char *path)
+{
+	return journal_put(a, "C", rec_path, path);
+}
+
+int apply_prepare_create(struct apply *a, int pfd, const char *name, const char *path)
+{
+	if (a->journalfd < 0)
+		return 0;
+	struct stat st;
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0; /* taken: the create fails, moving it aside logs "C" */
+	if (errno != ENOENT)
+		return apply_fail(a, negative_errno(), "stat: %s", strerror(errno));
+	return apply_journal_absent(a, path);
+}
+
+int apply_journal_commit(struct apply *a, const struct deferred_dir *root)
+{
+	return journal_put(a, "COMMIT", rec_commit, root);
+}
+
+/* ---- the in-memory journal ---- */
 
 int apply_undo_push(struct apply *a, int kind, const char *path, struct undo **ret)
 {
@@ -58,7 +181,7 @@ int apply_save_meta(struct apply *a, int pfd, const char *name, const char *path
 	r = snap_xattrs_read_at(pfd, name, true, &u->xattrs);
 	if (r < 0)
 		return apply_fail(a, r, "read xattrs of '%s': %s", path[0] ? path : ".", strerror(-r));
-	return 0;
+	return journal_put(a, "M", rec_meta, u);
 }
 
 int apply_save_parent_meta(struct apply *a, const char *path)
@@ -118,6 +241,8 @@ int apply_remove_existing(struct apply *a, int pfd, const char *name, const char
 		return r;
 	char bname[32];
 	snprintf(bname, sizeof(bname), "%u", a->n_backups);
+	if ((r = journal_put(a, "B", rec_backup, &(struct rec_backup){ a->n_backups, path })) < 0)
+		return r;
 	struct undo *u;
 	if (apply_undo_push(a, UNDO_BACKUP, path, &u) < 0)
 		return apply_fail(a, -ENOMEM, "out of memory");
@@ -128,7 +253,8 @@ int apply_remove_existing(struct apply *a, int pfd, const char *name, const char
 		return apply_fail(a, r, "move '%s' aside: %s", path, strerror(-r));
 	}
 	u->backup = a->n_backups++;
-	return 0;
+	/* Nothing is at path now: what the layer puts there is its own. */
+	return apply_journal_absent(a, path);
 }
 
 int apply_mark_created(struct apply *a, const char *path)
@@ -141,10 +267,10 @@ int apply_mark_created(struct apply *a, const char *path)
 
 /* ---- playing the journal back ---- */
 
-static int restore_meta(struct apply *a, const struct undo *u)
+int apply_restore_meta(int treefd, const struct undo *u)
 {
 	const char *name;
-	_cleanup_close_ int pfd = apply_open_parent(a->treefd, u->path, &name);
+	_cleanup_close_ int pfd = apply_open_parent(treefd, u->path, &name);
 	if (pfd < 0)
 		return pfd;
 	int r = 0;
@@ -179,7 +305,7 @@ void apply_rollback(struct apply *a)
 		const char *name;
 		int r;
 		if (u->kind == UNDO_META) {
-			r = restore_meta(a, u);
+			r = apply_restore_meta(a->treefd, u);
 			if (!u->path[0])
 				root_meta = u;
 		} else {
@@ -202,7 +328,7 @@ void apply_rollback(struct apply *a)
 			failed++;
 		/* Removing the undo directory touched the root once more. */
 		if (root_meta)
-			restore_meta(a, root_meta);
+			apply_restore_meta(a->treefd, root_meta);
 	}
 	if (failed && a->err) {
 		size_t len = strlen(a->err->message);

@@ -98,7 +98,7 @@ int apply_make_parents(struct apply *a, const char *dir)
 			if (errno != ENOENT)
 				return apply_fail(a, negative_errno(), "stat '%s': %s", next, strerror(errno));
 			int r = apply_save_parent_meta(a, next);
-			if (r < 0)
+			if (r < 0 || (r = apply_journal_absent(a, next)) < 0)
 				return r;
 			if (mkdirat(cur, comp, 0755) < 0)
 				return apply_fail(a, negative_errno(), "create parent directory '%s': %s", next,

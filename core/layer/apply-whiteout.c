@@ -186,5 +186,7 @@ int apply_whiteout(struct apply *a, const char *path)
 	/* Whatever the hook creates (a whiteout device) is removed on undo. */
 	if (apply_undo_push(a, UNDO_CREATED, tpath, NULL) < 0)
 		return apply_fail(a, -ENOMEM, "out of memory");
+	if ((r = apply_journal_absent(a, tpath)) < 0)
+		return r;
 	return call_hook(a, pfd, name, SNAP_WHITEOUT_ENTRY);
 }

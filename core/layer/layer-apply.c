@@ -89,6 +89,10 @@ static int finish(struct apply *a)
 		if (!a->dirs[i].path[0])
 			root = &a->dirs[i];
 	}
+	/* The commit point: from here on a replay rolls forward. */
+	int q = apply_journal_commit(a, root);
+	if (q < 0)
+		return q;
 	if (a->backupfd >= 0) {
 		int r = snap_rm_rf_at(a->treefd, a->backup_name);
 		if (r < 0)
@@ -130,6 +134,12 @@ static void apply_done(struct apply *a)
 int snap_layer_apply_dirfd(int treefd, int fd, const struct snap_whiteout_hook *hook,
 			   struct snap_layer_digests *ret, struct snap_error *err)
 {
+	return snap_layer_apply_journaled(treefd, fd, hook, -EBADF, ret, err);
+}
+
+int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_hook *hook, int journalfd,
+			       struct snap_layer_digests *ret, struct snap_error *err)
+{
 	struct apply_input in = { 0 };
 	struct apply a = {
 		.treefd = treefd,
@@ -137,8 +147,9 @@ int snap_layer_apply_dirfd(int treefd, int fd, const struct snap_whiteout_hook *
 		.err = err,
 		.backupfd = -EBADF,
 		.cache_fd = -EBADF,
+		.journalfd = journalfd,
 	};
-	snprintf(a.backup_name, sizeof(a.backup_name), SNAP_APPLY_BACKUP_PREFIX "%d", (int)getpid());
+	snap_apply_undo_name(a.backup_name, sizeof(a.backup_name), (int)getpid());
 	int r = apply_input_open(&in, fd, &a.tar, err);
 	_cleanup_free_ char *last = NULL;
 	while (r == 0) {

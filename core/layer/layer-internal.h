@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <snapctl/driver.h>
@@ -22,6 +23,12 @@ struct snap_diff_opts;
 struct snap_changes;
 struct snap_layer_verify;
 
+/* The undo directory of an apply by process `pid` (SNAP_APPLY_BACKUP_PREFIX
+ * in layer-names.h). */
+static inline void snap_apply_undo_name(char *buf, size_t size, int pid)
+{
+	snprintf(buf, size, SNAP_APPLY_BACKUP_PREFIX "%d", pid);
+}
 
 /* The driver's whiteout hook bound to its state; NULL hook = delete. */
 struct snap_whiteout_hook {
@@ -41,6 +48,31 @@ struct snap_whiteout_hook {
  */
 int snap_layer_apply_dirfd(int treefd, int fd, const struct snap_whiteout_hook *hook,
 			   struct snap_layer_digests *ret, struct snap_error *err);
+/* The same, also writing every step to `journalfd` (O_APPEND, already
+ * holding the header) before taking it, for snap_layer_journal_replay. */
+int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_hook *hook, int journalfd,
+			       struct snap_layer_digests *ret, struct snap_error *err);
+
+/*
+ * Apply journals (apply-replay.c).  The core runs every apply into a
+ * snapshot with one: ROOT/tmp/apply-XXXXXX/journal (a staging directory,
+ * locked while the apply lives), whose first line is
+ * "snapctl-apply-journal 1 <snapshot id> x<undo dir name>".  After the
+ * applier died, replay plays it back on the snapshot's tree: backwards
+ * (the tree as before the apply) unless it reached its COMMIT record
+ * (then forward: the undo directory goes).  Idempotent: a replay killed
+ * half-way can be run again.
+ */
+#define SNAP_APPLY_JOURNAL_STAGING "apply"
+#define SNAP_APPLY_JOURNAL_NAME "journal"
+/* Header line of a new journal into buf. */
+int snap_layer_journal_header(char *buf, size_t size, uint64_t snapshot_id, const char *undo_name);
+/* The snapshot id a journal (in staging dir `dirfd`) belongs to: 0 and
+ * *ret_id, -ENOENT without a journal, -EINVAL when it is not one. */
+int snap_layer_journal_snapshot(int dirfd, uint64_t *ret_id, struct snap_error *err);
+/* Replay the journal of staging dir `dirfd` on `treefd`: 0 rolled back,
+ * 1 rolled forward, or -errno (steps that failed) with err set. */
+int snap_layer_journal_replay(int dirfd, int treefd, struct snap_error *err);
 
 /* ---- change collection and the tar writer (tar-writer.c) ---- */
 

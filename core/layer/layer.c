@@ -21,6 +21,7 @@
 #include "snapshot/driver-call.h"
 #include "layer/layer-internal.h"
 #include "layer/layer.h"
+#include "util/fs-util.h"
 #include "util/macro.h"
 
 static int whiteout_call(void *state, int dirfd, const char *name, int kind, struct snap_error *err)
@@ -51,9 +52,33 @@ int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
 	 * a one-layer view of this snapshot, so they are not made. */
 	bool has_hook = info.parent && info.parent[0] &&
 			snap_drv_has(snap_core_driver(core), SNAP_DRV_APPLY_WHITEOUT);
-	r = snap_layer_apply_dirfd(treefd, fd, has_hook ? &hook : NULL, ret, err);
+	/* The undo journal outside the tree, in a staging directory locked
+	 * while this process lives: if it dies, check --repair plays the
+	 * journal back (apply-replay.c) and the snapshot is as before. */
+	_cleanup_free_ char *staging = NULL;
+	r = snap_core_mkstaging(core, SNAP_APPLY_JOURNAL_STAGING, &staging, err);
+	if (r < 0)
+		return snap_error_prefix(err, "apply layer to '%s'", key);
+	_cleanup_close_ int sfd = open(staging, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int jfd = sfd < 0 ? -EBADF
+					  : openat(sfd, SNAP_APPLY_JOURNAL_NAME,
+						   O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	char undo[64], header[256];
+	snap_apply_undo_name(undo, sizeof(undo), (int)getpid());
+	int n = snap_layer_journal_header(header, sizeof(header), info.id, undo);
+	if (jfd < 0 || n < 0 || (r = snap_write_all(jfd, header, (size_t)n)) < 0)
+		r = snap_error_set(err, jfd < 0 ? negative_errno() : n < 0 ? n : r,
+				   "apply layer to '%s': create the undo journal in %s: %s", key, staging,
+				   strerror(jfd < 0 ? errno : n < 0 ? -n : -r));
+	else
+		r = snap_layer_apply_journaled(treefd, fd, has_hook ? &hook : NULL, jfd, ret, err);
+	/* Done or rolled back: the journal has nothing left to undo. */
+	int q = snap_rm_rf_at(AT_FDCWD, staging);
+	snap_core_staging_done(core, staging);
 	if (r < 0)
 		return snap_error_prefix(err, "apply to '%s'", key);
+	if (q < 0)
+		return snap_error_set(err, q, "apply to '%s': remove %s: %s", key, staging, strerror(-q));
 	return 0;
 }
 
