@@ -314,7 +314,8 @@ int ovl_volatile_reset(const char *work)
 		return negative_errno();
 	/* work/work is mode 000 (see ovl_remove); the kernel makes it anew
 	 * at every mount anyway. */
-	(void)fchmodat(fd, "work", 0700, 0);
+	if (fchmodat(fd, "work", 0700, 0) < 0 && errno != ENOENT)
+		return negative_errno();
 	return snap_rm_rf_at(fd, "work/incompat");
 }
 

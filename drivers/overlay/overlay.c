@@ -269,7 +269,9 @@ static int ovl_remove(void *state, const struct snap_ref *snap, struct snap_erro
 	/* overlayfs makes work/work mode 000: fine for root, but without
 	 * CAP_DAC_OVERRIDE (rootless, userxattr) its contents could not be
 	 * removed. */
-	(void)fchmodat(dfd, "work/work", 0700, 0);
+	if (fchmodat(dfd, "work/work", 0700, 0) < 0 && errno != ENOENT)
+		return snap_error_set(err, negative_errno(), "remove snapshot '%s': chmod %s/work/work: %s",
+				      snap->key, snap->path, strerror(errno));
 	static const char *const parts[] = { "fs", "work", OVL_OPTS_FILE };
 	for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
 		int r = snap_rm_rf_at(dfd, parts[i]);
