@@ -106,7 +106,7 @@ int cmd_commit(struct cli_ctx *ctx, int argc, char **argv)
 	if (r < 0)
 		return cli_fail(ctx, &err);
 	if (ctx->json)
-		printf("{\"id\":\"%s\",\"name\":\"%s\"}\n", img.id, img.name ? img.name : "");
+		printf("{\"id\":\"%s\",\"name\":\"%s\"}\n", img.id, img.name ? snap_image_ref_familiar(img.name) : "");
 	else
 		printf("%s\n", img.id);
 	return EXIT_SUCCESS;

@@ -22,7 +22,7 @@ int cmd_import_rootfs(struct cli_ctx *ctx, int argc, char **argv)
 	if (snap_image_import_rootfs(core, argv[optind], &opts, &res, &err) < 0)
 		return cli_fail(ctx, &err);
 	if (ctx->json)
-		printf("{\"id\":\"%s\",\"name\":\"%s\"}\n", res.id, res.name);
+		printf("{\"id\":\"%s\",\"name\":\"%s\"}\n", res.id, snap_image_ref_familiar(res.name));
 	else
 		printf("%s\n", res.id);
 	snap_import_result_done(&res);

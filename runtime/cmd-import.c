@@ -44,7 +44,7 @@ int cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 	if (r < 0)
 		return cli_fail(ctx, &err);
 	if (json) {
-		json_t *doc = json_pack("{s:s, s:s?, s:I, s:I}", "id", res.id, "name", res.name, "layers",
+		json_t *doc = json_pack("{s:s, s:s?, s:I, s:I}", "id", res.id, "name", snap_image_ref_familiar(res.name), "layers",
 					(json_int_t)res.n_layers, "new_layers", (json_int_t)res.n_layers_new);
 		char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 		if (s)
@@ -53,7 +53,7 @@ int cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 		json_decref(doc);
 	} else {
 		if (res.name)
-			printf("Loaded image: %s\n", res.name);
+			printf("Loaded image: %s\n", snap_image_ref_familiar(res.name));
 		else
 			printf("Loaded image ID: %s\n", res.id);
 		cli_verbose(ctx, "%zu layers, %zu unpacked, %zu shared", res.n_layers, res.n_layers_new,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snapctl rm [-f] CONTAINER...: remove containers and their snapshots. */
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,12 @@
 #include "commands.h"
 #include "container-cli.h"
 #include "container-store.h"
+#include "snapshot-output.h"
 #include "spec/specs.h"
 #include "util/macro.h"
 
 
-static int remove_one(struct cli_ctx *ctx, struct snap_core *core, const char *ref, bool force)
+static int remove_one(struct cli_ctx *ctx, struct snap_core *core, const char *ref, bool force, json_t *out)
 {
 	struct snap_error err = { 0 };
 	_cleanup_(snap_container_rec_done) struct snap_container_rec rec = { 0 };
@@ -37,7 +39,11 @@ static int remove_one(struct cli_ctx *ctx, struct snap_core *core, const char *r
 	}
 	if (container_remove(core, &rec, &err) < 0)
 		return cli_fail(ctx, &err);
-	printf("%s\n", ref);
+	if (out)
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "container", ref, "id", rec.id, "name",
+						     rec.name));
+	else
+		printf("%s\n", ref);
 	return EXIT_SUCCESS;
 }
 
@@ -59,8 +65,13 @@ int cmd_rm(struct cli_ctx *ctx, int argc, char **argv)
 	if (!core)
 		return EXIT_FAILURE;
 	int ret = EXIT_SUCCESS;
+	/* --json: one array of the containers removed; failures are on
+	 * stderr and in the exit status as without it */
+	json_t *out = ctx->json ? json_array() : NULL;
 	for (int i = optind; i < argc; i++)
-		if (remove_one(ctx, core, argv[i], force) != EXIT_SUCCESS)
+		if (remove_one(ctx, core, argv[i], force, out) != EXIT_SUCCESS)
 			ret = EXIT_FAILURE;
+	if (out)
+		print_json(out, JSON_INDENT(2));
 	return ret;
 }

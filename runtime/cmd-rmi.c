@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "image-output.h"
+#include "snapshot-output.h"
 #include "spec/specs.h"
 #include "util/macro.h"
 
@@ -27,6 +28,9 @@ int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
 	if (!core)
 		return EXIT_FAILURE;
 	int ret = EXIT_SUCCESS;
+	/* --json: one array of what was untagged and deleted; failures are on
+	 * stderr and in the exit status as without it */
+	_cleanup_(json_decrefp) json_t *out = ctx->json ? json_array() : NULL;
 	for (int i = optind; i < argc; i++) {
 		struct snap_error err = { 0 };
 		struct snap_image img = { 0 };
@@ -45,17 +49,30 @@ int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
 		char removed[SNAP_DIGEST_MAX] = "";
 		if (snap_image_remove(core, argv[i], flags, removed, &err) < 0) {
 			ret = cli_fail(ctx, &err);
-		} else {
+		} else if (out) {
+			json_t *untagged = json_array();
 			if (img.name)
-				printf("Untagged: %s\n", img.name);
+				json_array_append_new(untagged, json_string(snap_image_ref_familiar(img.name)));
 			for (size_t k = 0; k < tags.n; k++)
 				if (tags.v[k].name && strcmp(tags.v[k].id, img.id) == 0)
-					printf("Untagged: %s\n", tags.v[k].name);
+					json_array_append_new(untagged,
+							      json_string(snap_image_ref_familiar(tags.v[k].name)));
+			json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:s?}", "image", argv[i], "id", img.id,
+							     "untagged", untagged, "deleted",
+							     *removed ? removed : NULL));
+		} else {
+			if (img.name)
+				printf("Untagged: %s\n", snap_image_ref_familiar(img.name));
+			for (size_t k = 0; k < tags.n; k++)
+				if (tags.v[k].name && strcmp(tags.v[k].id, img.id) == 0)
+					printf("Untagged: %s\n", snap_image_ref_familiar(tags.v[k].name));
 			if (*removed)
 				printf("Deleted: %s\n", removed);
 		}
 		snap_image_list_done(&tags);
 		snap_image_done(&img);
 	}
+	if (out)
+		print_json(json_incref(out), JSON_INDENT(2));
 	return ret;
 }

@@ -21,6 +21,8 @@ const struct cli_command cli_commands[] = {
 	{ &cli_spec_history, cmd_history },
 	{ &cli_spec_export, cmd_export },
 	{ &cli_spec_rmi, cmd_rmi },
+	{ &cli_spec_tag, cmd_tag },
+	{ &cli_spec_image, cmd_image },
 	{ &cli_spec_verify, cmd_verify },
 	{ &cli_spec_serve, cmd_exec_helper },
 	{ &cli_spec_bench, cmd_exec_helper },

@@ -116,35 +116,6 @@ int img_db_insert(struct snap_core *core, const struct img_record *rec, const ch
 	return snap_txn_commit(&txn, err);
 }
 
-static bool valid_name_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-' || c == '/' || c == ':';
-}
-
-int snap_image_ref_normalize(const char *ref, char **ret, struct snap_error *err)
-{
-	if (!ref || !*ref)
-		return snap_error_set(err, -EINVAL, "invalid image name: empty");
-	if (strchr(ref, '@'))
-		return snap_error_set(err, -EINVAL, "invalid image name '%s': digest references are not supported",
-				      ref);
-	for (const char *p = ref; *p; p++)
-		if (!valid_name_char(*p))
-			return snap_error_set(err, -EINVAL, "invalid image name '%s': character '%c'", ref, *p);
-	const char *colon = strrchr(ref, ':');
-	/* A ':' before the last '/' is a registry port, not a tag. */
-	if (colon && strchr(colon, '/'))
-		colon = NULL;
-	if (ref[0] == '/' || ref[0] == ':' || ref[strlen(ref) - 1] == '/' || (colon && !colon[1]) ||
-	    strstr(ref, "//"))
-		return snap_error_set(err, -EINVAL, "invalid image name '%s'", ref);
-	char *s;
-	if (colon ? asprintf(&s, "%s", ref) < 0 : asprintf(&s, "%s:latest", ref) < 0)
-		return snap_error_set(err, -ENOMEM, "image name: out of memory");
-	*ret = s;
-	return 0;
-}
-
 static bool is_hex(const char *s)
 {
 	if (!*s)
@@ -161,19 +132,30 @@ int img_db_resolve(struct snap_core *core, const char *ref, char id[SNAP_DIGEST_
 	if (!ref || !*ref)
 		return snap_error_set(err, -EINVAL, "no image given");
 	int r;
-	/* A name first, as docker does: "abc" may be a tag as well as an ID prefix. */
-	_cleanup_free_ char *name = NULL;
-	if (snap_image_ref_normalize(ref, &name, NULL) == 0) {
+	/* A name first, as docker does: "abc" may be a tag as well as an ID
+	 * prefix.  Then the name as given (":latest" added): how roots made
+	 * before names were normalised (image-ref.c) recorded it. */
+	_cleanup_free_ char *name = NULL, *legacy = NULL;
+	if (snap_image_ref_normalize(ref, &name, NULL) < 0)
+		name = NULL;
+	const char *colon = strrchr(ref, ':');
+	if (colon && !strchr(colon, '/') ? asprintf(&legacy, "%s", ref) < 0
+					  : asprintf(&legacy, "%s:latest", ref) < 0)
+		return snap_error_set(err, -ENOMEM, "look up image %s: out of memory", ref);
+	for (int i = 0; i < 2; i++) {
+		char **try = i == 0 ? &name : &legacy;
+		if (!*try || (i == 1 && name && strcmp(name, legacy) == 0))
+			continue;
 		_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
 		r = snap_store_prepare(snap_core_store(core), "SELECT image_id FROM image_tags WHERE name = ?", &st, err);
 		if (r < 0)
 			return r;
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, *try, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			snprintf(id, SNAP_DIGEST_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
 			if (ret_name)
-				*ret_name = TAKE_PTR(name);
+				*ret_name = TAKE_PTR(*try);
 			return 0;
 		}
 		if (rc != SQLITE_DONE)

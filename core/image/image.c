@@ -366,7 +366,7 @@ int snap_image_remove(struct snap_core *core, const char *ref, unsigned flags,
 	if (r < 0)
 		return r;
 	bool force = flags & SNAP_RMI_FORCE;
-	if (!name && n_tags > 1 && !force)
+	if (!name && n_tags > 1 && !force && !(flags & SNAP_RMI_ALL_TAGS))
 		return snap_error_set(err, -EBUSY,
 				      "image %.19s is referenced by %zu tags (%s, ...): remove them by name, or force",
 				      id + 7, n_tags, tags[0]);

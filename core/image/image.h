@@ -50,9 +50,14 @@ void snap_image_done(struct snap_image *img);
 int snap_image_resolve(struct snap_core *core, const char *ref, struct snap_image *ret,
 		       struct snap_error *err);
 
-/* Normalise a user NAME[:TAG] into "NAME:TAG" (":latest" when no tag).
- * -EINVAL for an empty name or characters outside the reference grammar. */
+/* Normalise a user NAME[:TAG] the way docker does (image-ref.c):
+ * "busybox" -> "docker.io/library/busybox:latest", "me/app:1" ->
+ * "docker.io/me/app:1", "quay.io/x/y" -> "quay.io/x/y:latest".  -EINVAL for
+ * an empty name or one outside the reference grammar (upper case, ...). */
 int snap_image_ref_normalize(const char *ref, char **ret, struct snap_error *err);
+/* The short name docker shows for a normalised one: "busybox:latest",
+ * "me/app:1", "quay.io/x/y:latest" (a pointer into name). */
+const char *snap_image_ref_familiar(const char *name);
 
 /* ---- list, history, remove --------------------------------------------- */
 
@@ -92,6 +97,7 @@ int snap_image_history(struct snap_core *core, const char *ref, struct snap_hist
 		       struct snap_error *err);
 
 #define SNAP_RMI_FORCE 0x1u /* remove even while containers use it / several tags */
+#define SNAP_RMI_ALL_TAGS 0x2u /* by ID: every tag goes, but not while containers use it */
 /* Remove IMAGE: a NAME:TAG removes that tag, and the image once no tag is
  * left; an ID removes the image (with -EBUSY while it has several tags,
  * unless forced).  -EBUSY while a container uses the image, unless forced.
@@ -100,6 +106,12 @@ int snap_image_history(struct snap_core *core, const char *ref, struct snap_hist
  * receives the image ID when the image itself was deleted, "" otherwise. */
 int snap_image_remove(struct snap_core *core, const char *ref, unsigned flags,
 		      char ret_removed_id[SNAP_DIGEST_MAX], struct snap_error *err);
+
+/* Name the image SRC (any IMAGE reference) also DST (a NAME[:TAG],
+ * normalised); *ret_name (may be NULL) receives DST normalised.  DST moves
+ * off an image it named before, which may be left untagged (dangling). */
+int snap_image_tag(struct snap_core *core, const char *src, const char *dst, char **ret_name,
+		   struct snap_error *err);
 
 /* Remove blobs no image references and layer snapshots (committed, keyed
  * by chain ID, created by import) no image references and no snapshot

@@ -12,7 +12,8 @@ const struct cli_spec cli_spec_rmi = {
 	.args = "IMAGE...",
 	.summary = "remove images",
 	.description = "Untag each IMAGE, and delete the image when no tag is left on it.  Layers and "
-		       "snapshots no image uses any more go with it.",
+		       "snapshots no image uses any more go with it.  With the global --json, one array of "
+		       "{image, id, untagged, deleted}.",
 	.flags = flags,
 	.min_args = 1, .max_args = -1,
 	.complete_args = CLI_COMPLETE_IMAGE,

@@ -35,6 +35,8 @@ static const struct cli_spec *const commands[] = {
 	&cli_spec_history,
 	&cli_spec_export,
 	&cli_spec_rmi,
+	&cli_spec_tag,
+	&cli_spec_image,
 	&cli_spec_verify,
 	&cli_spec_snapshot,
 	&cli_spec_info,

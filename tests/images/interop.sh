@@ -55,13 +55,13 @@ fresh gzip
 snapctl import "$WORK/sk-gzip.tar" | grep -q "Loaded image: sk-gzip:v3" || fail "import skopeo oci-archive:"
 has_busybox "skopeo oci-archive: gzip"
 fresh docker
-snapctl import "$WORK/docker.tar" | grep -q "Loaded image: docker.io/example/busybox:v4" ||
+snapctl import "$WORK/docker.tar" | grep -q "Loaded image: example/busybox:v4" ||
 	fail "import skopeo docker-archive: (name from RepoTags)"
 has_busybox "skopeo docker-archive:"
 fresh docker-dir
 mkdir -p "$WORK/docker-dir"
 tar -C "$WORK/docker-dir" -xf "$WORK/docker.tar"
-snapctl import "$WORK/docker-dir" | grep -q "Loaded image: docker.io/example/busybox:v4" ||
+snapctl import "$WORK/docker-dir" | grep -q "Loaded image: example/busybox:v4" ||
 	fail "import an unpacked docker save directory"
 # The same image through every route has the same ID (its config digest).
 for r in plain zstd gzip docker docker-dir; do

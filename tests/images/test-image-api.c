@@ -38,7 +38,7 @@ static void import_base(struct ut_root *r, struct snap_import_result *res)
 	struct snap_error err = { 0 };
 	struct snap_import_opts opts = { .name = "base:1" };
 	ut_ok(snap_image_import_rootfs(r->core, dir, &opts, res, &err), &err);
-	assert_string_equal(res->name, "base:1");
+	assert_string_equal(res->name, "docker.io/library/base:1");
 	assert_int_equal(res->n_layers, 1);
 }
 
@@ -59,23 +59,43 @@ static void test_chain_id(void **state)
 	assert_int_equal(snap_chain_id(d0, "md5:abc", out), -EINVAL);
 }
 
+/* docker's normalisation (distribution's ParseNormalizedNamed) and its
+ * familiar form. */
 static void test_ref_normalize(void **state)
 {
 	(void)state;
-	char *s = NULL;
-	struct snap_error err = { 0 };
-	ut_ok(snap_image_ref_normalize("busybox", &s, &err), &err);
-	assert_string_equal(s, "busybox:latest");
-	free(s);
-	ut_ok(snap_image_ref_normalize("localhost:5000/a/b", &s, &err), &err);
-	assert_string_equal(s, "localhost:5000/a/b:latest");
-	free(s);
-	ut_ok(snap_image_ref_normalize("a/b:v1.2", &s, &err), &err);
-	assert_string_equal(s, "a/b:v1.2");
-	free(s);
-	ut_fails(snap_image_ref_normalize("a b", &s, &err), -EINVAL, &err);
-	ut_fails(snap_image_ref_normalize("a:", &s, &err), -EINVAL, &err);
-	ut_fails(snap_image_ref_normalize("a@sha256:00", &s, &err), -EINVAL, &err);
+	static const char *const cases[][3] = {
+		/* given, normalised, familiar */
+		{ "busybox", "docker.io/library/busybox:latest", "busybox:latest" },
+		{ "busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36" },
+		{ "library/busybox", "docker.io/library/busybox:latest", "busybox:latest" },
+		{ "docker.io/library/busybox:latest", "docker.io/library/busybox:latest", "busybox:latest" },
+		{ "index.docker.io/library/busybox", "docker.io/library/busybox:latest", "busybox:latest" },
+		{ "docker.io/busybox", "docker.io/library/busybox:latest", "busybox:latest" },
+		{ "imported/bb:dk", "docker.io/imported/bb:dk", "imported/bb:dk" },
+		{ "a/b:v1.2", "docker.io/a/b:v1.2", "a/b:v1.2" },
+		{ "a/b/c", "docker.io/a/b/c:latest", "a/b/c:latest" },
+		{ "localhost/app", "localhost/app:latest", "localhost/app:latest" },
+		{ "localhost:5000/a/b", "localhost:5000/a/b:latest", "localhost:5000/a/b:latest" },
+		{ "quay.io/x/y:2", "quay.io/x/y:2", "quay.io/x/y:2" },
+		{ "my-reg.example:443/a__b.c-d", "my-reg.example:443/a__b.c-d:latest", "my-reg.example:443/a__b.c-d:latest" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *s = NULL;
+		struct snap_error err = { 0 };
+		ut_ok(snap_image_ref_normalize(cases[i][0], &s, &err), &err);
+		assert_string_equal(s, cases[i][1]);
+		assert_string_equal(snap_image_ref_familiar(s), cases[i][2]);
+		free(s);
+	}
+	static const char *const bad[] = {
+		"", "a b", "a:", "a@sha256:00", "Busybox", "a//b", "a/", "/a", ":tag", "a:-x", "-a", "a/B:1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *s = NULL;
+		struct snap_error err = { 0 };
+		ut_fails(snap_image_ref_normalize(bad[i], &s, &err), -EINVAL, &err);
+	}
 }
 
 static void test_content_mismatch(void **state)
@@ -112,7 +132,7 @@ static void test_resolve(void **state)
 	struct snap_image img = { 0 };
 	ut_ok(snap_image_resolve(r->core, "base:1", &img, &err), &err);
 	assert_string_equal(img.id, res.id);
-	assert_string_equal(img.name, "base:1");
+	assert_string_equal(img.name, "docker.io/library/base:1");
 	assert_int_equal(img.n_layers, 1);
 	assert_true(snap_digest_valid(img.top_chain_id));
 	assert_non_null(img.config.env);
@@ -162,7 +182,7 @@ static void test_commit(void **state)
 	};
 	struct snap_image img = { 0 };
 	ut_ok(snap_image_commit(r->core, &opts, &img, &err), &err);
-	assert_string_equal(img.name, "derived:2");
+	assert_string_equal(img.name, "docker.io/library/derived:2");
 	assert_int_equal(img.n_layers, 2);
 	assert_string_not_equal(img.top_chain_id, base.top_chain_id);
 	assert_string_equal(img.config.cmd[0], "/bin/cat");
