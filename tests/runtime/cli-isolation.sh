@@ -116,6 +116,21 @@ wait "$pid"
 cg_exists "$id" && fail "cgroup of $id left behind"
 sc rm sleeper >/dev/null || fail "rm sleeper"
 
+# ---- cgroup v2, where this host has a v1 layout with a unified hierarchy:
+# mounted over /sys/fs/cgroup in a mount namespace of its own, snapctl sees
+# a v2 host (no controllers delegated to it, but join, freeze and removal)
+if [[ $(stat -f -c %T /sys/fs/cgroup) != cgroup2fs ]] && grep -q " cgroup2 " /proc/self/mountinfo; then
+	out=$(unshare -m --propagation private bash -c '
+		mount -t cgroup2 none /sys/fs/cgroup || exit 77
+		"$@" run --rm probe:test grep "^0::" /proc/self/cgroup' _ "$snapctl" -q --root "$root" --driver "$driver" --btrfs-size 1G)
+	rc=$?
+	if [[ $rc -ne 77 ]]; then
+		[[ $rc -eq 0 && $out == "0::/snapctl/"* ]] || fail "cgroup v2: exit $rc, /proc/self/cgroup: $out"
+		v2id=${out#0::/snapctl/}
+		[[ ! -d /sys/fs/cgroup/unified/snapctl/$v2id ]] || fail "cgroup v2: $v2id left behind"
+	fi
+fi
+
 # ---- commit while the container swaps a file for a FIFO and a device -----
 "$snapctl" -q --root "$root" --driver "$driver" --btrfs-size 1G \
 	run --name swapper probe:test sh -c 'echo ready; while :; do
