@@ -86,18 +86,10 @@ static int overlay_new_api(const struct ovl_spec *spec, bool *fallback, struct s
 	}
 
 	int r = cfg(fsfd, FSCONFIG_SET_STRING, "source", "overlay", err);
-	if (r == 0 && spec->index_off)
-		r = cfg(fsfd, FSCONFIG_SET_STRING, "index", "off", err);
-	if (r == 0 && (spec->opts & OVL_OPT_USERXATTR))
-		r = cfg(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, err);
-	if (r == 0 && (spec->opts & (OVL_OPT_REDIRECT | OVL_OPT_METACOPY)))
-		/* metacopy=on needs redirect_dir=on; "follow" suffices where
-		 * nothing is copied up (no upper dir). */
-		r = cfg(fsfd, FSCONFIG_SET_STRING, "redirect_dir", spec->upper ? "on" : "follow", err);
-	if (r == 0 && (spec->opts & OVL_OPT_METACOPY))
-		r = cfg(fsfd, FSCONFIG_SET_STRING, "metacopy", "on", err);
-	if (r == 0 && (spec->opts & OVL_OPT_VOLATILE) && spec->upper)
-		r = cfg(fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, err);
+	struct ovl_option feats[OVL_MAX_OPTIONS];
+	size_t n_feats = ovl_spec_options(spec, feats);
+	for (size_t i = 0; r == 0 && i < n_feats; i++)
+		r = cfg(fsfd, feats[i].value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, feats[i].key, feats[i].value, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < spec->n_lowers; i++) {
@@ -180,16 +172,10 @@ static char *legacy_options(const struct ovl_spec *spec, size_t skip)
 	_cleanup_fclose_ FILE *f = open_memstream(&s, &len);
 	if (!f)
 		return NULL;
-	if (spec->index_off)
-		fputs("index=off,", f);
-	if (spec->opts & OVL_OPT_USERXATTR)
-		fputs("userxattr,", f);
-	if (spec->opts & (OVL_OPT_REDIRECT | OVL_OPT_METACOPY))
-		fputs(spec->upper ? "redirect_dir=on," : "redirect_dir=follow,", f);
-	if (spec->opts & OVL_OPT_METACOPY)
-		fputs("metacopy=on,", f);
-	if ((spec->opts & OVL_OPT_VOLATILE) && spec->upper)
-		fputs("volatile,", f);
+	struct ovl_option feats[OVL_MAX_OPTIONS];
+	size_t n_feats = ovl_spec_options(spec, feats);
+	for (size_t i = 0; i < n_feats; i++)
+		fprintf(f, "%s%s%s,", feats[i].key, feats[i].value ? "=" : "", feats[i].value ? feats[i].value : "");
 	fputs("lowerdir=", f);
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < spec->n_lowers; i++) {

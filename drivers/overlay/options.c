@@ -53,6 +53,9 @@ static const struct {
 	{ OVL_OPT_METACOPY, "metacopy" },
 	{ OVL_OPT_VOLATILE, "volatile" },
 	{ OVL_OPT_USERXATTR, "userxattr" },
+	{ OVL_OPT_INDEX, "index" },
+	{ OVL_OPT_XINO, "xino" },
+	{ OVL_OPT_NFS_EXPORT, "nfs_export" },
 };
 
 int ovl_opts_read(const char *snap_path, unsigned *ret)
@@ -86,7 +89,7 @@ int ovl_opts_read(const char *snap_path, unsigned *ret)
 
 int ovl_opts_write(const char *snap_path, unsigned opts)
 {
-	char buf[128] = "";
+	char buf[256] = "";
 	for (size_t i = 0; i < ELEMENTSOF(opt_words); i++)
 		if (opts & opt_words[i].bit) {
 			strcat(buf, opt_words[i].word);
@@ -209,6 +212,31 @@ static void strv_freep(char ***v)
 	free(*v);
 }
 
+size_t ovl_spec_options(const struct ovl_spec *spec, struct ovl_option out[OVL_MAX_OPTIONS])
+{
+	size_t n = 0;
+	bool upper = spec->upper != NULL;
+	if (spec->opts & (OVL_OPT_INDEX | OVL_OPT_NFS_EXPORT))
+		out[n++] = (struct ovl_option){ "index", "on" };
+	else if (spec->index_off)
+		out[n++] = (struct ovl_option){ "index", "off" };
+	if (spec->opts & OVL_OPT_USERXATTR)
+		out[n++] = (struct ovl_option){ "userxattr", NULL };
+	if (spec->opts & (OVL_OPT_REDIRECT | OVL_OPT_METACOPY))
+		/* metacopy=on needs redirect_dir=on; "follow" suffices where
+		 * nothing is copied up (no upper dir). */
+		out[n++] = (struct ovl_option){ "redirect_dir", upper ? "on" : "follow" };
+	if (spec->opts & OVL_OPT_METACOPY)
+		out[n++] = (struct ovl_option){ "metacopy", "on" };
+	if ((spec->opts & OVL_OPT_VOLATILE) && upper)
+		out[n++] = (struct ovl_option){ "volatile", NULL };
+	if (spec->opts & OVL_OPT_XINO)
+		out[n++] = (struct ovl_option){ "xino", "on" };
+	if ((spec->opts & OVL_OPT_NFS_EXPORT) && upper)
+		out[n++] = (struct ovl_option){ "nfs_export", "on" };
+	return n;
+}
+
 int ovl_spec_emit(const struct ovl_spec *spec, struct snap_mount_list *out, struct snap_error *err)
 {
 	if (spec->type == OVL_SPEC_BIND) {
@@ -217,27 +245,20 @@ int ovl_spec_emit(const struct ovl_spec *spec, struct snap_mount_list *out, stru
 		return r < 0 ? snap_error_set(err, r, "mount list: add bind of %s: %s", spec->bind_src, strerror(-r)) : 0;
 	}
 
-	/* At most: index, redirect_dir, metacopy, volatile, userxattr,
-	 * workdir, upperdir, lowerdir. */
-	_cleanup_(strv_freep) char **o = calloc(9, sizeof(char *));
+	/* The feature options, workdir, upperdir, lowerdir. */
+	_cleanup_(strv_freep) char **o = calloc(OVL_MAX_OPTIONS + 4, sizeof(char *));
 	if (!o)
 		return snap_error_set(err, -ENOMEM, "mount list: out of memory");
-	size_t n = 0;
-	if (spec->index_off)
-		o[n++] = strdup("index=off");
-	if (spec->opts & OVL_OPT_USERXATTR)
-		o[n++] = strdup("userxattr");
-	if (spec->opts & (OVL_OPT_REDIRECT | OVL_OPT_METACOPY))
-		/* metacopy=on needs redirect_dir=on; "follow" suffices where
-		 * nothing is copied up (no upper dir). */
-		o[n++] = strdup(spec->upper ? "redirect_dir=on" : "redirect_dir=follow");
-	if (spec->opts & OVL_OPT_METACOPY)
-		o[n++] = strdup("metacopy=on");
-	if ((spec->opts & OVL_OPT_VOLATILE) && spec->upper)
-		o[n++] = strdup("volatile");
-	for (size_t i = 0; i < n; i++)
-		if (!o[i])
+	struct ovl_option feats[OVL_MAX_OPTIONS];
+	size_t n = 0, n_feats = ovl_spec_options(spec, feats);
+	for (size_t i = 0; i < n_feats; i++) {
+		if (asprintf(&o[n], "%s%s%s", feats[i].key, feats[i].value ? "=" : "",
+			     feats[i].value ? feats[i].value : "") < 0) {
+			o[n] = NULL;
 			return snap_error_set(err, -ENOMEM, "mount list: out of memory");
+		}
+		n++;
+	}
 	if (spec->upper) {
 		_cleanup_free_ char *w = ovl_escape(spec->work);
 		_cleanup_free_ char *u = ovl_escape(spec->upper);

@@ -83,7 +83,10 @@ static int label_bool(const struct snap_ref *snap, const char *key)
 
 /* The options an active snapshot is created with: what its parents need
  * followed, plus metacopy and redirect_dir where the kernel has them (unless
- * a label turns them off), plus volatile by label. */
+ * a label turns them off), plus volatile, index, xino, nfs_export and
+ * userxattr by label (snapctl fstest runs its matrix of feature sets with
+ * them).  A feature set the kernel then refuses as a whole (nfs_export with
+ * metacopy, userxattr with redirect_dir) fails at mount with its reason. */
 static int create_opts(struct ovl_state *st, const struct snap_ref *snap, const struct snap_chain *parents,
 		       unsigned *ret, struct snap_error *err)
 {
@@ -112,6 +115,10 @@ static int create_opts(struct ovl_state *st, const struct snap_ref *snap, const 
 		{ OVL_LABEL_METACOPY, OVL_OPT_METACOPY, f->metacopy, true },
 		{ OVL_LABEL_REDIRECT, OVL_OPT_REDIRECT, f->redirect_dir, true },
 		{ OVL_LABEL_VOLATILE, OVL_OPT_VOLATILE, f->volatile_, false },
+		{ OVL_LABEL_INDEX, OVL_OPT_INDEX, f->index, false },
+		{ OVL_LABEL_XINO, OVL_OPT_XINO, f->xino, false },
+		{ OVL_LABEL_NFS_EXPORT, OVL_OPT_NFS_EXPORT, f->nfs_export, false },
+		{ OVL_LABEL_USERXATTR, OVL_OPT_USERXATTR, f->userxattr, false },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(wants); i++) {
 		int v = label_bool(snap, wants[i].label);

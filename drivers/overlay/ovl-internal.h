@@ -20,6 +20,7 @@ struct ovl_features {
 	bool index;
 	bool volatile_;
 	bool nfs_export;
+	bool xino;          /* xino=on is taken without falling back (needs inode numbers to spare) */
 	bool idmap;         /* an overlay mount can be idmapped (mount_setattr) */
 };
 
@@ -42,11 +43,18 @@ struct ovl_state {
 #define OVL_OPT_METACOPY 0x2u
 #define OVL_OPT_VOLATILE 0x4u
 #define OVL_OPT_USERXATTR 0x8u
+#define OVL_OPT_INDEX 0x10u      /* index=on (else index=off where the kernel knows it) */
+#define OVL_OPT_XINO 0x20u       /* xino=on */
+#define OVL_OPT_NFS_EXPORT 0x40u /* nfs_export=on (implies index=on) */
 
 #define OVL_OPTS_FILE "overlay.opts"
 #define OVL_LABEL_VOLATILE "snapctl.volatile"
 #define OVL_LABEL_METACOPY "snapctl.overlay.metacopy"
 #define OVL_LABEL_REDIRECT "snapctl.overlay.redirect_dir"
+#define OVL_LABEL_INDEX "snapctl.overlay.index"
+#define OVL_LABEL_XINO "snapctl.overlay.xino"
+#define OVL_LABEL_NFS_EXPORT "snapctl.overlay.nfs_export"
+#define OVL_LABEL_USERXATTR "snapctl.overlay.userxattr"
 
 /* What to mount for a snapshot (options.c). */
 enum ovl_spec_type {
@@ -73,6 +81,15 @@ int ovl_spec_build(struct ovl_state *st, const struct snap_ref *snap,
 int ovl_spec_view(struct ovl_state *st, const char *const *layers, size_t n, unsigned opts,
 		  struct ovl_spec *ret);
 int ovl_spec_emit(const struct ovl_spec *spec, struct snap_mount_list *out, struct snap_error *err);
+/* The feature options of spec (everything but the directories), in the
+ * order they are given to the kernel: key and value, NULL for a flag.  The
+ * one list that the mount list, the new mount API and mount(2) all use. */
+#define OVL_MAX_OPTIONS 8
+struct ovl_option {
+	const char *key;
+	const char *value;
+};
+size_t ovl_spec_options(const struct ovl_spec *spec, struct ovl_option out[OVL_MAX_OPTIONS]);
 
 int ovl_opts_read(const char *snap_path, unsigned *ret);
 int ovl_opts_write(const char *snap_path, unsigned opts);

@@ -263,6 +263,8 @@ static void probe_all(struct ovl_state *st, struct ovl_features *f)
 	o[nb] = (struct probe_opt){ "index", "on" };
 	o[nb + 1] = (struct probe_opt){ "nfs_export", "on" };
 	f->nfs_export = probe_mount(&s, na, lp, true, o, nb + 2, NULL) == 1;
+	o[nb] = (struct probe_opt){ "xino", "on" };
+	f->xino = probe_mount(&s, na, lp, true, o, nb + 1, NULL) == 1;
 	if (na)
 		f->idmap = probe_idmap(&s, lp);
 	scratch_done(&s);
@@ -284,9 +286,10 @@ static const size_t feature_offsets[] = {
 	offsetof(struct ovl_features, metacopy),   offsetof(struct ovl_features, redirect_dir),
 	offsetof(struct ovl_features, index),      offsetof(struct ovl_features, volatile_),
 	offsetof(struct ovl_features, nfs_export), offsetof(struct ovl_features, idmap),
+	offsetof(struct ovl_features, xino),
 };
 
-/* "v1 BOOT_ID DEV": what the cached answers hold for. */
+/* "v2 BOOT_ID DEV": what the cached answers hold for. */
 static int features_key(struct ovl_state *st, char *buf, size_t len)
 {
 	_cleanup_free_ char *boot = NULL;
@@ -297,7 +300,7 @@ static int features_key(struct ovl_state *st, char *buf, size_t len)
 	struct stat sb;
 	if (fstat(st->rootfd, &sb) < 0)
 		return negative_errno();
-	snprintf(buf, len, "v1 %s %llx", boot, (unsigned long long)sb.st_dev);
+	snprintf(buf, len, "v2 %s %llx", boot, (unsigned long long)sb.st_dev);
 	return 0;
 }
 
@@ -363,6 +366,7 @@ int ovl_info(void *state, void (*emit)(void *ctx, const char *key, const char *v
 		{ "index", f->index },
 		{ "volatile", f->volatile_ },
 		{ "nfs_export", f->nfs_export },
+		{ "xino", f->xino },
 		{ "idmapped_mounts", f->idmap },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(feats); i++)
