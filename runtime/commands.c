@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The commands of snapctl: each one's table (spec/NAME.c) and code
- * (cmd-NAME.c).  serve and bench run in helper executables (cmd-helper.c). */
+ * (cmd-NAME.c).  serve, bench and fstest run in helper executables (cmd-helper.c). */
 #include "cli.h"
 #include "commands.h"
 #include "spec/specs.h"
@@ -26,6 +26,7 @@ const struct cli_command cli_commands[] = {
 	{ &cli_spec_verify, cmd_verify },
 	{ &cli_spec_serve, cmd_exec_helper },
 	{ &cli_spec_bench, cmd_exec_helper },
+	{ &cli_spec_fstest, cmd_exec_helper },
 	{ &cli_spec_help, cmd_help },
 	{ NULL, NULL },
 };

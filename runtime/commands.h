@@ -28,5 +28,6 @@ int cmd_serve(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_exec_helper(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_bench(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_fstest(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

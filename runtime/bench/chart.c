@@ -4,14 +4,13 @@
  * from min to p90; panels in two columns, each into the shorter one (the max of a few runs is mostly noise and would squash
  * the scale).  Each metric is scaled to its own largest value, since
  * metrics of one workload have different units. */
-#include <cairo-svg.h>
 #include <cairo.h>
-#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+#include "chart-file.h"
 #include "util/macro.h"
 
 #define W 1500.0
@@ -28,12 +27,6 @@
 #define PANEL_TITLE_H 26.0
 #define LEGEND_PER_ROW 6
 #define LEGEND_ROW_H 18.0
-
-static const double palette[][3] = {
-	{ 0.12, 0.47, 0.71 }, { 1.00, 0.50, 0.05 }, { 0.17, 0.63, 0.17 }, { 0.84, 0.15, 0.16 },
-	{ 0.58, 0.40, 0.74 }, { 0.55, 0.34, 0.29 }, { 0.89, 0.47, 0.76 }, { 0.50, 0.50, 0.50 },
-	{ 0.74, 0.74, 0.13 }, { 0.09, 0.75, 0.81 }, { 0.40, 0.20, 0.00 }, { 0.00, 0.00, 0.50 },
-};
 
 static size_t env_index(struct bench_ctx *b, const char *driver)
 {
@@ -100,15 +93,6 @@ static double layout(struct bench_ctx *b, double *xs, double *ys)
 	return h + MARGIN;
 }
 
-static void text(cairo_t *cr, double x, double y, double size, bool bold, const char *s)
-{
-	cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
-			       bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-	cairo_set_font_size(cr, size);
-	cairo_move_to(cr, x, y);
-	cairo_show_text(cr, s);
-}
-
 static const char *workload_description(const char *name)
 {
 	static const struct bench_workload *const all[] = {
@@ -130,7 +114,7 @@ static void draw(struct bench_ctx *b, cairo_t *cr, const double *xs, const doubl
 	snprintf(title, sizeof(title),
 		 "snapctl bench: %s scale, median of %d runs (bars), whiskers min to p90; lower is better except MB/s",
 		 b->scale->name, b->runs);
-	text(cr, MARGIN, MARGIN + 16, 17, true, title);
+	chart_text(cr, MARGIN, MARGIN + 16, 17, true, title);
 
 	/* Legend: the drivers and peers that ran, in command-line order. */
 	size_t k = 0;
@@ -140,12 +124,12 @@ static void draw(struct bench_ctx *b, cairo_t *cr, const double *xs, const doubl
 			continue;
 		double x = MARGIN + lw * (double)(k % LEGEND_PER_ROW);
 		double y = MARGIN + 30 + LEGEND_ROW_H * (double)(k / LEGEND_PER_ROW);
-		const double *c = palette[i % ELEMENTSOF(palette)];
+		const double *c = chart_palette[i % ELEMENTSOF(chart_palette)];
 		cairo_set_source_rgb(cr, c[0], c[1], c[2]);
 		cairo_rectangle(cr, x, y, 12, 12);
 		cairo_fill(cr);
 		cairo_set_source_rgb(cr, 0, 0, 0);
-		text(cr, x + 17, y + 11, 12, false, b->envs[i].driver);
+		chart_text(cr, x + 17, y + 11, 12, false, b->envs[i].driver);
 		k++;
 	}
 
@@ -163,11 +147,11 @@ static void draw(struct bench_ctx *b, cairo_t *cr, const double *xs, const doubl
 			cairo_set_line_width(cr, 1);
 			cairo_stroke(cr);
 			cairo_set_source_rgb(cr, 0, 0, 0);
-			text(cr, panel_x + PAD, y + 18, 14, true, r->workload);
+			chart_text(cr, panel_x + PAD, y + 18, 14, true, r->workload);
 			cairo_text_extents_t ext;
 			cairo_text_extents(cr, r->workload, &ext);
 			cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
-			text(cr, panel_x + PAD + ext.x_advance + 10, y + 18, 11, false, workload_description(r->workload));
+			chart_text(cr, panel_x + PAD + ext.x_advance + 10, y + 18, 11, false, workload_description(r->workload));
 			y += PANEL_TITLE_H;
 		}
 		if (!seen_before(b, i, true)) {
@@ -175,7 +159,7 @@ static void draw(struct bench_ctx *b, cairo_t *cr, const double *xs, const doubl
 			char head[160];
 			snprintf(head, sizeof(head), "%s (%s)", r->metric, r->unit);
 			cairo_set_source_rgb(cr, 0, 0, 0);
-			text(cr, panel_x + PAD, y + 13, 12, true, head);
+			chart_text(cr, panel_x + PAD, y + 13, 12, true, head);
 			y += METRIC_H;
 		}
 		/* Scale of this metric: the largest p90 among its drivers. */
@@ -190,9 +174,9 @@ static void draw(struct bench_ctx *b, cairo_t *cr, const double *xs, const doubl
 		}
 		struct bench_stats s;
 		bench_stats_compute(r->v, r->n, &s);
-		const double *c = palette[env_index(b, r->driver) % ELEMENTSOF(palette)];
+		const double *c = chart_palette[env_index(b, r->driver) % ELEMENTSOF(chart_palette)];
 		cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-		text(cr, panel_x + PAD + 8, y + BAR_H - 2, 11, false, r->driver);
+		chart_text(cr, panel_x + PAD + 8, y + BAR_H - 2, 11, false, r->driver);
 		x = panel_x + PAD + DRIVER_W;
 		double plot_w = COL_W - 2 * PAD - DRIVER_W - VALUE_W;
 		double wmed = scale > 0 ? s.median / scale * plot_w : 0;
@@ -214,9 +198,20 @@ static void draw(struct bench_ctx *b, cairo_t *cr, const double *xs, const doubl
 		else
 			snprintf(val, sizeof(val), "%.3g", s.median);
 		cairo_set_source_rgb(cr, 0, 0, 0);
-		text(cr, x + fmax(wmed, scale > 0 ? s.p90 / scale * plot_w : 0) + 4, y + BAR_H - 2, 11, false, val);
+		chart_text(cr, x + fmax(wmed, scale > 0 ? s.p90 / scale * plot_w : 0) + 4, y + BAR_H - 2, 11, false, val);
 		y += BAR_STEP;
 	}
+}
+
+struct draw_args {
+	struct bench_ctx *b;
+	const double *xs, *ys;
+};
+
+static void draw_cb(cairo_t *cr, void *userdata)
+{
+	struct draw_args *a = userdata;
+	draw(a->b, cr, a->xs, a->ys);
 }
 
 int bench_write_chart(struct bench_ctx *b, const char *path, bool png, struct snap_error *err)
@@ -226,29 +221,6 @@ int bench_write_chart(struct bench_ctx *b, const char *path, bool png, struct sn
 	if (!xs || !ys)
 		return snap_error_set(err, -ENOMEM, "bench: out of memory");
 	double h = layout(b, xs, ys);
-	cairo_surface_t *surface = png ? cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)W, (int)ceil(h))
-				       : cairo_svg_surface_create(path, W, h);
-	if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
-		int r = snap_error_set(err, -EIO, "bench: chart %s: %s", path,
-				       cairo_status_to_string(cairo_surface_status(surface)));
-		cairo_surface_destroy(surface);
-		return r;
-	}
-	cairo_t *cr = cairo_create(surface);
-	draw(b, cr, xs, ys);
-	cairo_status_t st = cairo_status(cr);
-	cairo_destroy(cr);
-	if (st == CAIRO_STATUS_SUCCESS && png)
-		st = cairo_surface_write_to_png(surface, path);
-	cairo_surface_finish(surface);
-	if (st == CAIRO_STATUS_SUCCESS)
-		st = cairo_surface_status(surface);
-	cairo_surface_destroy(surface);
-	/* Release cairo's and fontconfig's process-wide caches: charts are
-	 * drawn once, and LeakSanitizer would report them at exit. */
-	cairo_debug_reset_static_data();
-	FcFini();
-	if (st != CAIRO_STATUS_SUCCESS)
-		return snap_error_set(err, -EIO, "bench: chart %s: %s", path, cairo_status_to_string(st));
-	return 0;
+	struct draw_args a = { b, xs, ys };
+	return chart_write_file("bench: chart", path, png, W, h, draw_cb, &a, err);
 }

@@ -44,6 +44,7 @@ static const struct cli_spec *const commands[] = {
 	&cli_spec_gc,
 	&cli_spec_serve,
 	&cli_spec_bench,
+	&cli_spec_fstest,
 	&cli_spec_help,
 	NULL,
 };

@@ -51,6 +51,7 @@ extern const struct cli_spec cli_spec_image_prune;
 extern const struct cli_spec cli_spec_verify;
 extern const struct cli_spec cli_spec_serve;
 extern const struct cli_spec cli_spec_bench;
+extern const struct cli_spec cli_spec_fstest;
 extern const struct cli_spec cli_spec_help;
 
 #endif
