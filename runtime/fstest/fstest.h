@@ -38,7 +38,7 @@ enum fst_opcode {
 	FST_RMRF,      /* path: a whole tree, depth first */
 	FST_CHMOD,     /* path, num = mode */
 	FST_CHOWN,     /* path, num = uid, num2 = gid (lchown) */
-	FST_UTIMES,    /* path, num = seconds for atime and mtime (no follow) */
+	FST_UTIMES,    /* path, num = seconds, num2 = nanoseconds for atime and mtime (no follow) */
 	FST_SETXATTR,  /* path, arg = name, val = value ("hex:..." for bytes) */
 	FST_RMXATTR,   /* path, arg = name */
 	FST_SETACL,    /* path, arg = "access"|"default", val = "u::rw,g::r,o::r,u:1000:rw,m::rw" */
@@ -245,6 +245,7 @@ struct fst_rule {
 	const char *field;     /* fields separated by '|', NULL for any */
 	const char *type;      /* the entry's type ("dir"), NULL for any */
 	bool on_btrfs;         /* only where the tree is on btrfs */
+	bool known_issue;      /* not a kernel semantic: a known issue fstest found (docs/fstest.md, findings) */
 	unsigned need_on, need_off; /* FST_FEAT_*: effective options the config must have / lack */
 	const char *reason;    /* one line, with the kernel source */
 };

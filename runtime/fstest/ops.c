@@ -412,7 +412,7 @@ int fst_op_run(struct fst_step_state *s, int dirfd, const struct fst_op *op, cha
 		r = fchownat(dirfd, p, (uid_t)op->num, (gid_t)op->num2, AT_SYMLINK_NOFOLLOW) < 0 ? negative_errno() : 0;
 		break;
 	case FST_UTIMES: {
-		struct timespec ts[2] = { { .tv_sec = op->num }, { .tv_sec = op->num } };
+		struct timespec ts[2] = { { .tv_sec = op->num, .tv_nsec = op->num2 }, { .tv_sec = op->num, .tv_nsec = op->num2 } };
 		r = utimensat(dirfd, p, ts, AT_SYMLINK_NOFOLLOW) < 0 ? negative_errno() : 0;
 		break;
 	}

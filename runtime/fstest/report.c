@@ -67,6 +67,8 @@ void fst_report_table(const struct fst_run *run, bool verbose)
 		snprintf(time, sizeof(time), "%.1fs", c->seconds);
 		if (c->status == FST_SKIPPED || c->status == FST_FAILED)
 			clip(note, sizeof(note), c->reason, 150);
+		else if (c->fset && strstr(c->fset->name, "xino") && !(fst_config_features(c) & FST_FEAT_XINO))
+			snprintf(note, sizeof(note), "%.100s [xino=on ignored: all layers on one filesystem]", c->effective);
 		else
 			clip(note, sizeof(note), c->effective, 150);
 		const char *row[] = { c->name, status_name(c), c->ref >= 0 ? run->configs[c->ref].name : "-",
@@ -126,7 +128,8 @@ void fst_report_table(const struct fst_run *run, bool verbose)
 		if (!any)
 			printf("\nExpected differences by rule (docs/fstest.md):\n");
 		any = true;
-		printf("  %-28s %5zu in %3zu configurations: %s\n", fst_rules[r].id, n, nc, fst_rules[r].reason);
+		printf("  %-30s %5zu in %3zu configurations%s: %s\n", fst_rules[r].id, n, nc,
+		       fst_rules[r].known_issue ? " (known issue)" : "", fst_rules[r].reason);
 	}
 	printf("\n%s: %zu unexpected difference%s, %zu configuration%s failed\n",
 	       unexpected || failed ? "FAIL" : "PASS", unexpected, unexpected == 1 ? "" : "s", failed,
@@ -186,7 +189,9 @@ int fst_report_json(const struct fst_run *run, const char *path, struct snap_err
 
 	json_t *rules = json_array();
 	for (size_t r = 0; r < fst_n_rules; r++)
-		json_array_append_new(rules, json_pack("{s:s, s:s}", "id", fst_rules[r].id, "reason", fst_rules[r].reason));
+		json_array_append_new(rules, json_pack("{s:s, s:s, s:s}", "id", fst_rules[r].id, "kind",
+								       fst_rules[r].known_issue ? "known-issue" : "kernel",
+								       "reason", fst_rules[r].reason));
 	json_object_set_new(root, "rules", rules);
 	json_object_set_new(root, "unexpected", json_integer((json_int_t)unexpected));
 	json_object_set_new(root, "failed", json_integer((json_int_t)failed));

@@ -18,8 +18,8 @@ static const struct fst_scenario v[] = {
 	SC("ino/dtype", "d_type of every kind of lower entry", OPS(WRITE("f", "f"), MKDIR("d"), SYMLINK("l", "f"), MKFIFO("p")),
 	   OPS(READDIR("."), UNLINK("f"), WRITE("f", "again"), READDIR("."))),
 	SC("ino/statfs", "statfs of the mounted tree", OPS(MKDIR("d")), OPS(STATFS("."), STATFS("d"))),
-	SC("ino/deleted-recreated", "a re-created name has a new inode", OPS(WRITE("f", "data")),
-	   OPS(STAT("f"), UNLINK("f"), WRITE("f", "new"), STAT("f"))),
+	SC("ino/deleted-recreated", "a name re-created while the old file is open has a new inode", OPS(WRITE("f", "data")),
+	   OPS(KEEP(0, "f", O_RDONLY), STAT("f"), UNLINK("f"), WRITE("f", "new"), STAT("f"), FSTAT(0))),
 };
 
 FST_FAMILY(fst_family_ino, "ino", "st_ino/st_dev across copy-up (xino, index), d_type, statfs", v);

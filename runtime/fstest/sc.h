@@ -23,6 +23,7 @@
 #define CHMOD(p, m) { FST_CHMOD, (p), NULL, (m), 0, NULL }
 #define CHOWN(p, u, g) { FST_CHOWN, (p), NULL, (u), (g), NULL }
 #define UTIMES(p, s) { FST_UTIMES, (p), NULL, (s), 0, NULL }
+#define UTIMES_NS(p, s, ns) { FST_UTIMES, (p), NULL, (s), (ns), NULL }
 #define SETXATTR(p, n, v) { FST_SETXATTR, (p), (n), 0, 0, (v) }
 #define RMXATTR(p, n) { FST_RMXATTR, (p), (n), 0, 0, NULL }
 #define SETACL(p, which, text) { FST_SETACL, (p), (which), 0, 0, (text) }
