@@ -334,22 +334,24 @@ static int replot(struct bench_ctx *b, const char *from, const char *json, const
 	return ret;
 }
 
-int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
-{
-	const char *drivers = "overlay,btrfs,vfs", *json = NULL, *svg = NULL, *png = NULL, *workdir = NULL,
-		   *from_json = NULL;
+struct bench_opts {
+	const char *drivers, *json, *svg, *png, *workdir, *from_json;
 	const char *wl_names[ELEMENTSOF(all_workloads)];
-	size_t n_wl = 0;
-	struct bench_ctx b = { .cli = ctx, .scale = &bench_scale_small, .seed = 42, .runs = 5, .warmup = 1,
-			       .interrupted = &interrupted };
-	bool peers = false;
+	size_t n_wl;
+	bool peers;
+};
+
+/* Options into *o and the run's settings into *b.  Returns -1 to go on, or
+ * the exit code (usage errors, --list). */
+static int parse_options(struct cli_ctx *ctx, struct bench_ctx *b, struct bench_opts *o, int argc, char **argv)
+{
 	int c;
 	struct cli_parser parser = { .spec = &cli_spec_bench };
 	while ((c = cli_next_flag(ctx, &parser, argc, argv)) > 0) {
 		char *end;
 		switch (c) {
 		case 'd':
-			drivers = optarg;
+			o->drivers = optarg;
 			break;
 		case 'w': {
 			bool found = false;
@@ -357,8 +359,8 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 				found |= strcmp(all_workloads[i]->name, optarg) == 0;
 			if (!found)
 				return cli_spec_usage_error(ctx, &cli_spec_bench, "unknown workload '%s' (see bench --list)", optarg);
-			if (n_wl < ELEMENTSOF(wl_names))
-				wl_names[n_wl++] = optarg;
+			if (o->n_wl < ELEMENTSOF(o->wl_names))
+				o->wl_names[o->n_wl++] = optarg;
 			break;
 		}
 		case 'n':
@@ -366,41 +368,41 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < (c == 'n' ? 1 : 0) || v > 10000)
 				return cli_spec_usage_error(ctx, &cli_spec_bench, "invalid count '%s'", optarg);
-			*(c == 'n' ? &b.runs : &b.warmup) = (int)v;
+			*(c == 'n' ? &b->runs : &b->warmup) = (int)v;
 			break;
 		}
 		case 's':
 			if (!strcmp(optarg, "tiny"))
-				b.scale = &bench_scale_tiny;
+				b->scale = &bench_scale_tiny;
 			else if (!strcmp(optarg, "small"))
-				b.scale = &bench_scale_small;
+				b->scale = &bench_scale_small;
 			else if (!strcmp(optarg, "full"))
-				b.scale = &bench_scale_full;
+				b->scale = &bench_scale_full;
 			else
 				return cli_spec_usage_error(ctx, &cli_spec_bench, "unknown scale '%s'", optarg);
 			break;
 		case 'S':
-			b.seed = strtoull(optarg, &end, 10);
+			b->seed = strtoull(optarg, &end, 10);
 			if (*end)
 				return cli_spec_usage_error(ctx, &cli_spec_bench, "invalid seed '%s'", optarg);
 			break;
 		case 'D':
-			workdir = optarg;
+			o->workdir = optarg;
 			break;
 		case 'j':
-			json = optarg;
+			o->json = optarg;
 			break;
 		case 'g':
-			svg = optarg;
+			o->svg = optarg;
 			break;
 		case 'p':
-			png = optarg;
+			o->png = optarg;
 			break;
 		case 'P':
-			peers = true;
+			o->peers = true;
 			break;
 		case 'F':
-			from_json = optarg;
+			o->from_json = optarg;
 			break;
 		case 'l':
 			for (size_t i = 0; i < ELEMENTSOF(all_workloads); i++)
@@ -408,101 +410,146 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 			return EXIT_SUCCESS;
 		}
 	}
-	if (c < 0)
-		return cli_flags_exit(c);
-	if (from_json)
-		return replot(&b, from_json, json, svg, png);
+	return c < 0 ? cli_flags_exit(c) : -1;
+}
+
+/* snapctl-bench runs the main snapctl for `run`, `import-rootfs` and
+ * `export`: the one that exec'd it, else the one beside it. */
+static void find_snapctl(struct bench_ctx *b)
+{
+	const char *exe = getenv("SNAPCTL_EXE");
+	if (exe && *exe) {
+		b->self_exe = strdup(exe);
+		return;
+	}
+	_cleanup_free_ char *me = realpath("/proc/self/exe", NULL);
+	char *slash = me ? strrchr(me, '/') : NULL;
+	if (slash) {
+		*slash = '\0';
+		if (asprintf(&b->self_exe, "%s/snapctl", me) < 0)
+			b->self_exe = NULL;
+	}
+}
+
+/* b->work: a fresh directory under `workdir` (which exists) or /var/tmp;
+ * 0 or -1 with errno set. */
+static int make_work_dir(struct bench_ctx *b, const char *workdir)
+{
+	if (workdir) {
+		char tmpl[4096];
+		snprintf(tmpl, sizeof(tmpl), "%s/snapctl-bench.XXXXXX", workdir);
+		b->work = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
+	} else {
+		char tmpl[] = "/var/tmp/snapctl-bench.XXXXXX";
+		b->work = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
+	}
+	return b->work ? 0 : -1;
+}
+
+/* One environment per listed driver (a driver that cannot open is
+ * skipped with a notice), then the peers.  `list` is kept by the envs. */
+static int open_drivers(struct bench_ctx *b, char *list, bool peers)
+{
+	size_t cap = 16;
+	b->envs = calloc(cap, sizeof(*b->envs));
+	for (char *save = NULL, *d = strtok_r(list, ",", &save); d && b->n_envs < cap; d = strtok_r(NULL, ",", &save)) {
+		struct bench_env *e = &b->envs[b->n_envs++];
+		e->driver = d;
+		if (asprintf(&e->root, "%s/%s", b->work, d) < 0 || asprintf(&e->mnt, "%s/%s-mnt", b->work, d) < 0)
+			return -ENOMEM;
+		if (env_open(b, e) < 0)
+			cli_notice(b->cli, "bench: skipping driver %s: %s", d, e->skip_reason);
+	}
+	if (peers)
+		bench_peers_add(b, cap);
+	return 0;
+}
+
+/* The selected workloads (all without --workload), in the table's order. */
+static void run_selected(struct bench_ctx *b, const struct bench_opts *o)
+{
+	for (size_t i = 0; i < ELEMENTSOF(all_workloads) && !interrupted; i++) {
+		bool want = o->n_wl == 0;
+		for (size_t j = 0; j < o->n_wl; j++)
+			want |= strcmp(o->wl_names[j], all_workloads[i]->name) == 0;
+		if (want)
+			run_workload(b, all_workloads[i]);
+	}
+}
+
+/* The table on stdout, then the files asked for; returns the exit code. */
+static int report(struct bench_ctx *b, const struct bench_opts *o)
+{
+	int ret = EXIT_SUCCESS;
+	if (interrupted) {
+		cli_notice(b->cli, "bench: interrupted; cleaning up");
+		ret = 130;
+	}
+	sort_results(b);
+	bench_print_table(b, stdout);
+	struct snap_error err = { 0 };
+	if (o->json && bench_write_json(b, o->json, &err) < 0)
+		ret = cli_fail(b->cli, &err);
+	if (o->svg && bench_write_chart(b, o->svg, false, &err) < 0)
+		ret = cli_fail(b->cli, &err);
+	if (o->png && bench_write_chart(b, o->png, true, &err) < 0)
+		ret = cli_fail(b->cli, &err);
+	return ret;
+}
+
+/* Peers stopped, roots closed, everything mounted below the work
+ * directory unmounted and the directory removed. */
+static void teardown(struct bench_ctx *b)
+{
+	bench_peers_stop(b);
+	for (size_t i = 0; i < b->n_envs; i++) {
+		env_close(&b->envs[i]);
+		free(b->envs[i].root);
+		free(b->envs[i].mnt);
+	}
+	bench_unmount_below(b->work);
+	int wfd = open(b->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (wfd >= 0) {
+		snap_rm_children_at(wfd);
+		close(wfd);
+	}
+	rmdir(b->work);
+	free_results(b);
+	free(b->envs);
+	free(b->work);
+	free(b->self_exe);
+}
+
+int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct bench_opts o = { .drivers = "overlay,btrfs,vfs" };
+	struct bench_ctx b = { .cli = ctx, .scale = &bench_scale_small, .seed = 42, .runs = 5, .warmup = 1,
+			       .interrupted = &interrupted };
+	int r = parse_options(ctx, &b, &o, argc, argv);
+	if (r >= 0)
+		return r;
+	if (o.from_json)
+		return replot(&b, o.from_json, o.json, o.svg, o.png);
 
 	/* A private mount namespace: whatever the bench mounts disappears with
 	 * the process, even when it is killed. */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return cli_failf(ctx, "bench: private mount namespace: %m");
-
-	/* snapctl-bench runs the main snapctl for `run`, `import-rootfs` and
-	 * `export`: the one that exec'd it, else the one beside it. */
-	const char *exe = getenv("SNAPCTL_EXE");
-	if (exe && *exe) {
-		b.self_exe = strdup(exe);
-	} else {
-		_cleanup_free_ char *me = realpath("/proc/self/exe", NULL);
-		char *slash = me ? strrchr(me, '/') : NULL;
-		if (slash) {
-			*slash = '\0';
-			if (asprintf(&b.self_exe, "%s/snapctl", me) < 0)
-				b.self_exe = NULL;
-		}
-	}
-	if (workdir) {
-		if (snap_mkdir_p(workdir, 0700) < 0)
-			return cli_failf(ctx, "bench: create %s: %m", workdir);
-		char tmpl[4096];
-		snprintf(tmpl, sizeof(tmpl), "%s/snapctl-bench.XXXXXX", workdir);
-		b.work = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
-	} else {
-		char tmpl[] = "/var/tmp/snapctl-bench.XXXXXX";
-		b.work = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
-	}
-	if (!b.work)
+	find_snapctl(&b);
+	if (o.workdir && snap_mkdir_p(o.workdir, 0700) < 0)
+		return cli_failf(ctx, "bench: create %s: %m", o.workdir);
+	if (make_work_dir(&b, o.workdir) < 0)
 		return cli_failf(ctx, "bench: create work directory: %m");
 
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	/* Drivers. */
-	_cleanup_free_ char *list = strdup(drivers);
-	size_t cap = 16;
-	b.envs = calloc(cap, sizeof(*b.envs));
-	for (char *save = NULL, *d = strtok_r(list, ",", &save); d && b.n_envs < cap; d = strtok_r(NULL, ",", &save)) {
-		struct bench_env *e = &b.envs[b.n_envs++];
-		e->driver = d;
-		if (asprintf(&e->root, "%s/%s", b.work, d) < 0 || asprintf(&e->mnt, "%s/%s-mnt", b.work, d) < 0)
-			return cli_failf(ctx, "bench: out of memory");
-		if (env_open(&b, e) < 0)
-			cli_notice(ctx, "bench: skipping driver %s: %s", d, e->skip_reason);
-	}
-	if (peers)
-		bench_peers_add(&b, cap);
-
-	for (size_t i = 0; i < ELEMENTSOF(all_workloads) && !interrupted; i++) {
-		bool want = n_wl == 0;
-		for (size_t j = 0; j < n_wl; j++)
-			want |= strcmp(wl_names[j], all_workloads[i]->name) == 0;
-		if (want)
-			run_workload(&b, all_workloads[i]);
-	}
-
-	int ret = EXIT_SUCCESS;
-	if (interrupted) {
-		cli_notice(ctx, "bench: interrupted; cleaning up");
-		ret = 130;
-	}
-	sort_results(&b);
-	bench_print_table(&b, stdout);
-	struct snap_error err = { 0 };
-	if (json && bench_write_json(&b, json, &err) < 0)
-		ret = cli_fail(ctx, &err);
-	if (svg && bench_write_chart(&b, svg, false, &err) < 0)
-		ret = cli_fail(ctx, &err);
-	if (png && bench_write_chart(&b, png, true, &err) < 0)
-		ret = cli_fail(ctx, &err);
-
-	bench_peers_stop(&b);
-	for (size_t i = 0; i < b.n_envs; i++) {
-		env_close(&b.envs[i]);
-		free(b.envs[i].root);
-		free(b.envs[i].mnt);
-	}
-	bench_unmount_below(b.work);
-	int wfd = open(b.work, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (wfd >= 0) {
-		snap_rm_children_at(wfd);
-		close(wfd);
-	}
-	rmdir(b.work);
-	free_results(&b);
-	free(b.envs);
-	free(b.work);
-	free(b.self_exe);
+	_cleanup_free_ char *list = strdup(o.drivers);
+	if (open_drivers(&b, list, o.peers) < 0)
+		return cli_failf(ctx, "bench: out of memory");
+	run_selected(&b, &o);
+	int ret = report(&b, &o);
+	teardown(&b);
 	return ret;
 }
