@@ -45,12 +45,15 @@ int main(int argc, char **argv)
 	seccomp_release(ctx);
 	if (r < 0) {
 		fprintf(stderr, "seccomp-gen: %s\n", strerror(-r));
+		if (tmp)
+			fclose(tmp);
 		return 1;
 	}
 	rewind(tmp);
 	FILE *out = fopen(argv[1], "we");
 	if (!out) {
 		perror(argv[1]);
+		fclose(tmp);
 		return 1;
 	}
 	const struct scmp_version *v = seccomp_version();
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
 		n++;
 	}
 	fprintf(out, "};\n");
+	fclose(tmp);
 	if (n == 0 || fclose(out) != 0) {
 		fprintf(stderr, "seccomp-gen: no program written\n");
 		unlink(argv[1]);
