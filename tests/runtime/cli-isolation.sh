@@ -29,6 +29,8 @@ root=$work/root
 bg=()
 cleanup() {
 	for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	# a container whose snapctl was killed leaves its cgroup: rm removes it
+	for id in $(sc ps -a -q --no-trunc 2>/dev/null); do sc rm "$id" >/dev/null 2>&1; done
 	grep -F " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r |
 		while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$work"
