@@ -18,8 +18,8 @@ int snap_image_tag(struct snap_core *core, const char *src, const char *dst, cha
 	if (r < 0)
 		return r;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	r = img_db_prepare(core, "INSERT OR REPLACE INTO image_tags (name, image_id, added_ns) VALUES (?, ?, ?)",
-			   &st, err);
+	r = snap_store_prepare(snap_core_store(core),
+			       "INSERT OR REPLACE INTO image_tags (name, image_id, added_ns) VALUES (?, ?, ?)", &st, err);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -27,7 +27,7 @@ int snap_image_tag(struct snap_core *core, const char *src, const char *dst, cha
 	sqlite3_bind_int64(st, 3, (int64_t)snap_now_ns());
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
-		return img_db_error(core, rc, err, "tag image");
+		return snap_store_error(snap_core_store(core), rc, err, "tag image");
 	if (ret_name)
 		*ret_name = TAKE_PTR(name);
 	return 0;
