@@ -17,6 +17,9 @@ packages=(
 	libarchive-tools tar zstd gzip busybox-static python3 python3-jsonschema jq strace
 	# man pages and completion checks (tests/runtime/cli-install.sh)
 	man-db zsh bash-completion
+	# libFuzzer harnesses (tests/fuzz/run.sh): clang and its runtime
+	# (libclang-rt is only a Recommends of clang, and recommends are off)
+	clang libclang-rt-14-dev
 	# peers for interop tests and benchmarks
 	containerd runc podman skopeo umoci
 )

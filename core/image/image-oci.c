@@ -211,22 +211,45 @@ int oci_config_check_platform(const struct oci_config *c, const char *what, stru
 	return 0;
 }
 
+/* n decimal digits at p (never reads past a non-digit, so never past the
+ * string's end). */
+static bool take_digits(const char *p, int n, int *ret)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	*ret = v;
+	return true;
+}
+
 int oci_parse_time(const char *s, int64_t *ret)
 {
+	/* RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), every
+	 * field its exact width (sscanf's %2d would take "1" or "-1"). */
 	struct tm tm = {0};
-	int n = 0;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-		   &tm.tm_min, &tm.tm_sec, &n) != 6)
+	int year, mon;
+	if (!take_digits(s, 4, &year) || s[4] != '-' || !take_digits(s + 5, 2, &mon) || s[7] != '-' ||
+	    !take_digits(s + 8, 2, &tm.tm_mday) || (s[10] != 'T' && s[10] != 't') ||
+	    !take_digits(s + 11, 2, &tm.tm_hour) || s[13] != ':' || !take_digits(s + 14, 2, &tm.tm_min) ||
+	    s[16] != ':' || !take_digits(s + 17, 2, &tm.tm_sec))
 		return -EINVAL;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	const char *p = s + n;
+	if (mon < 1 || mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+	    tm.tm_min > 59 || tm.tm_sec > 60)
+		return -EINVAL;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	const char *p = s + 19;
 	int64_t frac = 0;
 	if (*p == '.') {
 		int digits = 0;
 		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
 			if (digits < 9)
 				frac = frac * 10 + (*p - '0');
+		if (digits == 0)
+			return -EINVAL;
 		for (; digits < 9; digits++)
 			frac *= 10;
 	}
@@ -235,7 +258,8 @@ int oci_parse_time(const char *s, int64_t *ret)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+		if (!take_digits(p + 1, 2, &hh) || p[3] != ':' || !take_digits(p + 4, 2, &mm) || hh > 23 ||
+		    mm > 59)
 			return -EINVAL;
 		off = (hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
 		p += 6;
@@ -244,19 +268,27 @@ int oci_parse_time(const char *s, int64_t *ret)
 	}
 	if (*p)
 		return -EINVAL;
-	time_t t = timegm(&tm);
-	*ret = ((int64_t)t - off) * 1000000000LL + frac;
+	int64_t t = (int64_t)timegm(&tm) - off;
+	/* Nanoseconds since the epoch fit in 64 bits from 1677 to 2262. */
+	if (t > INT64_MAX / 1000000000LL - 1 || t < INT64_MIN / 1000000000LL + 1)
+		return -ERANGE;
+	*ret = t * 1000000000LL + frac;
 	return 0;
 }
 
 void oci_format_time(char *buf, size_t len, int64_t ns)
 {
-	time_t t = (time_t)(ns / 1000000000LL);
+	/* Floor division: before 1970 the fraction is still 0..999999999. */
+	int64_t sec = ns / 1000000000LL, frac = ns % 1000000000LL;
+	if (frac < 0) {
+		frac += 1000000000LL;
+		sec--;
+	}
+	time_t t = (time_t)sec;
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	char date[32];
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09" PRId64 "Z", date, (int64_t)(ns % 1000000000LL));
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRId64 "Z", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 static int strv_from_json(json_t *a, char ***ret)
