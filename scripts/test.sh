@@ -30,10 +30,4 @@ if [[ ! -f $builddir/build.ninja ]]; then
 fi
 ninja -C "$builddir" >/dev/null
 
-# The sanitizer run also fuzzes every libFuzzer harness for a fixed budget
-# (tests/fuzz/run.sh: clang, ASan+UBSan; about 2 minutes in all).
-if [[ $builddir == build-asan ]]; then
-	tests/fuzz/run.sh "${FUZZ_SECONDS:-25}"
-fi
-
 exec unshare --mount --propagation private -- meson test -C "$builddir" "${test_opts[@]}" "$@"
