@@ -39,6 +39,7 @@ const struct bench_scale bench_scale_full = {
 static const struct bench_workload *const all_workloads[] = {
 	&bench_wl_snapshot_ops, &bench_wl_unpack, &bench_wl_start, &bench_wl_commit,
 	&bench_wl_copyup,       &bench_wl_chain,  &bench_wl_sharing, &bench_wl_read,
+	&bench_wl_snapshot_process,
 };
 
 static volatile sig_atomic_t interrupted;

@@ -44,6 +44,7 @@ struct bench_env {
 	bool failed;        /* a workload failed here: skipped for the rest of it */
 	bool busybox_imported; /* BENCH_BUSYBOX_IMAGE is in this snapctl root */
 	bool image_loaded;  /* peers: the busybox archive is in the peer's store */
+	bool proc_base;     /* peers: snapshot-process's base snapshot is made */
 	char skip_reason[SNAP_ERROR_MSG_MAX];
 };
 
@@ -67,7 +68,8 @@ struct bench_workload {
 };
 
 extern const struct bench_workload bench_wl_snapshot_ops, bench_wl_unpack, bench_wl_start,
-	bench_wl_commit, bench_wl_copyup, bench_wl_chain, bench_wl_sharing, bench_wl_read;
+	bench_wl_commit, bench_wl_copyup, bench_wl_chain, bench_wl_sharing, bench_wl_read,
+	bench_wl_snapshot_process;
 
 struct bench_ctx {
 	struct cli_ctx *cli;

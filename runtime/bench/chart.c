@@ -98,6 +98,7 @@ static const char *workload_description(const char *name)
 	static const struct bench_workload *const all[] = {
 		&bench_wl_snapshot_ops, &bench_wl_unpack, &bench_wl_start, &bench_wl_commit,
 		&bench_wl_copyup,       &bench_wl_chain,  &bench_wl_sharing, &bench_wl_read,
+		&bench_wl_snapshot_process,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(all); i++)
 		if (strcmp(all[i]->name, name) == 0)

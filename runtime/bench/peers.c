@@ -365,5 +365,29 @@ int bench_peer_run(struct bench_ctx *b, struct bench_env *env, const char *workl
 		podman(b, env, NULL, rmi, &e2);
 		return r;
 	}
+	if (strcmp(workload, "snapshot-process") == 0 && is_cd) {
+		/* The same three operations through `ctr snapshots`, each a
+		 * process (ctr's client start-up and a gRPC round trip to
+		 * containerd, which keeps its metadata open). */
+		if (!env->proc_base) {
+			const char *prep[] = { "snapshots", "--snapshotter", snap, "prepare", "proc-base-active", NULL };
+			const char *commit[] = { "snapshots", "--snapshotter", snap, "commit", "proc-base",
+						 "proc-base-active", NULL };
+			if ((r = ctr(b, env, NULL, prep, err)) < 0 || (r = ctr(b, env, NULL, commit, err)) < 0)
+				return r;
+			env->proc_base = true;
+		}
+		char key[64], name[64];
+		snprintf(key, sizeof(key), "proc-%d-active", runno + 1000);
+		snprintf(name, sizeof(name), "proc-%d", runno + 1000);
+		const char *prep[] = { "snapshots", "--snapshotter", snap, "prepare", key, "proc-base", NULL };
+		if ((r = ctr(b, env, "prepare (process)", prep, err)) < 0)
+			return r;
+		const char *commit[] = { "snapshots", "--snapshotter", snap, "commit", name, key, NULL };
+		if ((r = ctr(b, env, "commit (process)", commit, err)) < 0)
+			return r;
+		const char *rm[] = { "snapshots", "--snapshotter", snap, "rm", name, NULL };
+		return ctr(b, env, "remove (process)", rm, err);
+	}
 	return 0; /* nothing comparable */
 }

@@ -23,7 +23,7 @@ jsonschema.validate(doc, schema)
 ran = {d["name"] for d in doc["drivers"] if not d.get("skipped")}
 assert ran, "no driver ran"
 workloads = {r["workload"] for r in doc["results"]}
-want = {"snapshot-ops", "unpack", "commit", "copy-up", "deep-chains", "sharing", "read"}
+want = {"snapshot-ops", "unpack", "commit", "copy-up", "deep-chains", "sharing", "read", "snapshot-process"}
 if sys.argv[3] == "1":
     want.add("start")
 missing = want - workloads
