@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * `serve` and `bench` live in executables of their own (snapctl-serve,
- * snapctl-bench) and `snapctl` execs them.  Why: they pull in gRPC, abseil,
- * protobuf-c, cairo and fontconfig, 60-odd shared libraries that every
- * `snapctl run` would otherwise pay to load and relocate at start-up, which
- * measured 10-80 ms of a ~60 ms budget on a loaded machine.
+ * Commands that live in executables of their own, which `snapctl` execs:
+ *
+ * - snapctl-serve and snapctl-bench pull in gRPC, abseil, protobuf-c, cairo
+ *   and fontconfig, 60-odd shared libraries that every `snapctl run` would
+ *   otherwise pay to load and relocate at start-up, which measured 10-80 ms
+ *   of a ~60 ms budget on a loaded machine.
+ * - snapctl-layers runs the commands that read or write layer tars (import,
+ *   import-rootfs, export, commit, diff, verify, snapshot diff/apply): the
+ *   layer engine needs libarchive, which brings libxml2, libicu, libstdc++,
+ *   liblzma, libzstd, libbz2, liblz4 and libnettle, half the start-up cost
+ *   of a snapshot operation as a process.  One more exec (~1 ms) is nothing
+ *   beside a layer's work.
  */
 #include <limits.h>
 #include <libgen.h>
@@ -34,10 +41,8 @@ static char *helper_path(const char *self, const char *name)
 	return path;
 }
 
-int cmd_exec_helper(struct cli_ctx *ctx, int argc, char **argv)
+static int exec_helper(struct cli_ctx *ctx, const char *name)
 {
-	(void)argc;
-	const char *name = argv[0];
 	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
 	_cleanup_free_ char *path = helper_path(self, name);
 	if (!path)
@@ -52,4 +57,17 @@ int cmd_exec_helper(struct cli_ctx *ctx, int argc, char **argv)
 	execv(path, args);
 	args[0] = saved;
 	return cli_failf(ctx, "%s: cannot execute %s: %m", name, path);
+}
+
+int cmd_exec_helper(struct cli_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return exec_helper(ctx, argv[0]);
+}
+
+int cmd_exec_layers(struct cli_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return exec_helper(ctx, "layers");
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "layer/layer.h"
 #include "util/macro.h"
 #include "snapshot-cmds.h"
@@ -102,4 +103,25 @@ int sc_apply(struct cli_ctx *ctx, int argc, char **argv)
 	else
 		cli_verbose(ctx, "applied %llu entries to %s (diff ID %s)", (unsigned long long)d.entries, key, d.diff_id);
 	return EXIT_SUCCESS;
+}
+
+/* snapctl-layers' `snapshot` command: the same dispatch as cmd_snapshot
+ * (cmd-snapshot.c), over the two subcommands that move layer tars. */
+int cmd_snapshot_layers(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct cli_command layer_commands[] = {
+		{ &cli_spec_snapshot_diff, sc_diff },
+		{ &cli_spec_snapshot_apply, sc_apply },
+		{ NULL, NULL },
+	};
+	struct cli_parser p = { .spec = &cli_spec_snapshot };
+	int c;
+	while ((c = cli_next_flag(ctx, &p, argc, argv)) > 0)
+		;
+	if (c < 0)
+		return cli_flags_exit(c);
+	for (const struct cli_command *sc = layer_commands; sc->spec; sc++)
+		if (strcmp(sc->spec->name, argv[optind]) == 0)
+			return sc->fn(ctx, argc - optind, argv + optind);
+	return cli_spec_usage_error(ctx, &cli_spec_snapshot, "'snapshot %s' is not a layer command", argv[optind]);
 }

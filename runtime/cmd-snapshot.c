@@ -307,8 +307,8 @@ static const struct cli_command snapshot_commands[] = {
 	{ &cli_spec_snapshot_mounts, sc_mounts },
 	{ &cli_spec_snapshot_mount, sc_mount },
 	{ &cli_spec_snapshot_unmount, sc_unmount },
-	{ &cli_spec_snapshot_diff, sc_diff },
-	{ &cli_spec_snapshot_apply, sc_apply },
+	{ &cli_spec_snapshot_diff, cmd_exec_layers },
+	{ &cli_spec_snapshot_apply, cmd_exec_layers },
 	{ NULL, NULL },
 };
 

@@ -26,6 +26,10 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_serve(struct cli_ctx *ctx, int argc, char **argv);
 /* Exec snapctl-<argv[0]> with the whole command line (cmd-helper.c). */
 int cmd_exec_helper(struct cli_ctx *ctx, int argc, char **argv);
+/* Exec snapctl-layers with the whole command line (cmd-helper.c). */
+int cmd_exec_layers(struct cli_ctx *ctx, int argc, char **argv);
+/* snapctl-layers' `snapshot`: diff and apply only (cmd-snapshot-layer.c). */
+int cmd_snapshot_layers(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_bench(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_fstest(struct cli_ctx *ctx, int argc, char **argv);

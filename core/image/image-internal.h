@@ -32,6 +32,8 @@
 
 /* Labels of the committed layer snapshots the image store creates. */
 #define LABEL_LAYER "snapctl.image.layer"          /* "1": collectable by gc */
+/* Active staging snapshots of an unpack: "snapctl-unpack-PID-RANDOM". */
+#define UNPACK_KEY_PREFIX "snapctl-unpack-"
 #define LABEL_DIFF_ID "snapctl.image.diff-id"
 #define LABEL_DIFF_SIZE "snapctl.image.diff-size"
 
@@ -174,7 +176,7 @@ int img_unpack_layers(struct snap_core *core, struct img_layer *layers, size_t n
 int img_unpack_one(struct snap_core *core, const char *parent_chain, struct img_layer *layer,
 		   struct img_created *created, bool *ret_new, struct snap_error *err);
 
-/* Remove the now unreferenced blobs and layer snapshots among the given
+/* image-gc.c: remove the now unreferenced blobs and layer snapshots among the given
  * ones (the caller holds the content lock exclusively). */
 int img_collect(struct snap_core *core, const struct img_blob *blobs, size_t n_blobs,
 		const struct img_layer *layers, size_t n_layers, uint64_t *ret_blobs,

@@ -17,7 +17,8 @@ struct snap_sha256 {
 	uint64_t size; /* bytes hashed so far */
 };
 
-/* Start a digest.  Returns 0 or -ENOMEM. */
+/* Start a digest.  Returns 0, -ENOMEM, or -ELIBACC/-ELIBBAD when libcrypto
+ * cannot be loaded (it is loaded on the first call: digest.c says why). */
 int snap_sha256_init(struct snap_sha256 *h);
 /* Hash more bytes.  Returns 0 or -EIO. */
 int snap_sha256_update(struct snap_sha256 *h, const void *buf, size_t len);
