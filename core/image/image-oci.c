@@ -360,3 +360,21 @@ const char *oci_layer_media_type_sniff(int fd)
 		return MT_OCI_LAYER_ZSTD;
 	return MT_OCI_LAYER;
 }
+
+/* OCI chain ID: the diff ID alone for a base layer, else
+ * sha256("<parent chain ID> <diff ID>").  Here and not in image-unpack.c so
+ * that check (which verifies unpack proofs) does not link the unpacker. */
+int snap_chain_id(const char *parent_chain, const char *diff_id, char out[SNAP_DIGEST_MAX])
+{
+	if (!snap_digest_valid(diff_id))
+		return -EINVAL;
+	if (!parent_chain || !*parent_chain) {
+		snprintf(out, SNAP_DIGEST_MAX, "%s", diff_id);
+		return 0;
+	}
+	if (!snap_digest_valid(parent_chain))
+		return -EINVAL;
+	char buf[2 * SNAP_DIGEST_MAX];
+	int n = snprintf(buf, sizeof(buf), "%s %s", parent_chain, diff_id);
+	return snap_sha256_buf(buf, (size_t)n, out);
+}

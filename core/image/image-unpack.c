@@ -28,21 +28,6 @@
 #include "core-internal.h"
 #include "image/image-internal.h"
 
-int snap_chain_id(const char *parent_chain, const char *diff_id, char out[SNAP_DIGEST_MAX])
-{
-	if (!snap_digest_valid(diff_id))
-		return -EINVAL;
-	if (!parent_chain || !*parent_chain) {
-		snprintf(out, SNAP_DIGEST_MAX, "%s", diff_id);
-		return 0;
-	}
-	if (!snap_digest_valid(parent_chain))
-		return -EINVAL;
-	char buf[2 * SNAP_DIGEST_MAX];
-	int n = snprintf(buf, sizeof(buf), "%s %s", parent_chain, diff_id);
-	return snap_sha256_buf(buf, (size_t)n, out);
-}
-
 void img_created_done(struct img_created *c)
 {
 	for (size_t i = 0; i < c->n; i++)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +219,24 @@ int apply_checked_path(struct apply *a, const char *raw, const char *what, char 
 	}
 	*ret = n;
 	return 0;
+}
+
+/* The apply's error message, naming the entry (here, with the path
+ * resolution every other apply file uses, so that check's journal replay
+ * links without the tar reader and libarchive). */
+
+int apply_fail(struct apply *a, int code, const char *fmt, ...)
+{
+	char why[SNAP_ERROR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	/* A hostile name may be PATH_MAX long: keep the reason readable. */
+	if (a->entry && strlen(a->entry) > 160)
+		return snap_error_set(a->err, code, "apply layer: entry '%.120s...' (%zu bytes): %s",
+				      a->entry, strlen(a->entry), why);
+	if (a->entry)
+		return snap_error_set(a->err, code, "apply layer: entry '%s': %s", a->entry, why);
+	return snap_error_set(a->err, code, "apply layer: %s", why);
 }

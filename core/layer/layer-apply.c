@@ -29,24 +29,6 @@
 #include "util/macro.h"
 #include "util/strset.h"
 
-/* ---- errors ---- */
-
-int apply_fail(struct apply *a, int code, const char *fmt, ...)
-{
-	char why[SNAP_ERROR_MSG_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	/* A hostile name may be PATH_MAX long: keep the reason readable. */
-	if (a->entry && strlen(a->entry) > 160)
-		return snap_error_set(a->err, code, "apply layer: entry '%.120s...' (%zu bytes): %s",
-				      a->entry, strlen(a->entry), why);
-	if (a->entry)
-		return snap_error_set(a->err, code, "apply layer: entry '%s': %s", a->entry, why);
-	return snap_error_set(a->err, code, "apply layer: %s", why);
-}
-
 /* ---- end: commit or clean up ---- */
 
 static int dir_depth_cmp(const void *x, const void *y)
