@@ -140,7 +140,8 @@ static int mount_tree(struct diff_trees *t, int i, const char *key, bool committ
 		}
 		mkey = t->views[i];
 	}
-	int r = snap_mount_at(t->core, mkey, t->targets[i], SNAP_MOUNT_RDONLY, err);
+	/* The snapshot's own ids, whatever mapping its labels ask for. */
+	int r = snap_mount_at(t->core, mkey, t->targets[i], SNAP_MOUNT_RDONLY | SNAP_MOUNT_NOIDMAP, err);
 	if (r < 0)
 		return r;
 	t->mounted[i] = true;

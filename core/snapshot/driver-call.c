@@ -430,7 +430,9 @@ int snap_drv_mount(const struct snap_driver *drv, void *state, const struct snap
 		return r;
 	if (!target || !*target)
 		return snap_error_set(err, -EINVAL, "driver '%s': mount '%s': no target", drv->name, snap->key);
-	if (flags & ~SNAP_MOUNT_RDONLY)
+	if (SNAP_ABI_MINOR_OF(drv->abi_version) < 1)
+		flags &= ~SNAP_MOUNT_NOIDMAP;
+	if (flags & ~(SNAP_MOUNT_RDONLY | SNAP_MOUNT_NOIDMAP))
 		return snap_error_set(err, -EINVAL, "driver '%s': mount '%s': unknown flags %#x", drv->name,
 				      snap->key, flags);
 	if (!snap_drv_has(drv, SNAP_DRV_MOUNT))

@@ -5,7 +5,9 @@
 #include <libmount.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 
+#include "util/idmap.h"
 #include "util/macro.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_context, mnt_free_context)
@@ -55,7 +57,37 @@ static int context_errno(struct libmnt_context *cxt, int rc)
 	return -EIO;
 }
 
+static int mount_plain(const struct snap_mount *m, const char *target, unsigned flags, struct snap_error *err);
+
 static int mount_one(const struct snap_mount *m, const char *target, unsigned flags, struct snap_error *err)
+{
+	_cleanup_free_ struct snap_idmap *map = NULL;
+	int r = snap_mount_idmap_of(m, &map, err);
+	if (r <= 0)
+		return r < 0 ? r : mount_plain(m, target, flags, err);
+	_cleanup_free_ char **buf = calloc(m->n_options + 1, sizeof(char *));
+	if (!buf)
+		return snap_error_set(err, -ENOMEM, "mount %s: out of memory", target);
+	struct snap_mount plain = snap_mount_without_idmap(m, buf);
+	if (flags & SNAP_MOUNT_NOIDMAP)
+		return mount_plain(&plain, target, flags, err);
+	if (strcmp(m->type, "overlay") == 0)
+		return snap_error_set(err, -EOPNOTSUPP,
+				      "mount overlay on %s: idmapped layers are mounted by the driver, not from the list",
+				      target);
+	bool ro = (flags & SNAP_MOUNT_RDONLY) || has_option(m, "ro");
+	if (has_option(m, "bind") || has_option(m, "rbind"))
+		return snap_idmap_bind(m->source, target, map, ro ? SNAP_IDMAP_RDONLY : 0, err);
+	r = mount_plain(&plain, target, flags, err);
+	if (r < 0)
+		return r;
+	r = snap_mount_idmap_in_place(target, map, err);
+	if (r < 0)
+		(void)umount2(target, MNT_DETACH);
+	return r;
+}
+
+static int mount_plain(const struct snap_mount *m, const char *target, unsigned flags, struct snap_error *err)
 {
 	bool ro = (flags & SNAP_MOUNT_RDONLY) && !has_option(m, "ro");
 	_cleanup_free_ char *opts = snap_mount_options_join(m, ro ? "ro" : NULL);

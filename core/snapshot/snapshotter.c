@@ -29,6 +29,7 @@
 #include "core-internal.h"
 #include "snapshot/driver-call.h"
 #include "snapshot/filter.h"
+#include "snapshot/label-values.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 #include "snapshot/mount.h"
@@ -131,6 +132,8 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 	r = snap_labels_validate(labels, err);
 	if (r >= 0)
 		r = snap_labels_refuse_reserved(labels, err);
+	if (r >= 0)
+		r = snap_label_values_check(labels, err);
 	if (r < 0)
 		return snap_error_prefix(err, "%s '%s'", what, key);
 	if (parent && !*parent)

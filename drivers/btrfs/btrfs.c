@@ -21,6 +21,7 @@
 #include "btrfs-internal.h"
 #include "drivers/plugins/plugin-name.h"
 #include "util/fs-util.h"
+#include "util/idmap.h"
 #include "util/macro.h"
 
 #define WHAT_FMT "snapshot %" PRIu64 " ('%s')"
@@ -205,6 +206,13 @@ static int btrfs_mounts(void *state, const struct snap_ref *snap, const struct s
 	if (r < 0)
 		return snap_error_prefix(err, "mounts");
 	const char *rw = snap->kind == SNAP_KIND_ACTIVE ? "rw" : "ro";
+	/* containerd 2.x's uidmap=/gidmap= options: its mount code idmaps
+	 * the mounted subvolume (btrfs can be idmapped). */
+	_cleanup_free_ char *um = NULL, *gm = NULL;
+	r = snap_idmap_mount_options(snap, &um, &gm);
+	if (r < 0)
+		return snap_error_set(err, r, "mounts " WHAT_FMT ": out of memory", WHAT_ARGS(snap));
+	bool idmapped = r > 0;
 
 	/* What containerd's own btrfs snapshotter returns: the block device
 	 * with subvolid=N.  Any client can mount it, in any mount namespace
@@ -218,8 +226,8 @@ static int btrfs_mounts(void *state, const struct snap_ref *snap, const struct s
 					      WHAT_ARGS(snap), strerror(-r));
 		char opt[64];
 		snprintf(opt, sizeof(opt), "subvolid=%" PRIu64, id);
-		const char *const options[] = { opt, rw };
-		return out->add(out, "btrfs", st->be.device, options, 2);
+		const char *const options[] = { opt, rw, um, gm };
+		return out->add(out, "btrfs", st->be.device, options, idmapped ? 4 : 2);
 	}
 
 	/* No usable device node (a container without /dev/loopN, a
@@ -227,8 +235,8 @@ static int btrfs_mounts(void *state, const struct snap_ref *snap, const struct s
 	_cleanup_free_ char *src = NULL;
 	if (asprintf(&src, "%s/" BTRFS_SUBVOL_NAME, snap->path) < 0)
 		return snap_error_set(err, -ENOMEM, "out of memory");
-	const char *const options[] = { "rbind", rw };
-	return out->add(out, "bind", src, options, 2);
+	const char *const options[] = { "rbind", rw, um, gm };
+	return out->add(out, "bind", src, options, idmapped ? 4 : 2);
 }
 
 static int btrfs_mount(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
@@ -239,10 +247,18 @@ static int btrfs_mount(void *state, const struct snap_ref *snap, const struct sn
 	_cleanup_free_ char *src = NULL;
 	if (asprintf(&src, "%s/" BTRFS_SUBVOL_NAME, snap->path) < 0)
 		return snap_error_set(err, -ENOMEM, "out of memory");
+	bool ro = (flags & SNAP_MOUNT_RDONLY) || snap->kind != SNAP_KIND_ACTIVE;
+	_cleanup_free_ struct snap_idmap *map = malloc(sizeof(*map));
+	if (!map)
+		return snap_error_set(err, -ENOMEM, "out of memory");
+	int idm = (flags & SNAP_MOUNT_NOIDMAP) ? 0 : snap_idmap_from_labels(snap->labels, snap->n_labels, map, err);
+	if (idm < 0)
+		return snap_error_prefix(err, "mount " WHAT_FMT, WHAT_ARGS(snap));
+	if (idm > 0)
+		return snap_idmap_bind(src, target, map, ro ? SNAP_IDMAP_RDONLY : 0, err);
 	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
 		return snap_error_set(err, negative_errno(), "bind mount %s on %s: %s", src,
 				      target, strerror(errno));
-	bool ro = (flags & SNAP_MOUNT_RDONLY) || snap->kind != SNAP_KIND_ACTIVE;
 	if (ro && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
 		int r = negative_errno();
 		(void)umount2(target, MNT_DETACH);

@@ -71,9 +71,19 @@ static int cfg(int fsfd, unsigned cmd, const char *key, const char *value, struc
 	return 0;
 }
 
+static int cfg_fd(int fsfd, const char *key, int fd, struct snap_error *err)
+{
+	if (fsconfig(fsfd, FSCONFIG_SET_FD, key, NULL, fd) < 0)
+		return cfg_fail(fsfd, key, "<fd>", err);
+	return 0;
+}
+
 /* Returns an fsmount fd (detached mount), or -errno; *fallback is set when
- * the legacy path should be taken instead. */
-static int overlay_new_api(const struct ovl_spec *spec, bool *fallback, struct snap_error *err)
+ * the legacy path should be taken instead.  With `fds`, layers are handed
+ * over as fds of (idmapped) detached trees: FSCONFIG_SET_FD, which
+ * overlayfs takes for lowerdir+, upperdir and workdir since Linux 6.13. */
+int ovl_overlay_new_api(const struct ovl_spec *spec, const struct ovl_layer_fds *fds, bool *fallback,
+			struct snap_error *err)
 {
 	*fallback = false;
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
@@ -92,7 +102,12 @@ static int overlay_new_api(const struct ovl_spec *spec, bool *fallback, struct s
 		r = cfg(fsfd, feats[i].value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, feats[i].key, feats[i].value, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < spec->n_lowers; i++) {
+	for (size_t i = 0; fds && i < spec->n_lowers; i++) {
+		r = cfg_fd(fsfd, "lowerdir+", fds->lowers[i], err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; !fds && i < spec->n_lowers; i++) {
 		if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", spec->lowers[i], 0) < 0) {
 			if (i == 0 && errno == EINVAL) {
 				/* A kernel without "lowerdir+" (before 6.8) says
@@ -110,7 +125,13 @@ static int overlay_new_api(const struct ovl_spec *spec, bool *fallback, struct s
 			return cfg_fail(fsfd, "lowerdir+", spec->lowers[i], err);
 		}
 	}
-	if (spec->upper) {
+	if (spec->upper && fds && fds->upper >= 0) {
+		r = cfg_fd(fsfd, "upperdir", fds->upper, err);
+		if (r == 0)
+			r = cfg_fd(fsfd, "workdir", fds->work, err);
+		if (r < 0)
+			return r;
+	} else if (spec->upper) {
 		/* Unlike "lowerdir+", the kernel unescapes "upperdir" and
 		 * "workdir" values (backslashes) even when given by fsconfig. */
 		_cleanup_free_ char *u = ovl_escape(spec->upper), *w = ovl_escape(spec->work);
@@ -313,7 +334,8 @@ static int new_api(struct ovl_state *st, const struct ovl_spec *spec, bool *fall
 		*fallback = true;
 		return -ENOSYS;
 	}
-	int r = spec->type == OVL_SPEC_BIND ? bind_new_api(spec, fallback, err) : overlay_new_api(spec, fallback, err);
+	int r = spec->type == OVL_SPEC_BIND ? bind_new_api(spec, fallback, err)
+					     : ovl_overlay_new_api(spec, NULL, fallback, err);
 	if (*fallback)
 		__atomic_store_n(&st->legacy_only, true, __ATOMIC_RELAXED);
 	return r;
@@ -330,6 +352,15 @@ int ovl_mount_spec(struct ovl_state *st, const struct ovl_spec *spec, const char
 		int r = ovl_volatile_reset(spec->work);
 		if (r < 0 && r != -ENOENT)
 			return snap_error_set(err, r, "reset volatile work dir %s: %s", spec->work, strerror(-r));
+	}
+	if (spec->idmap) {
+		/* Idmapped layers exist only with the new mount API. */
+		_cleanup_close_ int mfd = ovl_idmapped_detached(st, spec, err);
+		if (mfd < 0)
+			return mfd;
+		if (move_mount(mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return snap_error_set(err, negative_errno(), "move mount to %s: %s", target, strerror(errno));
+		return 0;
 	}
 	bool fallback;
 	_cleanup_close_ int mfd = new_api(st, spec, &fallback, err);

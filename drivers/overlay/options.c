@@ -24,6 +24,9 @@ void ovl_spec_done(struct ovl_spec *spec)
 	free(spec->lowers);
 	free(spec->upper);
 	free(spec->work);
+	free(spec->idmap);
+	free(spec->uidmap);
+	free(spec->gidmap);
 	*spec = (struct ovl_spec){ 0 };
 }
 
@@ -133,8 +136,46 @@ static int spec_add_lowers(struct ovl_spec *spec, const struct snap_chain *paren
 	return 0;
 }
 
+/* The snapshot's id mapping, when its labels ask for one. */
+static int spec_idmap(struct ovl_spec *spec, const struct snap_ref *snap, struct snap_error *err)
+{
+	struct snap_idmap *m = malloc(sizeof(*m));
+	if (!m)
+		return snap_error_set(err, -ENOMEM, "mounts of snapshot '%s': out of memory", snap->key);
+	int r = snap_idmap_from_labels(snap->labels, snap->n_labels, m, err);
+	if (r <= 0) {
+		free(m);
+		return r < 0 ? snap_error_prefix(err, "mounts of snapshot '%s'", snap->key) : 0;
+	}
+	spec->idmap = m;
+	spec->uidmap = strdup(snap_ref_label(snap, SNAP_LABEL_UIDMAPPING));
+	spec->gidmap = strdup(snap_ref_label(snap, SNAP_LABEL_GIDMAPPING));
+	if (!spec->uidmap || !spec->gidmap)
+		return snap_error_set(err, -ENOMEM, "mounts of snapshot '%s': out of memory", snap->key);
+	return 0;
+}
+
+static int spec_build(struct ovl_state *st, const struct snap_ref *snap, const struct snap_chain *parents,
+		      struct ovl_spec *ret, struct snap_error *err);
+
 int ovl_spec_build(struct ovl_state *st, const struct snap_ref *snap,
 		   const struct snap_chain *parents, struct ovl_spec *ret, struct snap_error *err)
+{
+	struct ovl_spec spec;
+	int r = spec_build(st, snap, parents, &spec, err);
+	if (r < 0)
+		return r;
+	r = spec_idmap(&spec, snap, err);
+	if (r < 0) {
+		ovl_spec_done(&spec);
+		return r;
+	}
+	*ret = spec;
+	return 0;
+}
+
+static int spec_build(struct ovl_state *st, const struct snap_ref *snap, const struct snap_chain *parents,
+		      struct ovl_spec *ret, struct snap_error *err)
 {
 	struct ovl_spec spec = { 0 };
 	int r = 0;
@@ -239,14 +280,26 @@ size_t ovl_spec_options(const struct ovl_spec *spec, struct ovl_option out[OVL_M
 
 int ovl_spec_emit(const struct ovl_spec *spec, struct snap_mount_list *out, struct snap_error *err)
 {
+	/* containerd 2.x's form of an idmapped mount: uidmap=/gidmap=
+	 * options, which its mount code turns into idmapped lowers (overlay)
+	 * or an idmapped bind. */
+	_cleanup_free_ char *um = NULL, *gm = NULL;
+	if (spec->idmap) {
+		if (asprintf(&um, "uidmap=%s", spec->uidmap) < 0)
+			um = NULL;
+		if (asprintf(&gm, "gidmap=%s", spec->gidmap) < 0)
+			gm = NULL;
+		if (!um || !gm)
+			return snap_error_set(err, -ENOMEM, "mount list: out of memory");
+	}
 	if (spec->type == OVL_SPEC_BIND) {
-		const char *options[] = { spec->rdonly ? "ro" : "rw", "rbind" };
-		int r = out->add(out, "bind", spec->bind_src, options, ELEMENTSOF(options));
+		const char *options[] = { spec->rdonly ? "ro" : "rw", "rbind", um, gm };
+		int r = out->add(out, "bind", spec->bind_src, options, spec->idmap ? 4 : 2);
 		return r < 0 ? snap_error_set(err, r, "mount list: add bind of %s: %s", spec->bind_src, strerror(-r)) : 0;
 	}
 
-	/* The feature options, workdir, upperdir, lowerdir. */
-	_cleanup_(strv_freep) char **o = calloc(OVL_MAX_OPTIONS + 4, sizeof(char *));
+	/* The feature options, uidmap, gidmap, workdir, upperdir, lowerdir. */
+	_cleanup_(strv_freep) char **o = calloc(OVL_MAX_OPTIONS + 6, sizeof(char *));
 	if (!o)
 		return snap_error_set(err, -ENOMEM, "mount list: out of memory");
 	struct ovl_option feats[OVL_MAX_OPTIONS];
@@ -258,6 +311,10 @@ int ovl_spec_emit(const struct ovl_spec *spec, struct snap_mount_list *out, stru
 			return snap_error_set(err, -ENOMEM, "mount list: out of memory");
 		}
 		n++;
+	}
+	if (spec->idmap) {
+		o[n++] = TAKE_PTR(um);
+		o[n++] = TAKE_PTR(gm);
 	}
 	if (spec->upper) {
 		_cleanup_free_ char *w = ovl_escape(spec->work);

@@ -235,6 +235,10 @@ static int ovl_mount(void *state, const struct snap_ref *snap, const struct snap
 		return r;
 	if (flags & SNAP_MOUNT_RDONLY)
 		spec.rdonly = true;
+	if (flags & SNAP_MOUNT_NOIDMAP) {
+		free(spec.idmap);
+		spec.idmap = NULL;
+	}
 	r = ovl_mount_spec(state, &spec, target, err);
 	ovl_spec_done(&spec);
 	if (r < 0 && err) {

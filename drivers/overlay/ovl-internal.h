@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <snapctl/driver.h>
 
+#include "util/idmap.h"
+
 /* Kernel features, probed once per opened driver (probe.c). */
 struct ovl_features {
 	bool new_api;       /* fsopen("overlay") works */
@@ -33,6 +35,9 @@ struct ovl_state {
 	/* Set when the kernel turned down the new mount API once (fsopen
 	 * missing, or no "lowerdir+"): later mounts go straight to mount(2). */
 	bool legacy_only;
+	/* Set when the kernel refused an idmapped upper layer once: later
+	 * idmapped overlays map their lowers only. */
+	bool idmap_upper_refused;
 };
 
 /* Per-snapshot overlay options, fixed when the snapshot is created and kept
@@ -72,6 +77,11 @@ struct ovl_spec {
 	char *work;
 	unsigned opts; /* OVL_OPT_* */
 	bool index_off;
+	/* From the snapshot's uidmapping/gidmapping labels, NULL without:
+	 * every layer is mounted idmapped (idmap.c).  The label values are
+	 * kept verbatim for the mount list's uidmap=/gidmap= options. */
+	struct snap_idmap *idmap;
+	char *uidmap, *gidmap;
 };
 
 void ovl_spec_done(struct ovl_spec *spec);
@@ -105,6 +115,19 @@ int ovl_mount_spec(struct ovl_state *st, const struct ovl_spec *spec, const char
 /* A detached read-only mount of spec, as an fd usable with *at() calls; the
  * tree lives as long as the fd.  Returns the fd or -errno. */
 int ovl_open_detached(struct ovl_state *st, const struct ovl_spec *spec, struct snap_error *err);
+/* The overlay (or bind) of a spec with an idmap, detached: each layer an
+ * idmapped clone (idmap.c).  Returns the mount fd or -errno. */
+int ovl_idmapped_detached(struct ovl_state *st, const struct ovl_spec *spec, struct snap_error *err);
+/* Layers handed over as fds (idmapped detached trees) instead of paths. */
+struct ovl_layer_fds {
+	const int *lowers; /* spec->n_lowers fds */
+	int upper, work;   /* -EBADF without upper */
+};
+/* fsopen..fsmount of spec's overlay; layers from `fds` when non-NULL.
+ * Returns the mount fd, or -errno with *fallback set when the legacy
+ * mount(2) path should be tried. */
+int ovl_overlay_new_api(const struct ovl_spec *spec, const struct ovl_layer_fds *fds, bool *fallback,
+			struct snap_error *err);
 /* Remove work/work/incompat/volatile left by an earlier volatile mount:
  * the kernel refuses to mount over it. */
 int ovl_volatile_reset(const char *work);

@@ -13,6 +13,7 @@
 #include "drivers/plugins/plugin-name.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
+#include "remap.h"
 
 /* Layout inside ROOT/snapshots/<id>: the tree, and the name it is built
  * under until the copy is complete (then renamed: a crash mid-copy leaves
@@ -23,6 +24,8 @@
 struct vfs_state {
 	char *root;
 	int rootfd; /* O_PATH */
+	void (*notice)(void *ctx, const char *message);
+	void *notice_ctx;
 };
 
 static int vfs_probe(const char *root, struct snap_error *err)
@@ -45,6 +48,8 @@ static int vfs_open(const struct snap_driver_opts *opts, void **state, struct sn
 		free(s->root);
 		return snap_error_set(err, r, "open vfs driver on %s: %s", opts->root, strerror(-r));
 	}
+	s->notice = opts->notice;
+	s->notice_ctx = opts->notice_ctx;
 	*state = TAKE_PTR(s);
 	return 0;
 }
@@ -87,8 +92,10 @@ static int create_empty(int dir, const struct snap_ref *snap, struct snap_error 
 	return 0;
 }
 
+/* A copy of the parent's tree, chowned to the host ids of `remap` before
+ * it is published when that is non-NULL; the cost then goes in *summary. */
 static int create_copy(int dir, const struct snap_ref *snap, const struct snap_ref *parent,
-		       struct snap_error *err)
+		       const struct snap_idmap *remap, char *summary, size_t size, struct snap_error *err)
 {
 	_cleanup_close_ int pdir = open(parent->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int src = pdir < 0 ? -EBADF : openat(pdir, VFS_FS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -110,6 +117,8 @@ static int create_copy(int dir, const struct snap_ref *snap, const struct snap_r
 		r = snap_error_set(err, negative_errno(), "open %s/" VFS_FS_STAGING ": %s", snap->path, strerror(errno));
 	if (r == 0)
 		r = vfs_copy_tree_at(src, dst, NULL, NULL, err);
+	if (r == 0 && remap)
+		r = vfs_remap_tree(dir, dst, remap, summary, size, err);
 	if (r == 0 && renameat(dir, VFS_FS_STAGING, dir, VFS_FS) < 0)
 		r = snap_error_set(err, negative_errno(), "rename %s/" VFS_FS_STAGING " to " VFS_FS ": %s", snap->path,
 				   strerror(errno));
@@ -127,28 +136,54 @@ static int vfs_create(void *state, const struct snap_ref *snap, const struct sna
 	if (snap->kind != SNAP_KIND_ACTIVE && snap->kind != SNAP_KIND_VIEW)
 		return snap_error_set(err, -EINVAL, "create snapshot '%s' (id %llu): kind %d is neither active nor view",
 				      snap->key, (unsigned long long)snap->id, snap->kind);
+	struct vfs_state *s = state;
+	_cleanup_free_ struct snap_idmap *map = malloc(sizeof(*map));
+	if (!map)
+		return snap_error_set(err, -ENOMEM, "create snapshot '%s': out of memory", snap->key);
+	int r = vfs_remap_wanted(s->rootfd, snap, map, err);
+	if (r < 0)
+		return snap_error_prefix(err, "create snapshot '%s' (id %llu)", snap->key, (unsigned long long)snap->id);
+	bool remap = r > 0;
 	/* The parent is committed, so it never changes: a view of it is its
-	 * own tree mounted read-only, and there is nothing to make here. */
-	if (snap->kind == SNAP_KIND_VIEW && has_parent(parents))
+	 * own tree mounted read-only, and there is nothing to make here
+	 * (unless it must be chowned: then the view is a chowned copy). */
+	if (snap->kind == SNAP_KIND_VIEW && has_parent(parents) && !remap)
 		return 0;
 	_cleanup_close_ int dir = open_snap_dir(snap, "create", err);
 	if (dir < 0)
 		return dir;
-	if (!has_parent(parents))
-		return create_empty(dir, snap, err);
-	return create_copy(dir, snap, &parents->refs[0], err);
+	char summary[256] = "";
+	if (!has_parent(parents)) {
+		r = create_empty(dir, snap, err);
+		_cleanup_close_ int fs = r < 0 || !remap ? -EBADF : openat(dir, VFS_FS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r == 0 && remap)
+			r = fs < 0 ? snap_error_set(err, negative_errno(), "open %s/" VFS_FS ": %s", snap->path, strerror(errno))
+				   : vfs_remap_tree(dir, fs, map, summary, sizeof(summary), err);
+	} else {
+		r = create_copy(dir, snap, &parents->refs[0], remap ? map : NULL, summary, sizeof(summary), err);
+	}
+	if (r == 0 && remap && s->notice) {
+		char msg[384];
+		snprintf(msg, sizeof(msg), "snapshot '%.64s': %s", snap->key, summary);
+		s->notice(s->notice_ctx, msg);
+	}
+	return r;
 }
 
 static int vfs_mounts(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
 		      struct snap_mount_list *out, struct snap_error *err)
 {
 	bool view = snap->kind == SNAP_KIND_VIEW;
-	const struct snap_ref *owner = view && has_parent(parents) ? &parents->refs[0] : snap;
+	const struct snap_ref *owner = view && has_parent(parents) && !vfs_remapped(snap) ? &parents->refs[0] : snap;
 	_cleanup_free_ char *source = NULL;
 	if (asprintf(&source, "%s/" VFS_FS, owner->path) < 0)
 		return snap_error_set(err, -ENOMEM, "mounts of snapshot '%s': %s", snap->key, strerror(ENOMEM));
-	const char *options[] = { "rbind", view ? "ro" : "rw" };
-	int r = out->add(out, "bind", source, options, ELEMENTSOF(options));
+	_cleanup_free_ char *um = NULL, *gm = NULL;
+	int r = vfs_idmap_options(snap, &um, &gm);
+	if (r < 0)
+		return snap_error_set(err, r, "mounts of snapshot '%s': %s", snap->key, strerror(-r));
+	const char *options[] = { "rbind", view ? "ro" : "rw", um, gm };
+	r = out->add(out, "bind", source, options, r > 0 ? 4 : 2);
 	if (r < 0)
 		return snap_error_set(err, r, "mounts of snapshot '%s' (id %llu): %s", snap->key,
 				      (unsigned long long)snap->id, strerror(-r));
@@ -180,7 +215,7 @@ static int vfs_remove(void *state, const struct snap_ref *snap, struct snap_erro
 	if (dir < 0)
 		return snap_error_set(err, negative_errno(), "remove snapshot '%s' (id %llu): open %s: %s", snap->key,
 				      (unsigned long long)snap->id, snap->path, strerror(errno));
-	static const char *const names[] = { VFS_FS, VFS_FS_STAGING };
+	static const char *const names[] = { VFS_FS, VFS_FS_STAGING, VFS_REMAP_FILE };
 	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
 		int r = snap_rm_rf_at(dir, names[i]);
 		if (r < 0)

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define SNAP_DRIVER_ABI_MAJOR 1
-#define SNAP_DRIVER_ABI_MINOR 0
+#define SNAP_DRIVER_ABI_MINOR 1
 #define SNAP_DRIVER_ABI_VERSION ((SNAP_DRIVER_ABI_MAJOR << 16) | SNAP_DRIVER_ABI_MINOR)
 #define SNAP_ABI_MAJOR_OF(v) ((int)((unsigned)(v) >> 16))
 #define SNAP_ABI_MINOR_OF(v) ((int)((unsigned)(v) & 0xffffu))
@@ -160,6 +160,21 @@ static inline const char *snap_ref_label(const struct snap_ref *ref, const char 
 			return ref->labels[i].value;
 	return NULL;
 }
+
+/*
+ * Labels every driver honours on prepare/view (the core validates their
+ * values before create is called):
+ *   SNAP_LABEL_UIDMAPPING / SNAP_LABEL_GIDMAPPING  containerd 2.x's id
+ *       mapping, "containerID:hostID:size[,...]": the snapshot is mounted
+ *       with its files shown owned by the host ids (idmapped mount; no file
+ *       is chowned where the filesystem can idmap), and files created through
+ *       the mount by a host id land with the container id.  Both or neither.
+ *   SNAP_LABEL_SIZE  limit in bytes of what the snapshot itself may hold
+ *       (writes past it fail with ENOSPC/EDQUOT), where the driver can.
+ */
+#define SNAP_LABEL_UIDMAPPING "containerd.io/snapshot/uidmapping"
+#define SNAP_LABEL_GIDMAPPING "containerd.io/snapshot/gidmapping"
+#define SNAP_LABEL_SIZE "snapctl.size"
 
 /* ------------------------------------------------------------------------ */
 /* Results a driver fills through callbacks owned by the core               */
@@ -299,6 +314,10 @@ struct snap_driver {
 };
 
 #define SNAP_MOUNT_RDONLY 0x1u
+/* since v1: mount the snapshot's own ids, ignoring its uid/gidmapping
+ * labels (the core's diff reads trees this way).  Only passed to drivers
+ * of minor 1 or later. */
+#define SNAP_MOUNT_NOIDMAP 0x2u
 
 /* ------------------------------------------------------------------------ */
 /* Plugins                                                                  */
