@@ -231,33 +231,68 @@ static int exit_code_of(int status)
 	return EXIT_RUN_FAILED;
 }
 
-/* The kernel checks start <= end after each call: the new area lies below
- * the old one (mmap grows down from the stack) on every common layout, the
- * other order covers the rest. */
-static int set_mm_area(int opt_start, int opt_end, unsigned long start, unsigned long end)
-{
-	if (prctl(PR_SET_MM, opt_start, start, 0, 0) == 0 && prctl(PR_SET_MM, opt_end, end, 0, 0) == 0)
-		return 0;
-	if (prctl(PR_SET_MM, opt_end, end, 0, 0) == 0 && prctl(PR_SET_MM, opt_start, start, 0, 0) == 0)
-		return 0;
-	return negative_errno();
-}
-
-/* Where the kernel reads /proc/self/cmdline and environ from: fields 48
- * to 51 of /proc/self/stat (arg_start, arg_end, env_start, env_end). */
-static int read_mm_areas(unsigned long v[4])
+/* Where the kernel reads /proc/self/cmdline and environ from, and the rest
+ * of the memory map PR_SET_MM_MAP replaces as a whole: /proc/self/stat
+ * fields 26-28 (start_code, end_code, start_stack) and 45-51 (start_data,
+ * end_data, start_brk, arg_start, arg_end, env_start, env_end). */
+static int read_mm_map(struct prctl_mm_map *map)
 {
 	_cleanup_close_ int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	char buf[1024];
+	char buf[2048];
 	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return -EIO;
 	buf[n] = '\0';
+	unsigned long long f[52] = { 0 };
 	char *p = strrchr(buf, ')'); /* comm may hold spaces */
-	for (int field = 2; p && field < 48; field++)
+	for (int field = 3; p && field <= 51; field++) {
 		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) != 4)
+		if (p && field >= 26)
+			f[field] = strtoull(p + 1, NULL, 10);
+	}
+	if (!p)
 		return -EIO;
+	*map = (struct prctl_mm_map){
+		.start_code = f[26], .end_code = f[27], .start_stack = f[28],
+		.start_data = f[45], .end_data = f[46], .start_brk = f[47],
+		.brk = (unsigned long)syscall(SYS_brk, 0),
+		.arg_start = f[48], .arg_end = f[49], .env_start = f[50], .env_end = f[51],
+		.exe_fd = (__u32)-1,
+	};
+	return 0;
+}
+
+/* Point the kernel at new argv and environment areas.  PR_SET_MM_MAP
+ * needs no capability of the initial user namespace (CRIU restores with
+ * it inside user namespaces), so it works without CAP_SYS_RESOURCE and in
+ * a container with its own user namespace; the per-field PR_SET_MM needs
+ * CAP_SYS_RESOURCE and is the fallback for kernels without
+ * CONFIG_CHECKPOINT_RESTORE. */
+static int set_mm_args(unsigned long start, unsigned long end)
+{
+	struct prctl_mm_map map;
+	if (read_mm_map(&map) == 0) {
+		map.arg_start = start;
+		map.arg_end = end;
+		map.env_start = map.env_end = end;
+		if (prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&map, sizeof(map), 0) == 0)
+			return 0;
+	}
+	/* The kernel checks start <= end after each call: the new area lies
+	 * below the old one (mmap grows down from the stack) on every common
+	 * layout, the other order covers the rest. */
+	static const int opts[2][2] = { { PR_SET_MM_ARG_START, PR_SET_MM_ARG_END },
+					{ PR_SET_MM_ENV_START, PR_SET_MM_ENV_END } };
+	const unsigned long area[2][2] = { { start, end }, { end, end } };
+	for (int i = 0; i < 2; i++) {
+		if (prctl(PR_SET_MM, opts[i][0], area[i][0], 0, 0) == 0 &&
+		    prctl(PR_SET_MM, opts[i][1], area[i][1], 0, 0) == 0)
+			continue;
+		if (prctl(PR_SET_MM, opts[i][1], area[i][1], 0, 0) == 0 &&
+		    prctl(PR_SET_MM, opts[i][0], area[i][0], 0, 0) == 0)
+			continue;
+		return negative_errno();
+	}
 	return 0;
 }
 
@@ -266,9 +301,8 @@ static int read_mm_areas(unsigned long v[4])
  * environment, and make init non-dumpable so that its memory (a copy of
  * snapctl's) cannot be read through /proc either.
  *
- * With CAP_SYS_RESOURCE, PR_SET_MM points the kernel at a copy of the
- * command's argv and at an empty environment, before the command is
- * forked.  Returns 1 when that was done, 0 when the bytes must instead be
+ * PR_SET_MM points the kernel at a copy of the command's argv and at an
+ * empty environment, before the command is forked (set_mm_args).  Returns 1 when that was done, 0 when the bytes must instead be
  * overwritten in place (overwrite_caller, after the fork: the command's
  * strings point into them). */
 static int hide_caller(char *const *argv, struct snap_error *err)
@@ -283,27 +317,23 @@ static int hide_caller(char *const *argv, struct snap_error *err)
 	char *q = area;
 	for (char *const *p = argv; *p; p++)
 		q = stpcpy(q, *p) + 1;
-	unsigned long start = (unsigned long)area, end = (unsigned long)q;
-	int r = set_mm_area(PR_SET_MM_ARG_START, PR_SET_MM_ARG_END, start, end);
-	if (r == 0)
-		r = set_mm_area(PR_SET_MM_ENV_START, PR_SET_MM_ENV_END, end, end);
-	if (r == 0)
+	if (set_mm_args((unsigned long)area, (unsigned long)q) == 0)
 		return 1;
 	munmap(area, len);
 	return 0;
 }
 
-/* Without CAP_SYS_RESOURCE (a host may withhold it): the command's argv
+/* Where neither form of PR_SET_MM is allowed: the command's argv
  * written over snapctl's, NUL-padded to its length (snapctl's command line
  * holds the command, so it fits unless the image's Entrypoint or Cmd is
  * longer: then it is cut), and the environment zeroed. */
 static void overwrite_caller(char *const *argv)
 {
-	unsigned long mm[4];
-	if (read_mm_areas(mm) < 0 || mm[1] <= mm[0] || mm[3] < mm[2])
+	struct prctl_mm_map map;
+	if (read_mm_map(&map) < 0 || map.arg_end <= map.arg_start || map.env_end < map.env_start)
 		_exit(EXIT_RUN_FAILED); /* never let the command run with it shown */
-	char *arg = (char *)mm[0];
-	size_t room = mm[1] - mm[0];
+	char *arg = (char *)(uintptr_t)map.arg_start;
+	size_t room = map.arg_end - map.arg_start;
 	/* argv may point into the area itself: build the copy first */
 	char copy[4096];
 	size_t o = 0;
@@ -317,7 +347,7 @@ static void overwrite_caller(char *const *argv)
 	memset(arg, 0, room);
 	memcpy(arg, copy, o < room ? o : room);
 	arg[room - 1] = '\0'; /* a cut argv must end in NUL or the kernel reads on */
-	memset((char *)mm[2], 0, mm[3] - mm[2]);
+	memset((char *)(uintptr_t)map.env_start, 0, map.env_end - map.env_start);
 }
 
 _Noreturn void container_init_main(struct container_launch *l)

@@ -67,6 +67,15 @@ for user in 0 65534; do
 	grep -q "seccomp refuses: keyctl" <<<"$out" || fail "probe as uid $user ran no seccomp checks: $out"
 done
 
+# ---- pid 1's command line without CAP_SYS_RESOURCE (hosts that withhold it,
+# and containers in their own user namespace): PR_SET_MM_MAP needs no
+# capability, so it is still the command's argv byte for byte, not
+# snapctl's padded or cut
+out=$(setpriv --bounding-set -sys_resource -- "$snapctl" -q --root "$root" --driver "$driver" --btrfs-size 1G \
+	run --rm -e PROBE_SECRET=s3cr3t-$$ probe:test /probe confined 2>&1)
+rc=$?
+grep -q "^FAIL" <<<"$out" || [[ $rc -ne 0 ]] && { echo "$out" >&2; fail "probe without CAP_SYS_RESOURCE (exit $rc)"; }
+
 # ---- the inverse: no seccomp filter, everything else still there -----------
 out=$(sc run --rm --security-opt seccomp=unconfined -e PROBE_SECRET=s3cr3t-$$ probe:test /probe unconfined 2>&1)
 rc=$?
