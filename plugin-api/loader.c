@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot/driver-call.h"
+#include "driver-validate.h"
 
 struct loaded {
 	struct snap_loader_entry e;

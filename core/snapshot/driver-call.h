@@ -25,11 +25,6 @@
 
 #include "core.h"
 
-/* Validate a driver table before it is registered: ABI major, name syntax
- * ([a-z0-9_-]+), required methods (open, close, create, mounts, commit,
- * remove).  Returns 0 or -EINVAL/-EPROTO with the reason. */
-int snap_drv_validate(const struct snap_driver *drv, struct snap_error *err);
-
 /* Is the optional method `m` callable (see the ABI minor rule)? */
 enum snap_drv_method {
 	SNAP_DRV_PROBE,

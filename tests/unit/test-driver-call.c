@@ -17,6 +17,7 @@
 
 #include "snapshot/driver-call.h"
 #include "util/fs-util.h"
+#include "plugin-api/driver-validate.h"
 #include "plugin-api/loader.h"
 
 /* ---- a misbehaving driver ------------------------------------------------ */
