@@ -562,6 +562,72 @@ static int touch_updated(struct snap_core *core, int64_t id, struct snap_error *
 	return snap_row_exec(core, sql, id, snap_now_ns(), err);
 }
 
+/* The one way a snapshot's labels change after creation (update, label):
+ * in one transaction, load the visible row's labels, let `edit` change
+ * them, store them and touch the row's update time.  `what` names the
+ * operation in errors. */
+typedef int (*labels_edit_fn)(struct snap_labels *cur, const void *ctx, const char *key, struct snap_error *err);
+
+static int labels_rewrite(struct snap_core *core, const char *what, const char *key, labels_edit_fn edit,
+			  const void *ctx, struct snap_error *err)
+{
+	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+	int r = snap_txn_begin(core->store, &txn, err);
+	if (r < 0)
+		return snap_error_prefix(err, "%s '%s'", what, key);
+	struct snap_row row = { 0 };
+	r = snap_row_visible(core, key, &row, err);
+	if (r < 0)
+		return snap_error_prefix(err, "%s", what);
+	int64_t id = row.id;
+	snap_row_done(&row);
+
+	_cleanup_(snap_labels_done) struct snap_labels cur = { 0 };
+	r = snap_row_labels_load(core, id, &cur, err);
+	if (r >= 0)
+		r = edit(&cur, ctx, key, err);
+	if (r >= 0)
+		r = snap_row_labels_store(core, id, &cur, err);
+	if (r >= 0)
+		r = touch_updated(core, id, err);
+	if (r >= 0)
+		r = snap_txn_commit(&txn, err);
+	if (r < 0)
+		return snap_error_prefix(err, "%s '%s'", what, key);
+	return 0;
+}
+
+struct update_ctx {
+	const struct snap_labels *labels;
+	const char *const *paths;
+	size_t n_paths;
+};
+
+/* containerd's field paths: "labels" replaces them all (but the
+ * unpacker's proof), "labels.K" sets or removes K. */
+static int update_edit(struct snap_labels *cur, const void *ctx_, const char *key, struct snap_error *err)
+{
+	const struct update_ctx *ctx = ctx_;
+	for (size_t i = 0; i < ctx->n_paths || (ctx->n_paths == 0 && i == 0); i++) {
+		const char *p = ctx->n_paths ? ctx->paths[i] : "labels";
+		int r = 0;
+		if (p && strncmp(p, "labels.", 7) == 0 && p[7]) {
+			r = snap_labels_set(cur, p + 7, snap_labels_get(ctx->labels, p + 7));
+		} else if (p && strcmp(p, "labels") == 0) {
+			for (size_t j = cur->n; r >= 0 && j-- > 0;)
+				if (!snap_label_reserved(cur->v[j].key))
+					r = snap_labels_set(cur, cur->v[j].key, NULL);
+			for (size_t j = 0; r >= 0 && j < ctx->labels->n; j++)
+				r = snap_labels_set(cur, ctx->labels->v[j].key, ctx->labels->v[j].value);
+		} else {
+			return snap_error_set(err, -EINVAL, "cannot update field '%s'", p ? p : "(null)");
+		}
+		if (r < 0)
+			return snap_error_set(err, r, "out of memory");
+	}
+	return 0;
+}
+
 int snap_update(struct snap_core *core, const char *key, const struct snap_labels *labels,
 		const char *const *paths, size_t n_paths, struct snap_info *ret, struct snap_error *err)
 {
@@ -578,51 +644,25 @@ int snap_update(struct snap_core *core, const char *key, const struct snap_label
 	if (r < 0)
 		return snap_error_prefix(err, "update '%s'", key);
 	static const struct snap_labels empty = { 0 };
-	if (!labels)
-		labels = &empty;
-
-	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
-	r = snap_txn_begin(core->store, &txn, err);
-	if (r < 0)
-		return snap_error_prefix(err, "update '%s'", key);
-	struct snap_row row = { 0 };
-	r = snap_row_visible(core, key, &row, err);
-	if (r < 0)
-		return snap_error_prefix(err, "update");
-	int64_t id = row.id;
-	snap_row_done(&row);
-
-	_cleanup_(snap_labels_done) struct snap_labels cur = { 0 };
-	r = snap_row_labels_load(core, id, &cur, err);
+	const struct update_ctx ctx = { .labels = labels ? labels : &empty, .paths = paths, .n_paths = n_paths };
+	r = labels_rewrite(core, "update", key, update_edit, &ctx, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n_paths || (n_paths == 0 && i == 0); i++) {
-		const char *p = n_paths ? paths[i] : "labels";
-		if (p && strncmp(p, "labels.", 7) == 0 && p[7]) {
-			r = snap_labels_set(&cur, p + 7, snap_labels_get(labels, p + 7));
-		} else if (p && strcmp(p, "labels") == 0) {
-			/* Replace every label but the unpacker's proof. */
-			for (size_t j = cur.n; r >= 0 && j-- > 0;)
-				if (!snap_label_reserved(cur.v[j].key))
-					r = snap_labels_set(&cur, cur.v[j].key, NULL);
-			for (size_t j = 0; r >= 0 && j < labels->n; j++)
-				r = snap_labels_set(&cur, labels->v[j].key, labels->v[j].value);
-		} else {
-			return snap_error_set(err, -EINVAL, "update '%s': cannot update field '%s'", key,
-					      p ? p : "(null)");
-		}
-		if (r < 0)
-			return snap_error_set(err, r, "update '%s': out of memory", key);
-	}
-	r = snap_row_labels_store(core, id, &cur, err);
-	if (r >= 0)
-		r = touch_updated(core, id, err);
-	if (r >= 0)
-		r = snap_txn_commit(&txn, err);
-	if (r < 0)
-		return snap_error_prefix(err, "update '%s'", key);
 	if (ret)
 		return snap_stat(core, key, ret, err);
+	return 0;
+}
+
+/* "K=" removes K, as in `ctr snapshots label`. */
+static int label_edit(struct snap_labels *cur, const void *ctx, const char *key, struct snap_error *err)
+{
+	const struct snap_labels *edits = ctx;
+	for (size_t i = 0; edits && i < edits->n; i++) {
+		const char *v = edits->v[i].value;
+		int r = snap_labels_set(cur, edits->v[i].key, v && *v ? v : NULL);
+		if (r < 0)
+			return snap_error_set(err, r, "out of memory");
+	}
 	return 0;
 }
 
@@ -637,35 +677,7 @@ int snap_label_edit(struct snap_core *core, const char *key, const struct snap_l
 		r = snap_labels_refuse_reserved(edits, err);
 	if (r < 0)
 		return snap_error_prefix(err, "label '%s'", key);
-	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
-	r = snap_txn_begin(core->store, &txn, err);
-	if (r < 0)
-		return snap_error_prefix(err, "label '%s'", key);
-	struct snap_row row = { 0 };
-	r = snap_row_visible(core, key, &row, err);
-	if (r < 0)
-		return snap_error_prefix(err, "label");
-	int64_t id = row.id;
-	snap_row_done(&row);
-	_cleanup_(snap_labels_done) struct snap_labels cur = { 0 };
-	r = snap_row_labels_load(core, id, &cur, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; edits && i < edits->n; i++) {
-		/* "K=" removes K, as in `ctr snapshots label`. */
-		const char *v = edits->v[i].value;
-		r = snap_labels_set(&cur, edits->v[i].key, v && *v ? v : NULL);
-		if (r < 0)
-			return snap_error_set(err, r, "label '%s': out of memory", key);
-	}
-	r = snap_row_labels_store(core, id, &cur, err);
-	if (r >= 0)
-		r = touch_updated(core, id, err);
-	if (r >= 0)
-		r = snap_txn_commit(&txn, err);
-	if (r < 0)
-		return snap_error_prefix(err, "label '%s'", key);
-	return 0;
+	return labels_rewrite(core, "label", key, label_edit, edits, err);
 }
 
 /* ---- mounts / usage / tree ----------------------------------------------- */
