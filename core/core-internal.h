@@ -12,6 +12,11 @@
 
 struct snap_loader;
 
+/* The opened driver and its state, for the core's own calls through
+ * snapshot/driver-call.h (front ends use snap_core_driver_info). */
+const struct snap_driver *snap_core_driver(struct snap_core *core);
+void *snap_core_driver_state(struct snap_core *core);
+
 /* An opened root.  Made and torn down by core-open.c; snapshotter.c and
  * check.c read its fields. */
 

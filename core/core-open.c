@@ -65,6 +65,12 @@ void *snap_core_driver_state(struct snap_core *core)
 	return core->drv_state;
 }
 
+int snap_core_driver_info(struct snap_core *core, void (*emit)(void *ctx, const char *key, const char *value),
+			  void *ctx, struct snap_error *err)
+{
+	return snap_drv_info(core->drv, core->drv_state, emit, ctx, err);
+}
+
 struct snap_store *snap_core_store(struct snap_core *core)
 {
 	return core->store;

@@ -59,6 +59,12 @@ DEFINE_SNAP_CLEANUP(struct snap_core, snap_core_close)
 
 const char *snap_core_root(const struct snap_core *core);
 const char *snap_core_driver_name(const struct snap_core *core);
+
+/* The driver's own report (`snapctl info`'s "Driver details"), key by key
+ * through the checking wrapper; a driver without an info method emits
+ * nothing.  It also makes the driver probe what it probes lazily. */
+int snap_core_driver_info(struct snap_core *core, void (*emit)(void *ctx, const char *key, const char *value),
+			  void *ctx, struct snap_error *err);
 struct sqlite3 *snap_core_db(struct snap_core *core);
 struct snap_loader *snap_core_loader(struct snap_core *core);
 /* Directory fd of ROOT (O_PATH), valid while the core is open. */
@@ -175,11 +181,9 @@ int snap_chain_get(struct snap_core *core, const char *key, struct snap_chain_ow
 void snap_chain_done(struct snap_chain_owned *c);
 
 /* Call the driver (through the checking wrappers) for one of the core's own
- * jobs: the writable tree of an active snapshot, and its fast diff. */
+ * jobs: the writable tree of an active snapshot. */
 int snap_core_open_tree(struct snap_core *core, const char *key, int *ret_dirfd,
 			struct snap_error *err);
-const struct snap_driver *snap_core_driver(struct snap_core *core);
-void *snap_core_driver_state(struct snap_core *core);
 
 /* containerd Cleanup: remove directories under snapshots/ and tmp/ that no
  * row references (leftovers of crashes). */

@@ -7,7 +7,6 @@
 #include "commands.h"
 #include "container-cgroup.h"
 #include "container.h"
-#include "snapshot/driver-call.h"
 #include "image/content.h"
 #include "kernel-features.h"
 #include "util/macro.h"
@@ -83,7 +82,6 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 	struct snap_error err = { 0 };
 	if (snap_walk(core, NULL, 0, count_one, &c, &err) < 0)
 		return cli_fail(ctx, &err);
-	const struct snap_driver *drv = snap_core_driver(core);
 	struct utsname u;
 	uname(&u);
 
@@ -98,12 +96,12 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 					    json_pack("{s:s, s:s?}", "state", snap_feature_state_name(feat[i].state),
 						      "detail", feat[i].detail[0] ? feat[i].detail : NULL));
 		json_t *d = json_object();
-		if (snap_drv_info(drv, snap_core_driver_state(core), emit_json, d, &err) < 0) {
+		if (snap_core_driver_info(core, emit_json, d, &err) < 0) {
 			json_decref(d);
 			return cli_fail(ctx, &err);
 		}
 		json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "root",
-					snap_core_root(core), "driver", drv->name, "kernel", u.release,
+					snap_core_root(core), "driver", snap_core_driver_name(core), "kernel", u.release,
 					"driver_info", d, "kernel_features", f, "snapshots", "total", (json_int_t)c.total,
 					"active", (json_int_t)c.active, "view", (json_int_t)c.view,
 					"committed", (json_int_t)c.committed);
@@ -118,7 +116,7 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	printf("Root:      %s\n", snap_core_root(core));
-	printf("Driver:    %s\n", drv->name);
+	printf("Driver:    %s\n", snap_core_driver_name(core));
 	printf("Kernel:    %s\n", u.release);
 	printf("Snapshots: %ld (%ld committed, %ld active, %ld views)\n", c.total, c.committed, c.active, c.view);
 	printf("Content:   fs-verity %s: %s\n", sealed > 0 ? "on" : "off", verity);
@@ -135,7 +133,7 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 		printf("  %-22s %s%s%s\n", feat[i].name, snap_feature_state_name(feat[i].state),
 		       feat[i].detail[0] ? ": " : "", feat[i].detail);
 	printf("Driver details:\n");
-	if (snap_drv_info(drv, snap_core_driver_state(core), emit_text, NULL, &err) < 0)
+	if (snap_core_driver_info(core, emit_text, NULL, &err) < 0)
 		return cli_fail(ctx, &err);
 	return EXIT_SUCCESS;
 }

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core-internal.h"
 #include "snapshot/driver-call.h"
 #include "layer/layer-internal.h"
 #include "layer/layer.h"

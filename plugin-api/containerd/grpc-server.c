@@ -17,7 +17,6 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
-#include "snapshot/driver-call.h"
 #include "util/macro.h"
 #include "grpc-status.h"
 #include "serve.h"
@@ -364,8 +363,7 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 	 * worker's driver probe now, while this is the only thread. */
 	for (size_t i = 0; i < n; i++) {
 		struct snap_core *core = s->workers[i].core;
-		r = snap_drv_info(snap_core_driver(core), snap_core_driver_state(core), ignore_info,
-				  NULL, err);
+		r = snap_core_driver_info(core, ignore_info, NULL, err);
 		if (r < 0)
 			return r;
 	}

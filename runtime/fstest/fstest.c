@@ -123,9 +123,7 @@ static void describe_host(struct fst_run *run)
 		snprintf(run->features, sizeof(run->features), "overlay unavailable: %s", err.message);
 		return;
 	}
-	const struct snap_driver *d = snap_core_driver(core);
-	if (d->info)
-		d->info(snap_core_driver_state(core), emit_feature, run->features, &err);
+	snap_core_driver_info(core, emit_feature, run->features, &err);
 	snap_core_close(core);
 	snap_rm_rf_at(AT_FDCWD, root);
 }

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "btrfs-test-util.h"
+#include "core-internal.h"
 #include "core.h"
 #include "util/fs-util.h"
 #include "layer/layer.h"
