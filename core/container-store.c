@@ -12,7 +12,7 @@
 
 #define COLUMNS                                                                        \
 	"id, name, image, image_id, snapshot, command, created_ns, state, pid, pid_start, " \
-	"exit_code, finished_ns"
+	"exit_code, finished_ns, config"
 
 void snap_container_rec_done(struct snap_container_rec *rec)
 {
@@ -21,6 +21,7 @@ void snap_container_rec_done(struct snap_container_rec *rec)
 	free(rec->image_id);
 	free(rec->snapshot);
 	free(rec->command);
+	free(rec->config);
 	*rec = (struct snap_container_rec){ 0 };
 }
 
@@ -39,7 +40,7 @@ static int rec_from_row(sqlite3_stmt *st, struct snap_container_rec *rec)
 	snprintf(r.id, sizeof(r.id), "%s", id ? id : "");
 	if (dup_column(st, 1, &r.name) < 0 || dup_column(st, 2, &r.image) < 0 ||
 	    dup_column(st, 3, &r.image_id) < 0 || dup_column(st, 4, &r.snapshot) < 0 ||
-	    dup_column(st, 5, &r.command) < 0) {
+	    dup_column(st, 5, &r.command) < 0 || dup_column(st, 12, &r.config) < 0) {
 		snap_container_rec_done(&r);
 		return -ENOMEM;
 	}
@@ -57,7 +58,7 @@ int snap_container_store_add(struct snap_core *core, const struct snap_container
 			     struct snap_error *err)
 {
 	static const char sql[] = "INSERT INTO containers(" COLUMNS ") "
-				  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, -1, 0)";
+				  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, -1, 0, ?9)";
 	struct snap_store *s = snap_core_store(core);
 	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
 	int r = snap_store_stmt(s, sql, &st, err);
@@ -71,6 +72,7 @@ int snap_container_store_add(struct snap_core *core, const struct snap_container
 	sqlite3_bind_text(st, 6, rec->command, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, rec->created_ns);
 	sqlite3_bind_int(st, 8, SNAP_CONTAINER_CREATED);
+	sqlite3_bind_text(st, 9, rec->config ? rec->config : "{}", -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT)
 		return snap_error_set(err, -EEXIST, "container name \"%s\" is already in use", rec->name);

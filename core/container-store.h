@@ -32,6 +32,8 @@ struct snap_container_rec {
 	char *image_id;    /* its config digest */
 	char *snapshot;    /* the active snapshot's key */
 	char *command;     /* JSON array: the argv that ran */
+	char *config;      /* JSON: its run configuration (runtime/run-config.h) as
+			    * an OCI config's "config" object; NULL on add: "{}" */
 	int64_t created_ns;
 	int state;         /* enum snap_container_state */
 	int64_t pid;       /* host pid of init while RUNNING */

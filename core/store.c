@@ -135,6 +135,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE snapshots_v4 RENAME TO snapshots;"
 	"ALTER TABLE snapshot_labels_v4 RENAME TO snapshot_labels;"
 	"CREATE INDEX snapshots_parent ON snapshots(parent_id);",
+	/* 5: a container's run configuration (Env, Entrypoint, Cmd,
+	 * WorkingDir, User as JSON), which `commit` writes into the new image
+	 * as docker commit does; '{}' for containers of older versions. */
+	"ALTER TABLE containers ADD COLUMN config TEXT NOT NULL DEFAULT '{}';",
 };
 
 struct stmt_cache_entry {

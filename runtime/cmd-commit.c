@@ -88,6 +88,7 @@ int cmd_commit(struct cli_ctx *ctx, int argc, char **argv)
 	opts.base = rec.image_id;
 	opts.name = argv[optind + 1];
 	opts.created_by = created_by;
+	opts.container_config = rec.config;
 	_cleanup_(snap_image_done) struct snap_image img = { 0 };
 	bool frozen = false;
 	if (pause && container_is_running(&rec)) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * snapctl run [--rm] [--name N] [-e K=V] [-w DIR] [--hostname H]
- *             [--net none|host] [--pids-limit N] [--memory SIZE] [--cpus N]
+ * snapctl run [--rm] [--name N] [-e K=V] [--secret-env NAME=VALUE] [-w DIR]
+ *             [--entrypoint CMD] [--hostname H] [--net none|host] [--pids-limit N] [--memory SIZE] [--cpus N]
  *             [--security-opt seccomp=unconfined] [-u USER] [-i] [-t]
  *             IMAGE [CMD [ARG...]]
  *
@@ -20,7 +20,9 @@
 #include "container-cli.h"
 #include "container-store.h"
 #include "container.h"
+#include "run-config.h"
 #include "run-flags.h"
+#include "run-secret.h"
 #include "run-isolation.h"
 #include "spec/specs.h"
 #include "util/fs-util.h"
@@ -29,91 +31,33 @@
 
 struct run_opts {
 	bool rm, interactive, tty;
-	const char *name, *workdir, *hostname, *user;
+	const char *name, *hostname;
+	struct run_config_flags config; /* --entrypoint, -e, -w, -u, the command */
+	struct run_secrets secrets;     /* --secret-env */
 	struct snap_container_spec isolation; /* net, limits, seccomp */
-	char **env; /* -e, in order */
-	size_t n_env;
 };
 
-static void strv_free(char **v)
+static void run_opts_done(struct run_opts *o)
 {
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(char *, strv_free)
-
-/* Set or replace KEY=... in the NULL-terminated vector *env. */
-static int env_set(char ***env, const char *kv)
-{
-	size_t klen = strcspn(kv, "=");
-	size_t n = 0;
-	for (; *env && (*env)[n]; n++)
-		if (strncmp((*env)[n], kv, klen) == 0 && (*env)[n][klen] == '=') {
-			char *copy = strdup(kv);
-			if (!copy)
-				return -ENOMEM;
-			free((*env)[n]);
-			(*env)[n] = copy;
-			return 0;
-		}
-	char **v = reallocarray(*env, n + 2, sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	*env = v;
-	if (!(v[n] = strdup(kv)))
-		return -ENOMEM;
-	v[n + 1] = NULL;
-	return 0;
+	free((char **)o->config.env);
+	run_secrets_done(&o->secrets);
 }
 
-/* The image's Env, then -e in order (docker: "-e K" takes K from our own
- * environment and is dropped when we have none). */
-static int build_env(const struct snap_image_config *cfg, const struct run_opts *o, char ***ret)
+DEFINE_TRIVIAL_CLEANUP_FUNC(char *, run_secret_env_free)
+
+/* The process's environment: the run configuration's, then the secrets. */
+static int exec_env(const struct run_config *cfg, const struct run_secrets *secrets, char ***ret)
 {
-	_cleanup_(strv_freep) char **env = calloc(1, sizeof(char *));
+	_cleanup_(run_secret_env_freep) char **env = calloc(1, sizeof(char *));
 	if (!env)
 		return -ENOMEM;
 	for (char **p = cfg->env; p && *p; p++)
-		if (env_set(&env, *p) < 0)
+		if (run_env_set(&env, *p) < 0)
 			return -ENOMEM;
-	for (size_t i = 0; i < o->n_env; i++) {
-		const char *kv = o->env[i];
-		_cleanup_free_ char *from_host = NULL;
-		if (!strchr(kv, '=')) {
-			const char *v = getenv(kv);
-			if (!v)
-				continue;
-			if (asprintf(&from_host, "%s=%s", kv, v) < 0)
-				return -ENOMEM;
-			kv = from_host;
-		}
-		if (env_set(&env, kv) < 0)
-			return -ENOMEM;
-	}
+	if (run_secret_merge(secrets, &env) < 0)
+		return -ENOMEM;
 	*ret = TAKE_PTR(env);
 	return 0;
-}
-
-/* Entrypoint + (CMD from the command line, or the image's Cmd). */
-static char **build_argv(const struct snap_image_config *cfg, char **cmd, int n_cmd)
-{
-	size_t n = 0;
-	for (char **p = cfg->entrypoint; p && *p; p++)
-		n++;
-	char **from = n_cmd > 0 ? cmd : cfg->cmd;
-	size_t m = n_cmd > 0 ? (size_t)n_cmd : 0;
-	if (n_cmd <= 0)
-		for (char **p = cfg->cmd; p && *p; p++)
-			m++;
-	char **argv = calloc(n + m + 1, sizeof(char *));
-	if (!argv)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		argv[i] = cfg->entrypoint[i];
-	for (size_t i = 0; i < m; i++)
-		argv[n + i] = from[i];
-	return argv; /* borrowed strings */
 }
 
 static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opts *o)
@@ -129,15 +73,28 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 			o->name = optarg;
 			break;
 		case 'e': {
-			char **v = reallocarray(o->env, o->n_env + 1, sizeof(char *));
+			char **v = reallocarray((char **)o->config.env, o->config.n_env + 1, sizeof(char *));
 			if (!v)
 				return cli_failf(ctx, "run: %s", strerror(ENOMEM));
-			o->env = v;
-			o->env[o->n_env++] = optarg;
+			v[o->config.n_env++] = optarg;
+			o->config.env = v;
 			break;
 		}
+		case RUN_FLAG_SECRET_ENV: {
+			int r = run_secret_add(&o->secrets, optarg);
+			if (r == -EINVAL)
+				return cli_spec_usage_error(ctx, &cli_spec_run,
+							    "--secret-env takes NAME=VALUE or NAME, not \"%s\"", optarg);
+			if (r < 0)
+				return cli_failf(ctx, "run: %s", strerror(-r));
+			break;
+		}
+		case RUN_FLAG_ENTRYPOINT:
+			o->config.entrypoint_set = true;
+			o->config.entrypoint = optarg;
+			break;
 		case 'w':
-			o->workdir = optarg;
+			o->config.workdir = optarg;
 			break;
 		case RUN_FLAG_HOSTNAME:
 			o->hostname = optarg;
@@ -151,7 +108,7 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 				return EXIT_USAGE;
 			break;
 		case 'u':
-			o->user = optarg;
+			o->config.user = optarg;
 			break;
 		case 'i':
 			o->interactive = true;
@@ -163,9 +120,9 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 	}
 	if (c < 0)
 		return c == CLI_FLAGS_HELP ? -1 : EXIT_USAGE;
-	if (o->workdir && o->workdir[0] != '/')
+	if (o->config.workdir && o->config.workdir[0] != '/')
 		return cli_spec_usage_error(ctx, &cli_spec_run, "the working directory \"%s\" must be absolute",
-					    o->workdir);
+					    o->config.workdir);
 	return 0;
 }
 
@@ -173,7 +130,8 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
  * the exit.  Returns the exit code (125 when it could not start). */
 static int run_container(struct cli_ctx *ctx, struct snap_core *core, const struct run_opts *o,
 			 const struct snap_container_rec *rec, const struct snap_image *img,
-			 char **argv, char **env, bool *ret_mounted, const char *rootfs)
+			 const struct run_config *cfg, char **argv, char **env, bool *ret_mounted,
+			 const char *rootfs)
 {
 	struct snap_error err = { 0 };
 	/* A --rm container's writes never outlive it: overlay may then skip
@@ -204,8 +162,8 @@ static int run_container(struct cli_ctx *ctx, struct snap_core *core, const stru
 	spec.rootfs = rootfs;
 	spec.argv = argv;
 	spec.env = env;
-	spec.cwd = o->workdir ? o->workdir : img->config.working_dir;
-	spec.user = o->user ? o->user : img->config.user;
+	spec.cwd = cfg->working_dir;
+	spec.user = cfg->user;
 	spec.hostname = o->hostname ? o->hostname : short_id;
 	spec.net = o->isolation.net;
 	spec.limits = o->isolation.limits;
@@ -236,15 +194,14 @@ static int run_container(struct cli_ctx *ctx, struct snap_core *core, const stru
 
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct run_opts o = { 0 };
+	_cleanup_(run_opts_done) struct run_opts o = { 0 };
 	snap_container_spec_init(&o.isolation);
 	int r = parse_opts(ctx, argc, argv, &o);
-	_cleanup_free_ char **opt_env = o.env;
 	if (r != 0)
 		return r < 0 ? EXIT_SUCCESS : r;
 	const char *image_ref = argv[optind];
-	char **cmd = argv + optind + 1;
-	int n_cmd = argc - optind - 1;
+	o.config.cmd = argv + optind + 1;
+	o.config.n_cmd = (size_t)(argc - optind - 1);
 
 	struct snap_core *core = cli_core(ctx);
 	if (!core)
@@ -256,15 +213,18 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		cli_fail(ctx, &err);
 		return EXIT_RUN_FAILED;
 	}
-	_cleanup_free_ char **run_argv = build_argv(&img.config, cmd, n_cmd);
-	_cleanup_(strv_freep) char **env = NULL;
-	if (!run_argv || build_env(&img.config, &o, &env) < 0) {
+	_cleanup_(run_config_done) struct run_config cfg = { 0 };
+	_cleanup_free_ char **run_argv = NULL;
+	_cleanup_(run_secret_env_freep) char **env = NULL;
+	if (run_config_resolve(&img.config, &o.config, &cfg) < 0 || !(run_argv = run_config_argv(&cfg)) ||
+	    exec_env(&cfg, &o.secrets, &env) < 0) {
 		cli_failf(ctx, "run: %s", strerror(ENOMEM));
 		return EXIT_RUN_FAILED;
 	}
 	if (!run_argv[0]) {
-		cli_failf(ctx, "run %s: no command specified (the image has neither Entrypoint nor Cmd)",
-			  image_ref);
+		cli_failf(ctx, "run %s: no command specified (%s)", image_ref,
+			  o.config.entrypoint_set ? "--entrypoint is empty and no command follows the image"
+						  : "the image has neither Entrypoint nor Cmd");
 		return EXIT_RUN_FAILED;
 	}
 
@@ -277,9 +237,10 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	container_default_name(rec.id, name, sizeof(name));
 	container_snapshot_key(rec.id, key, sizeof(key));
 	_cleanup_free_ char *command = container_command_json(run_argv);
+	_cleanup_free_ char *config = run_config_json(&cfg);
 	_cleanup_free_ char *dir = container_dir(core, rec.id);
 	_cleanup_free_ char *rootfs = NULL;
-	if (!command || !dir || asprintf(&rootfs, "%s/rootfs", dir) < 0) {
+	if (!command || !config || !dir || asprintf(&rootfs, "%s/rootfs", dir) < 0) {
 		cli_failf(ctx, "run: %s", strerror(ENOMEM));
 		return EXIT_RUN_FAILED;
 	}
@@ -288,6 +249,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	rec.image_id = img.id;
 	rec.snapshot = key;
 	rec.command = command;
+	rec.config = config;
 	if (snap_container_store_add(core, &rec, &err) < 0) {
 		cli_fail(ctx, &err);
 		return EXIT_RUN_FAILED;
@@ -301,7 +263,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		cli_fail(ctx, &err);
 		code = EXIT_RUN_FAILED;
 	} else {
-		code = run_container(ctx, core, &o, &rec, &img, run_argv, env, &mounted, rootfs);
+		code = run_container(ctx, core, &o, &rec, &img, &cfg, run_argv, env, &mounted, rootfs);
 	}
 
 	/* The snapshot must not be mounted when it is removed (overlay's

@@ -13,6 +13,8 @@ enum {
 	RUN_FLAG_MEMORY,
 	RUN_FLAG_CPUS,
 	RUN_FLAG_SECURITY_OPT,
+	RUN_FLAG_ENTRYPOINT,  /* run-config.c */
+	RUN_FLAG_SECRET_ENV,  /* run-secret.c */
 };
 
 #endif

@@ -289,6 +289,26 @@ static json_t *scratch_config(void)
 			 "config", "rootfs", "type", "layers", "diff_ids", "history");
 }
 
+/* The container's run configuration over the base's, as docker commit
+ * merges them: each member the container has replaces the base's; null
+ * (an Entrypoint cleared with --entrypoint '') removes it. */
+static int merge_container_config(json_t *cc, const char *container_config, struct snap_error *err)
+{
+	if (!container_config || !*container_config)
+		return 0;
+	_cleanup_(json_decrefp) json_t *run = json_loads(container_config, 0, NULL);
+	if (!json_is_object(run))
+		return snap_error_set(err, -EINVAL, "commit: the container's run configuration is not a JSON object");
+	const char *key;
+	json_t *v;
+	json_object_foreach(run, key, v) {
+		int r = json_is_null(v) ? (json_object_del(cc, key), 0) : json_object_set(cc, key, v);
+		if (r < 0)
+			return snap_error_set(err, -ENOMEM, "commit: out of memory");
+	}
+	return 0;
+}
+
 static int build_config(json_t *config, const struct snap_image_commit_opts *opts, const char *diff_id,
 			struct snap_error *err)
 {
@@ -302,8 +322,11 @@ static int build_config(json_t *config, const struct snap_image_commit_opts *opt
 		cc = json_object();
 		json_object_set_new(config, "config", cc);
 	}
+	int r = merge_container_config(cc, opts->container_config, err);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < opts->n_changes; i++) {
-		int r = apply_change(cc, opts->changes[i], err);
+		r = apply_change(cc, opts->changes[i], err);
 		if (r < 0)
 			return r;
 	}

@@ -167,6 +167,11 @@ struct snap_image_commit_opts {
 	const char *comment;      /* -m, may be NULL */
 	const char *author;       /* -a, may be NULL */
 	const char *created_by;   /* the container's command line, may be NULL */
+	/* The container's run configuration, JSON in the shape of an OCI
+	 * config's "config" object (Env, Entrypoint, Cmd, WorkingDir, User):
+	 * its members replace the base image's (null removes one), before the
+	 * changes.  May be NULL. */
+	const char *container_config;
 	/* Dockerfile-like changes (-c): "CMD ...", "ENTRYPOINT ...", "ENV K=V",
 	 * "WORKDIR DIR", "USER U", "LABEL K=V", "EXPOSE PORT[/PROTO]", "VOLUME DIR";
 	 * CMD and ENTRYPOINT take JSON array form or shell form. */
@@ -177,7 +182,8 @@ struct snap_image_commit_opts {
 
 /* Diff the active snapshot against its parent into a new layer blob, make
  * the committed snapshot of the new chain ID (the container's snapshot is
- * left as it is), write a config (base config + changes + a history entry
+ * left as it is), write a config (base config + the container's run
+ * configuration + changes + a history entry
  * {created, created_by, author, comment}) and a manifest, and tag it.
  * ret (may be NULL) receives the new image as snap_image_resolve would. */
 int snap_image_commit(struct snap_core *core, const struct snap_image_commit_opts *opts,

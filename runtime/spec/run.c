@@ -10,6 +10,13 @@ static const struct cli_flag flags[] = {
 	  .help = "name the container (default: a generated adjective_name)" },
 	{ .name = "env", .key = 'e', .short_opt = true, .arg = "K=V", .flags = CLI_FLAG_MULTI,
 	  .help = "set an environment variable (K alone: its value in snapctl's environment, if any)" },
+	{ .name = "secret-env", .key = RUN_FLAG_SECRET_ENV, .arg = "NAME=VALUE", .flags = CLI_FLAG_MULTI,
+	  .help = "set an environment variable of the command that is written nowhere: not in the container's "
+		  "record, a committed image or its history (NAME alone: its value in snapctl's environment, "
+		  "which keeps it off snapctl's command line too)" },
+	{ .name = "entrypoint", .key = RUN_FLAG_ENTRYPOINT, .arg = "CMD",
+	  .help = "run CMD instead of the image's Entrypoint, with the arguments after IMAGE (not the image's "
+		  "Cmd); \"\" clears the Entrypoint" },
 	{ .name = "workdir", .key = 'w', .short_opt = true, .arg = "DIR", .help = "working directory inside the container (absolute)" },
 	{ .name = "user", .key = 'u', .short_opt = true, .arg = "USER[:GROUP]",
 	  .help = "user (name or UID) and group to run as, looked up in the image's /etc/passwd and /etc/group" },
@@ -38,7 +45,7 @@ const struct cli_spec cli_spec_run = {
 	.summary = "run a command in a new container",
 	.description =
 		"Create a container on IMAGE (an active snapshot on the image's top layer), run CMD in it "
-		"(default: the image's Entrypoint and Cmd) and exit with its status: 125 when the container "
+		"(default: the image's Entrypoint and Cmd, as docker merges them) and exit with its status: 125 when the container "
 		"could not start, 128+N when it was killed by signal N.\n\n"
 		"Without --rm the container is kept, stopped, for diff, commit and rm.\n\n"
 		"The container gets a private network namespace with lo only, a cgroup of its own with a "
@@ -46,7 +53,9 @@ const struct cli_spec cli_spec_run = {
 		"tty and its own ptys, moby's masked paths and a fresh session keyring (docs/runtime.md).",
 	.examples = "snapctl run --rm busybox echo hello\n"
 		    "snapctl run --name build -e CFLAGS=-O2 -w /src busybox make\n"
-		    "snapctl run -it busybox sh",
+		    "snapctl run -it busybox sh\n"
+		    "snapctl run --rm --entrypoint /bin/ls busybox -l /\n"
+		    "snapctl run --rm --secret-env TOKEN busybox printenv TOKEN",
 	.flags = flags,
 	.min_args = 1, .max_args = -1,
 	.complete_args = CLI_COMPLETE_IMAGE,
