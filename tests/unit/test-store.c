@@ -13,6 +13,7 @@
 
 #include "util/fs-util.h"
 #include "check.h"
+#include "container-store.h"
 #include "store.h"
 
 static bool exists(const char *dir, const char *name)
@@ -169,9 +170,14 @@ static void test_migration_namespaces(void **state)
 	struct snap_error err = { 0 };
 	ut_ok(ut_open(r, "vfs", 0, &err), &err);
 	ut_close(r);
-	/* Back to schema 3's snapshot tables, as migration 1 made them. */
+	/* Back to schema 3's snapshot tables, as migration 1 made them, and
+	 * its containers table (a row of an older run: migration 5 gives it
+	 * an empty run configuration). */
 	exec_sql(r->root,
 		 "PRAGMA foreign_keys = OFF;"
+		 "ALTER TABLE containers DROP COLUMN config;"
+		 "INSERT INTO containers(id, name, image, image_id, snapshot, command, created_ns, state)"
+		 "  VALUES ('c1', 'old', 'img', 'sha256:1', 'container-c1', '[\"true\"]', 1, 2);"
 		 "DROP TABLE snapshot_labels; DROP TABLE snapshots;"
 		 "CREATE TABLE snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE NOT NULL,"
 		 "  parent_id INTEGER REFERENCES snapshots(id), kind INTEGER NOT NULL,"
@@ -197,6 +203,11 @@ static void test_migration_namespaces(void **state)
 	ut_ok(ut_open(r, "vfs", 0, &err), &err);
 	assert_int_equal(user_version(r->root), snap_store_schema_version());
 	struct snap_info info = { 0 };
+	struct snap_container_rec rec = { 0 };
+	ut_ok(snap_container_store_get(r->core, "old", &rec, &err), &err);
+	assert_string_equal(rec.config, "{}");
+	assert_string_equal(rec.command, "[\"true\"]");
+	snap_container_rec_done(&rec);
 	ut_ok(snap_stat(r->core, "child", &info, &err), &err);
 	assert_int_equal(info.id, 5);
 	assert_string_equal(info.parent, "base");
