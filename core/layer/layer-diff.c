@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "layer/entry-compare.h"
+#include "layer/diff-walk.h"
 #include "layer/layer-internal.h"
 #include "layer/layer.h"
 #include "util/fs-util.h"
@@ -32,58 +32,9 @@ static int list_dir(int fd, bool root, struct snap_names *ret)
 	return snap_dir_list_sorted(fd, root ? SNAP_APPLY_BACKUP_PREFIX : NULL, ret);
 }
 
-struct differ {
-	int old_root;
-	int new_root;
-	struct snap_change_sink *sink;
-	struct snap_error *err;
-	char path[PATH_MAX];
-};
-
-static int emit(struct differ *d, int kind)
-{
-	int r = d->sink->change(d->sink, kind, d->path, kind == SNAP_CHANGE_DELETE ? -1 : d->new_root);
-	if (r < 0 && d->err->code == 0)
-		snap_error_set(d->err, r, "diff: report change '%s': %s", d->path, strerror(-r));
-	return r;
-}
-
-/* Append a component to d->path; returns the previous length or -ENAMETOOLONG. */
-static int path_push(struct differ *d, size_t len, const char *name)
-{
-	size_t nl = strlen(name);
-	if (len + nl + 2 >= sizeof(d->path))
-		return snap_error_set(d->err, -ENAMETOOLONG, "diff: path too long below '%s'", d->path);
-	if (len)
-		d->path[len++] = '/';
-	memcpy(d->path + len, name, nl + 1);
-	return 0;
-}
-
-/* 1 when the entry changed, 0 when not, -errno: the rule every differ
- * shares (core/layer/entry-compare.h). */
-static int entry_changed(struct differ *d, int ofd, int nfd, const char *name,
-			 const struct stat *os, const struct stat *ns)
-{
-	const char *step = "compare";
-	int r = snap_entry_changed(ofd, nfd, name, os, ns, &step);
-	if (r < 0)
-		return snap_error_set(d->err, r, "diff: %s '%s': %s", step, d->path, strerror(-r));
-	return r;
-}
-
-static int open_sub(struct differ *d, int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return snap_error_set(d->err, negative_errno(), "diff: open directory '%s': %s", d->path,
-				      strerror(errno));
-	return fd;
-}
-
 /* Compare directory ofd (old tree; -1: absent, everything is added) with
  * nfd, both at d->path of length len. */
-static int walk(struct differ *d, int ofd, int nfd, size_t len)
+static int walk(struct snap_diff_walk *d, int ofd, int nfd, size_t len)
 {
 	_cleanup_(snap_names_done) struct snap_names on = { 0 }, nn = { 0 };
 	int r;
@@ -97,12 +48,12 @@ static int walk(struct differ *d, int ofd, int nfd, size_t len)
 	while (i < on.n || j < nn.n) {
 		int c = i >= on.n ? 1 : j >= nn.n ? -1 : strcmp(on.v[i], nn.v[j]);
 		const char *name = c <= 0 ? on.v[i] : nn.v[j];
-		if ((r = path_push(d, len, name)) < 0)
+		if ((r = snap_diff_walk_push(d, len, name)) < 0)
 			return r;
 		size_t sublen = strlen(d->path);
 		if (c < 0) {
 			i++;
-			if ((r = emit(d, SNAP_CHANGE_DELETE)) < 0)
+			if ((r = snap_diff_walk_emit(d, SNAP_CHANGE_DELETE)) < 0)
 				return r;
 			d->path[len] = '\0';
 			continue;
@@ -114,7 +65,7 @@ static int walk(struct differ *d, int ofd, int nfd, size_t len)
 		bool old_dir = false;
 		if (c > 0) {
 			j++;
-			if ((r = emit(d, SNAP_CHANGE_ADD)) < 0)
+			if ((r = snap_diff_walk_emit(d, SNAP_CHANGE_ADD)) < 0)
 				return r;
 		} else {
 			i++;
@@ -123,18 +74,18 @@ static int walk(struct differ *d, int ofd, int nfd, size_t len)
 				return snap_error_set(d->err, negative_errno(), "diff: stat '%s' in the parent: %s",
 						      d->path, strerror(errno));
 			old_dir = S_ISDIR(os.st_mode) && S_ISDIR(ns.st_mode);
-			r = entry_changed(d, ofd, nfd, name, &os, &ns);
+			r = snap_diff_walk_changed(d, ofd, nfd, name, &os, &ns);
 			if (r < 0)
 				return r;
-			if (r > 0 && (r = emit(d, SNAP_CHANGE_MODIFY)) < 0)
+			if (r > 0 && (r = snap_diff_walk_emit(d, SNAP_CHANGE_MODIFY)) < 0)
 				return r;
 		}
 		if (S_ISDIR(ns.st_mode)) {
-			_cleanup_close_ int nsub = open_sub(d, nfd, name);
+			_cleanup_close_ int nsub = snap_diff_walk_open_dir(d, nfd, name, O_PATH, NULL);
 			if (nsub < 0)
 				return nsub;
 			_cleanup_close_ int osub = -EBADF;
-			if (old_dir && (osub = open_sub(d, ofd, name)) < 0)
+			if (old_dir && (osub = snap_diff_walk_open_dir(d, ofd, name, O_PATH, NULL)) < 0)
 				return osub;
 			if ((r = walk(d, old_dir ? osub : -1, nsub, sublen)) < 0)
 				return r;
@@ -147,10 +98,8 @@ static int walk(struct differ *d, int ofd, int nfd, size_t len)
 int snap_diff_trees(int old_dirfd, int new_dirfd, struct snap_change_sink *sink,
 		    struct snap_error *err)
 {
-	struct differ d = { .old_root = old_dirfd, .new_root = new_dirfd, .sink = sink, .err = err };
-	d.path[0] = '\0';
-	int r = walk(&d, old_dirfd, new_dirfd, 0);
-	return r;
+	struct snap_diff_walk d = { .sink = sink, .err = err, .src_root = new_dirfd, .what = "diff" };
+	return walk(&d, old_dirfd, new_dirfd, 0);
 }
 
 int snap_layer_diff_dirfd(int old_dirfd, int new_dirfd, int fd, const struct snap_diff_opts *opts,

@@ -44,7 +44,7 @@
 #include <btrfsutil.h>
 
 #include "btrfs-internal.h"
-#include "layer/entry-compare.h"
+#include "layer/diff-walk.h"
 #include "util/macro.h"
 
 /* core/layer/layer-internal.h: an apply's undo directory at the tree's root,
@@ -228,47 +228,10 @@ static bool same_inode_item(const struct btrfs_inode_item *a, const struct btrfs
 /* ---- the walk ------------------------------------------------------------- */
 
 struct fast_differ {
-	int nroot; /* N's subvolume root (handed to the sink) */
-	struct u64set changed; /* K, sorted */
-	struct strset dirty;   /* N paths of K inodes and their ancestors */
-	struct snap_change_sink *sink;
-	struct snap_error *err;
-	char path[PATH_MAX];
-	uint64_t emitted;
+	struct snap_diff_walk w; /* w.src_root: N's subvolume root */
+	struct u64set changed;   /* K, sorted */
+	struct strset dirty;     /* N paths of K inodes and their ancestors */
 };
-
-static int emit(struct fast_differ *d, int kind)
-{
-	d->emitted++;
-	int r = d->sink->change(d->sink, kind, d->path, kind == SNAP_CHANGE_DELETE ? -1 : d->nroot);
-	if (r < 0 && d->err->code == 0)
-		snap_error_set(d->err, r, "diff: report change '%s': %s", d->path, strerror(-r));
-	return r;
-}
-
-static int path_push(struct fast_differ *d, size_t len, const char *name)
-{
-	size_t nl = strlen(name);
-	if (len + nl + 2 >= sizeof(d->path))
-		return snap_error_set(d->err, -ENAMETOOLONG, "diff: path too long below '%s'",
-				      d->path);
-	if (len)
-		d->path[len++] = '/';
-	memcpy(d->path + len, name, nl + 1);
-	return 0;
-}
-
-/* 1 when the entry changed, 0 when not, -errno: the rule every differ
- * shares (core/layer/entry-compare.h). */
-static int entry_changed(struct fast_differ *d, int ofd, int nfd, const char *name,
-			 const struct stat *os, const struct stat *ns)
-{
-	const char *step = "compare";
-	int r = snap_entry_changed(ofd, nfd, name, os, ns, &step);
-	if (r < 0)
-		return snap_error_set(d->err, r, "diff: %s '%s': %s", step, d->path, strerror(-r));
-	return r;
-}
 
 struct dent {
 	char *name;
@@ -338,64 +301,55 @@ static int list_dir(int fd, bool root, struct dents *ret)
 	return 0;
 }
 
-static int open_sub(struct fast_differ *d, int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return snap_error_set(d->err, negative_errno(), "diff: open directory '%s': %s",
-				      d->path, strerror(errno));
-	return fd;
-}
-
 static int walk(struct fast_differ *d, int ofd, int nfd, size_t len, bool full);
 
-/* One name present in N (and in O when in_old), d->path set to it.
+/* One name present in N (and in O when in_old), d->w.path set to it.
  * `same` says O's entry is the same inode, unchanged (not in K). */
 static int visit(struct fast_differ *d, int ofd, int nfd, const char *name, bool in_old,
 		 bool same)
 {
-	size_t sublen = strlen(d->path);
-	bool dirty = strset_has(&d->dirty, d->path);
+	size_t sublen = strlen(d->w.path);
+	bool dirty = strset_has(&d->dirty, d->w.path);
 	if (same && !dirty)
 		return 0; /* the same inode with nothing changed below it */
 
 	struct stat ns, os;
 	if (fstatat(nfd, name, &ns, AT_SYMLINK_NOFOLLOW) < 0)
-		return snap_error_set(d->err, negative_errno(), "diff: stat '%s': %s", d->path,
+		return snap_error_set(d->w.err, negative_errno(), "diff: stat '%s': %s", d->w.path,
 				      strerror(errno));
 	bool old_dir = false;
 	int r;
 	if (!in_old) {
-		if ((r = emit(d, SNAP_CHANGE_ADD)) < 0)
+		if ((r = snap_diff_walk_emit(&d->w, SNAP_CHANGE_ADD)) < 0)
 			return r;
 	} else {
 		if (fstatat(ofd, name, &os, AT_SYMLINK_NOFOLLOW) < 0)
-			return snap_error_set(d->err, negative_errno(),
-					      "diff: stat '%s' in the parent: %s", d->path,
+			return snap_error_set(d->w.err, negative_errno(),
+					      "diff: stat '%s' in the parent: %s", d->w.path,
 					      strerror(errno));
 		old_dir = S_ISDIR(os.st_mode) && S_ISDIR(ns.st_mode);
 		if (!same) {
-			r = entry_changed(d, ofd, nfd, name, &os, &ns);
+			r = snap_diff_walk_changed(&d->w, ofd, nfd, name, &os, &ns);
 			if (r < 0)
 				return r;
-			if (r > 0 && (r = emit(d, SNAP_CHANGE_MODIFY)) < 0)
+			if (r > 0 && (r = snap_diff_walk_emit(&d->w, SNAP_CHANGE_MODIFY)) < 0)
 				return r;
 		}
 	}
 	if (!S_ISDIR(ns.st_mode))
 		return 0;
-	_cleanup_close_ int nsub = open_sub(d, nfd, name);
+	_cleanup_close_ int nsub = snap_diff_walk_open_dir(&d->w, nfd, name, O_PATH, NULL);
 	if (nsub < 0)
 		return nsub;
 	_cleanup_close_ int osub = -EBADF;
-	if (old_dir && (osub = open_sub(d, ofd, name)) < 0)
+	if (old_dir && (osub = snap_diff_walk_open_dir(&d->w, ofd, name, O_PATH, NULL)) < 0)
 		return osub;
 	/* An unchanged directory has the entries it had in O: only its dirty
 	 * children need a look.  Otherwise compare its listing. */
 	return walk(d, old_dir ? osub : -1, nsub, sublen, !same);
 }
 
-/* Directory nfd at d->path (length len) against ofd (-1: absent in O). */
+/* Directory nfd at d->w.path (length len) against ofd (-1: absent in O). */
 static int walk(struct fast_differ *d, int ofd, int nfd, size_t len, bool full)
 {
 	int r;
@@ -404,13 +358,13 @@ static int walk(struct fast_differ *d, int ofd, int nfd, size_t len, bool full)
 		char prefix[PATH_MAX + 1];
 		size_t plen = 0;
 		if (len) {
-			memcpy(prefix, d->path, len);
+			memcpy(prefix, d->w.path, len);
 			prefix[len] = '/';
 			plen = len + 1;
 		}
 		prefix[plen] = '\0';
 		size_t i = strset_lower(&d->dirty, prefix);
-		/* copy the names first: visit() rewrites d->path */
+		/* copy the names first: visit() rewrites d->w.path */
 		struct strset kids = { 0 };
 		for (; i < d->dirty.n && strncmp(d->dirty.v[i], prefix, plen) == 0; i++) {
 			const char *rest = d->dirty.v[i] + plen;
@@ -421,23 +375,23 @@ static int walk(struct fast_differ *d, int ofd, int nfd, size_t len, bool full)
 				continue;
 			if ((r = strset_addn(&kids, rest, strlen(rest))) < 0) {
 				strset_done(&kids);
-				return snap_error_set(d->err, r, "diff: out of memory");
+				return snap_error_set(d->w.err, r, "diff: out of memory");
 			}
 		}
 		r = 0;
 		for (size_t k = 0; r == 0 && k < kids.n; k++) {
-			if ((r = path_push(d, len, kids.v[k])) < 0)
+			if ((r = snap_diff_walk_push(&d->w, len, kids.v[k])) < 0)
 				break;
 			struct stat ns;
 			if (fstatat(nfd, kids.v[k], &ns, AT_SYMLINK_NOFOLLOW) < 0) {
-				r = snap_error_set(d->err, negative_errno(), "diff: stat '%s': %s",
-						   d->path, strerror(errno));
+				r = snap_error_set(d->w.err, negative_errno(), "diff: stat '%s': %s",
+						   d->w.path, strerror(errno));
 				break;
 			}
 			/* same entries as O: the same inode is there */
 			r = visit(d, ofd, nfd, kids.v[k], true,
 				  !u64set_has(&d->changed, (uint64_t)ns.st_ino));
-			d->path[len] = '\0';
+			d->w.path[len] = '\0';
 		}
 		strset_done(&kids);
 		return r;
@@ -445,19 +399,19 @@ static int walk(struct fast_differ *d, int ofd, int nfd, size_t len, bool full)
 
 	_cleanup_(dents_done) struct dents on = { 0 }, nn = { 0 };
 	if (ofd >= 0 && (r = list_dir(ofd, len == 0, &on)) < 0)
-		return snap_error_set(d->err, r, "diff: list '%s' in the parent: %s",
-				      len ? d->path : ".", strerror(-r));
+		return snap_error_set(d->w.err, r, "diff: list '%s' in the parent: %s",
+				      len ? d->w.path : ".", strerror(-r));
 	if ((r = list_dir(nfd, len == 0, &nn)) < 0)
-		return snap_error_set(d->err, r, "diff: list '%s': %s", len ? d->path : ".",
+		return snap_error_set(d->w.err, r, "diff: list '%s': %s", len ? d->w.path : ".",
 				      strerror(-r));
 	size_t i = 0, j = 0;
 	while (i < on.n || j < nn.n) {
 		int c = i >= on.n ? 1 : j >= nn.n ? -1 : strcmp(on.v[i].name, nn.v[j].name);
 		const char *name = c <= 0 ? on.v[i].name : nn.v[j].name;
-		if ((r = path_push(d, len, name)) < 0)
+		if ((r = snap_diff_walk_push(&d->w, len, name)) < 0)
 			return r;
 		if (c < 0) {
-			r = emit(d, SNAP_CHANGE_DELETE);
+			r = snap_diff_walk_emit(&d->w, SNAP_CHANGE_DELETE);
 		} else if (c > 0) {
 			r = visit(d, -1, nfd, name, false, false);
 		} else {
@@ -469,7 +423,7 @@ static int walk(struct fast_differ *d, int ofd, int nfd, size_t len, bool full)
 			i++;
 		if (c >= 0)
 			j++;
-		d->path[len] = '\0';
+		d->w.path[len] = '\0';
 		if (r < 0)
 			return r;
 	}
@@ -591,7 +545,9 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 	if (r < 0)
 		return FALLBACK("tree search of subvolume %" PRIu64 ": %s", nf.id, strerror(-r));
 
-	_cleanup_(fast_differ_done) struct fast_differ d = { .nroot = nfd, .sink = sink, .err = err };
+	_cleanup_(fast_differ_done) struct fast_differ d = {
+		.w = { .sink = sink, .err = err, .src_root = nfd, .what = "diff" },
+	};
 	for (size_t i = 0; i < cand.n; i++) {
 		struct item_lookup l = { 0 };
 		struct btrfs_key k = { cand.inos[i], BTRFS_INODE_ITEM_KEY, 0 };
@@ -625,7 +581,6 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 	strset_seal(&d.dirty);
 
 	/* 3. the pruned walk */
-	d.path[0] = '\0';
 	r = walk(&d, ofd, nfd, 0, u64set_has(&d.changed, BTRFS_FIRST_FREE_OBJECTID));
 	if (r == -ENOMEM && err->code == 0)
 		snap_error_set(err, r, "diff: out of memory");

@@ -42,18 +42,15 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "layer/entry-compare.h"
+#include "layer/diff-walk.h"
 #include "layer/layer-names.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 #include "ovl-internal.h"
 
 struct differ {
-	struct snap_change_sink *sink;
-	struct snap_error *err;
-	int mroot; /* M: source of every ADD/MODIFY */
-	const char *xprefix; /* "trusted.overlay." or "user.overlay." */
-	char path[PATH_MAX];
+	struct snap_diff_walk w; /* w.src_root: M, the source of every ADD/MODIFY */
+	const char *xprefix;     /* "trusted.overlay." or "user.overlay." */
 };
 
 /* Sorted names of directory `fd`.  The core's apply keeps its undo dir in
@@ -63,97 +60,55 @@ static int list_dir(int fd, bool root, struct snap_names *ret)
 	return snap_dir_list_sorted(fd, root ? SNAP_APPLY_BACKUP_PREFIX : NULL, ret);
 }
 
-static int emit(struct differ *d, int kind)
-{
-	int r = d->sink->change(d->sink, kind, d->path, kind == SNAP_CHANGE_DELETE ? -1 : d->mroot);
-	if (r < 0 && d->err->code == 0)
-		snap_error_set(d->err, r, "overlay diff: report change '%s': %s", d->path, strerror(-r));
-	return r;
-}
-
-static int path_push(struct differ *d, size_t len, const char *name)
-{
-	size_t nl = strlen(name);
-	if (len + nl + 2 >= sizeof(d->path))
-		return snap_error_set(d->err, -ENAMETOOLONG, "overlay diff: path too long below '%s'", d->path);
-	if (len)
-		d->path[len++] = '/';
-	memcpy(d->path + len, name, nl + 1);
-	return 0;
-}
-
-/* ---- the comparison rule of the generic differ ---- */
-
-/* 1 when the entry changed, 0 when not, -errno: the rule every differ
- * shares (core/layer/entry-compare.h). */
-static int entry_changed(struct differ *d, int ofd, int nfd, const char *name,
-			 const struct stat *os, const struct stat *ns)
-{
-	const char *step = "compare";
-	int r = snap_entry_changed(ofd, nfd, name, os, ns, &step);
-	if (r < 0)
-		return snap_error_set(d->err, r, "overlay diff: %s '%s': %s", step, d->path, strerror(-r));
-	return r;
-}
-
-static int open_sub(struct differ *d, int dirfd, const char *name, const char *tree)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return snap_error_set(d->err, negative_errno(), "overlay diff: open directory '%s' in %s: %s", d->path,
-				      tree, strerror(errno));
-	return fd;
-}
-
-/* Compare one entry present in M (ns) with P (os, when has_old) at d->path;
+/* Compare one entry present in M (ns) with P (os, when has_old) at d->w.path;
  * returns 0 or -errno. */
 static int compare_entry(struct differ *d, int pdir, int mdir, const char *name, const struct stat *ns,
 			 const struct stat *os, bool has_old, bool *ret_both_dirs)
 {
 	*ret_both_dirs = false;
 	if (!has_old)
-		return emit(d, SNAP_CHANGE_ADD);
-	int r = entry_changed(d, pdir, mdir, name, os, ns);
+		return snap_diff_walk_emit(&d->w, SNAP_CHANGE_ADD);
+	int r = snap_diff_walk_changed(&d->w, pdir, mdir, name, os, ns);
 	if (r < 0)
 		return r;
-	if (r > 0 && (r = emit(d, SNAP_CHANGE_MODIFY)) < 0)
+	if (r > 0 && (r = snap_diff_walk_emit(&d->w, SNAP_CHANGE_MODIFY)) < 0)
 		return r;
 	*ret_both_dirs = S_ISDIR(os->st_mode) && S_ISDIR(ns->st_mode);
 	return 0;
 }
 
 /* The generic two-tree walk of P directory pdir (-1: absent, all added) and
- * M directory mdir, at d->path of length len. */
+ * M directory mdir, at d->w.path of length len. */
 static int walk_both(struct differ *d, int pdir, int mdir, size_t len)
 {
 	_cleanup_(snap_names_done) struct snap_names on = { 0 }, nn = { 0 };
 	int r;
 	if (pdir >= 0 && (r = list_dir(pdir, len == 0, &on)) < 0)
-		return snap_error_set(d->err, r, "overlay diff: list '%s' in the parent: %s", len ? d->path : ".",
+		return snap_error_set(d->w.err, r, "overlay diff: list '%s' in the parent: %s", len ? d->w.path : ".",
 				      strerror(-r));
 	if ((r = list_dir(mdir, len == 0, &nn)) < 0)
-		return snap_error_set(d->err, r, "overlay diff: list '%s': %s", len ? d->path : ".", strerror(-r));
+		return snap_error_set(d->w.err, r, "overlay diff: list '%s': %s", len ? d->w.path : ".", strerror(-r));
 	size_t i = 0, j = 0;
 	while (i < on.n || j < nn.n) {
 		int c = i >= on.n ? 1 : j >= nn.n ? -1 : strcmp(on.v[i], nn.v[j]);
 		const char *name = c <= 0 ? on.v[i] : nn.v[j];
-		if ((r = path_push(d, len, name)) < 0)
+		if ((r = snap_diff_walk_push(&d->w, len, name)) < 0)
 			return r;
-		size_t sublen = strlen(d->path);
+		size_t sublen = strlen(d->w.path);
 		if (c < 0) {
 			i++;
-			if ((r = emit(d, SNAP_CHANGE_DELETE)) < 0)
+			if ((r = snap_diff_walk_emit(&d->w, SNAP_CHANGE_DELETE)) < 0)
 				return r;
-			d->path[len] = '\0';
+			d->w.path[len] = '\0';
 			continue;
 		}
 		struct stat ns, os;
 		if (fstatat(mdir, name, &ns, AT_SYMLINK_NOFOLLOW) < 0)
-			return snap_error_set(d->err, negative_errno(), "overlay diff: stat '%s': %s", d->path,
+			return snap_error_set(d->w.err, negative_errno(), "overlay diff: stat '%s': %s", d->w.path,
 					      strerror(errno));
 		if (c == 0 && fstatat(pdir, name, &os, AT_SYMLINK_NOFOLLOW) < 0)
-			return snap_error_set(d->err, negative_errno(), "overlay diff: stat '%s' in the parent: %s",
-					      d->path, strerror(errno));
+			return snap_error_set(d->w.err, negative_errno(), "overlay diff: stat '%s' in the parent: %s",
+					      d->w.path, strerror(errno));
 		if (c > 0)
 			j++;
 		else {
@@ -164,16 +119,16 @@ static int walk_both(struct differ *d, int pdir, int mdir, size_t len)
 		if ((r = compare_entry(d, pdir, mdir, name, &ns, &os, c == 0, &both_dirs)) < 0)
 			return r;
 		if (S_ISDIR(ns.st_mode)) {
-			_cleanup_close_ int msub = open_sub(d, mdir, name, "the snapshot");
+			_cleanup_close_ int msub = snap_diff_walk_open_dir(&d->w, mdir, name, O_RDONLY, "the snapshot");
 			if (msub < 0)
 				return msub;
 			_cleanup_close_ int psub = -EBADF;
-			if (both_dirs && (psub = open_sub(d, pdir, name, "the parent")) < 0)
+			if (both_dirs && (psub = snap_diff_walk_open_dir(&d->w, pdir, name, O_RDONLY, "the parent")) < 0)
 				return psub;
 			if ((r = walk_both(d, both_dirs ? psub : -1, msub, sublen)) < 0)
 				return r;
 		}
-		d->path[len] = '\0';
+		d->w.path[len] = '\0';
 	}
 	return 0;
 }
@@ -198,43 +153,43 @@ static int walk_upper(struct differ *d, int udir, int mdir, int pdir, size_t len
 	_cleanup_(snap_names_done) struct snap_names un = { 0 };
 	int r = list_dir(udir, len == 0, &un);
 	if (r < 0)
-		return snap_error_set(d->err, r, "overlay diff: list '%s' in the upper dir: %s", len ? d->path : ".",
+		return snap_error_set(d->w.err, r, "overlay diff: list '%s' in the upper dir: %s", len ? d->w.path : ".",
 				      strerror(-r));
 	for (size_t i = 0; i < un.n; i++) {
 		const char *name = un.v[i];
-		if ((r = path_push(d, len, name)) < 0)
+		if ((r = snap_diff_walk_push(&d->w, len, name)) < 0)
 			return r;
-		size_t sublen = strlen(d->path);
+		size_t sublen = strlen(d->w.path);
 		struct stat ns, os;
 		bool has_old = pdir >= 0 && fstatat(pdir, name, &os, AT_SYMLINK_NOFOLLOW) == 0;
 		if (!has_old && pdir >= 0 && errno != ENOENT)
-			return snap_error_set(d->err, negative_errno(), "overlay diff: stat '%s' in the parent: %s",
-					      d->path, strerror(errno));
+			return snap_error_set(d->w.err, negative_errno(), "overlay diff: stat '%s' in the parent: %s",
+					      d->w.path, strerror(errno));
 		if (fstatat(mdir, name, &ns, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT)
-				return snap_error_set(d->err, negative_errno(), "overlay diff: stat '%s': %s", d->path,
+				return snap_error_set(d->w.err, negative_errno(), "overlay diff: stat '%s': %s", d->w.path,
 						      strerror(errno));
 			/* In U, hidden in M: a whiteout. */
-			if (has_old && (r = emit(d, SNAP_CHANGE_DELETE)) < 0)
+			if (has_old && (r = snap_diff_walk_emit(&d->w, SNAP_CHANGE_DELETE)) < 0)
 				return r;
-			d->path[len] = '\0';
+			d->w.path[len] = '\0';
 			continue;
 		}
 		bool both_dirs;
 		if ((r = compare_entry(d, pdir, mdir, name, &ns, &os, has_old, &both_dirs)) < 0)
 			return r;
 		if (S_ISDIR(ns.st_mode)) {
-			_cleanup_close_ int msub = open_sub(d, mdir, name, "the snapshot");
+			_cleanup_close_ int msub = snap_diff_walk_open_dir(&d->w, mdir, name, O_RDONLY, "the snapshot");
 			if (msub < 0)
 				return msub;
 			_cleanup_close_ int psub = -EBADF;
-			if (both_dirs && (psub = open_sub(d, pdir, name, "the parent")) < 0)
+			if (both_dirs && (psub = snap_diff_walk_open_dir(&d->w, pdir, name, O_RDONLY, "the parent")) < 0)
 				return psub;
 			_cleanup_close_ int usub = -EBADF;
 			struct stat us;
 			bool merge = both_dirs && fstatat(udir, name, &us, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(us.st_mode);
 			if (merge) {
-				if ((usub = open_sub(d, udir, name, "the upper dir")) < 0)
+				if ((usub = snap_diff_walk_open_dir(&d->w, udir, name, O_RDONLY, "the upper dir")) < 0)
 					return usub;
 				merge = !replaces_lower(d, usub);
 			}
@@ -245,7 +200,7 @@ static int walk_upper(struct differ *d, int udir, int mdir, int pdir, size_t len
 			if (r < 0)
 				return r;
 		}
-		d->path[len] = '\0';
+		d->w.path[len] = '\0';
 	}
 	return 0;
 }
@@ -314,12 +269,9 @@ int ovl_diff(void *state, const struct snap_ref *snap, const struct snap_chain *
 		return snap_error_prefix(err, "overlay diff of '%.64s'", snap->key);
 
 	struct differ d = {
-		.sink = sink,
-		.err = err,
-		.mroot = parents->n > 0 ? mfd : ufd,
+		.w = { .sink = sink, .err = err, .src_root = parents->n > 0 ? mfd : ufd, .what = "overlay diff" },
 		.xprefix = (own & OVL_OPT_USERXATTR) ? "user.overlay." : "trusted.overlay.",
 	};
-	d.path[0] = '\0';
 	if (parents->n == 0)
 		/* A bind of the upper dir: everything in it is new, whiteout
 		 * devices included (they are plain devices there). */

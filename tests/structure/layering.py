@@ -24,7 +24,7 @@ SEARCH = ["", "core", "plugin-api/include"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 # What drivers may use of the core besides core/util/.
-DRIVER_SUPPORT = {"core/layer/entry-compare.h", "core/layer/layer-names.h",
+DRIVER_SUPPORT = {"core/layer/entry-compare.h", "core/layer/layer-names.h", "core/layer/diff-walk.h",
                   "drivers/plugins/plugin-name.h"}
 # Core headers only the core includes, besides every *-internal.h.
 CORE_PRIVATE = {"core/store.h", "core/snapshot/driver-call.h", "core/snapshot/snapshot-rows.h"}
