@@ -23,13 +23,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static bool probed;
 static struct snap_feature table[SNAP_FEAT__MAX] = {
 	[SNAP_FEAT_OVERLAY] = { .name = "overlay" },
-	[SNAP_FEAT_LOWERDIR_PLUS] = { .name = "lowerdir+" },
-	[SNAP_FEAT_USERXATTR] = { .name = "userxattr" },
-	[SNAP_FEAT_METACOPY] = { .name = "metacopy" },
-	[SNAP_FEAT_REDIRECT_DIR] = { .name = "redirect_dir" },
-	[SNAP_FEAT_INDEX] = { .name = "index" },
-	[SNAP_FEAT_VOLATILE] = { .name = "volatile" },
-	[SNAP_FEAT_NFS_EXPORT] = { .name = "nfs_export" },
 	[SNAP_FEAT_IDMAPPED] = { .name = "idmapped-mounts" },
 	[SNAP_FEAT_OPENAT2] = { .name = "openat2" },
 	[SNAP_FEAT_BTRFS] = { .name = "btrfs" },
@@ -61,123 +54,26 @@ static void set(enum snap_feature_id id, int state, const char *fmt, ...)
 	}
 }
 
-/* ---- overlay ------------------------------------------------------------- */
+/* ---- filesystems the kernel has --------------------------------------- */
 
-/* The fs context's own log explains a refusal better than the errno
- * ("e overlay: ..."); take its last line. */
-static void read_fs_log(int fsfd, char *buf, size_t size)
+/* In /proc/filesystems.  What overlay can do (lowerdir+, userxattr,
+ * metacopy, ...) is the overlay driver's to probe, on the root it mounts
+ * on: drivers/overlay/probe.c, shown by `snapctl --driver overlay info`. */
+static void probe_listed(enum snap_feature_id id, const char *fs)
 {
-	char line[256];
-	ssize_t n;
-	while ((n = read(fsfd, line, sizeof(line) - 1)) > 0) {
-		line[n] = '\0';
-		snprintf(buf, size, "%s", line);
-	}
-}
-
-/* Try to create an overlay superblock over fresh dirs scratch/p<n>/, with
- * the given extra options ("key" flags or "key=value").  Never attached. */
-static int ovl_try(const char *scratch, int n, bool lowerdir_plus, const char *const *opts, char *why,
-		   size_t why_size)
-{
-	char base[4096], lower[4200], upper[4200], work[4200];
-	snprintf(base, sizeof(base), "%s/p%d", scratch, n);
-	snprintf(lower, sizeof(lower), "%s/lower", base);
-	snprintf(upper, sizeof(upper), "%s/upper", base);
-	snprintf(work, sizeof(work), "%s/work", base);
-	if (mkdir(base, 0700) < 0 || mkdir(lower, 0700) < 0 || mkdir(upper, 0700) < 0 || mkdir(work, 0700) < 0) {
-		snprintf(why, why_size, "mkdir under %s: %s", scratch, strerror(errno));
-		return negative_errno();
-	}
-	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
-	if (fs < 0) {
-		snprintf(why, why_size, "fsopen(overlay): %s", strerror(errno));
-		return negative_errno();
-	}
-	struct {
-		const char *key, *value;
-	} params[12];
-	size_t np = 0;
-	params[np++] = (typeof(params[0])){ lowerdir_plus ? "lowerdir+" : "lowerdir", lower };
-	params[np++] = (typeof(params[0])){ "upperdir", upper };
-	params[np++] = (typeof(params[0])){ "workdir", work };
-	char kv[8][64];
-	for (size_t i = 0; opts && opts[i] && i < 8; i++) {
-		snprintf(kv[i], sizeof(kv[i]), "%s", opts[i]);
-		char *eq = strchr(kv[i], '=');
-		if (eq)
-			*eq++ = '\0';
-		params[np++] = (typeof(params[0])){ kv[i], eq };
-	}
-	for (size_t i = 0; i < np; i++) {
-		int r = params[i].value ? fsconfig(fs, FSCONFIG_SET_STRING, params[i].key, params[i].value, 0)
-					: fsconfig(fs, FSCONFIG_SET_FLAG, params[i].key, NULL, 0);
-		if (r < 0) {
-			int e = errno;
-			char log[256] = "";
-			read_fs_log(fs, log, sizeof(log));
-			snprintf(why, why_size, "fsconfig %s: %s%s%s", params[i].key, strerror(e), log[0] ? "; " : "",
-				 log);
-			return -e;
-		}
-	}
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		int e = errno;
-		char log[256] = "";
-		read_fs_log(fs, log, sizeof(log));
-		snprintf(why, why_size, "create superblock: %s%s%s", strerror(e), log[0] ? "; " : "", log);
-		return -e;
-	}
-	return 0;
-}
-
-static void probe_overlay(const char *scratch)
-{
-	char why[160];
-	int r = ovl_try(scratch, 0, false, NULL, why, sizeof(why));
-	if (r == -ENOSYS) {
-		/* Without the new mount API the only way to know would be to
-		 * mount for real; report what the kernel lists. */
-		_cleanup_free_ char *fsl = NULL;
-		size_t len = 0;
-		bool listed = snap_read_file_at(AT_FDCWD, "/proc/filesystems", 1 << 16, &fsl, &len) == 0 &&
-			      strstr(fsl, "\toverlay\n");
-		set(SNAP_FEAT_OVERLAY, listed ? SNAP_FEATURE_YES : SNAP_FEATURE_NO,
-		    "new mount API missing; from /proc/filesystems");
-		set(SNAP_FEAT_LOWERDIR_PLUS, SNAP_FEATURE_NO, "new mount API missing");
-		for (int id = SNAP_FEAT_USERXATTR; id <= SNAP_FEAT_NFS_EXPORT; id++)
-			set(id, SNAP_FEATURE_UNKNOWN, "new mount API missing");
-		return;
-	}
+	_cleanup_free_ char *fsl = NULL;
+	size_t len = 0;
+	int r = snap_read_file_at(AT_FDCWD, "/proc/filesystems", 1 << 16, &fsl, &len);
 	if (r < 0) {
-		bool perm = r == -EPERM || r == -EACCES;
-		set(SNAP_FEAT_OVERLAY, perm ? SNAP_FEATURE_UNKNOWN : SNAP_FEATURE_NO, "%s", why);
-		for (int id = SNAP_FEAT_LOWERDIR_PLUS; id <= SNAP_FEAT_NFS_EXPORT; id++)
-			set(id, perm ? SNAP_FEATURE_UNKNOWN : SNAP_FEATURE_NO, "overlay unavailable");
+		set(id, SNAP_FEATURE_UNKNOWN, "read /proc/filesystems: %s", strerror(-r));
 		return;
 	}
-	set(SNAP_FEAT_OVERLAY, SNAP_FEATURE_YES, NULL);
-
-	static const struct {
-		enum snap_feature_id id;
-		bool lowerdir_plus;
-		const char *opts[3];
-	} probes[] = {
-		{ SNAP_FEAT_LOWERDIR_PLUS, true, { NULL } },
-		{ SNAP_FEAT_USERXATTR, false, { "userxattr", NULL } },
-		{ SNAP_FEAT_METACOPY, false, { "metacopy=on", NULL } },
-		{ SNAP_FEAT_REDIRECT_DIR, false, { "redirect_dir=on", NULL } },
-		{ SNAP_FEAT_INDEX, false, { "index=on", NULL } },
-		{ SNAP_FEAT_VOLATILE, false, { "volatile", NULL } },
-		{ SNAP_FEAT_NFS_EXPORT, false, { "index=on", "nfs_export=on", NULL } },
-	};
-	for (size_t i = 0; i < ELEMENTSOF(probes); i++) {
-		r = ovl_try(scratch, (int)i + 1, probes[i].lowerdir_plus, probes[i].opts, why, sizeof(why));
-		if (r == 0)
-			set(probes[i].id, SNAP_FEATURE_YES, NULL);
-		else
-			set(probes[i].id, SNAP_FEATURE_NO, "%s", why);
-	}
+	char needle[64];
+	snprintf(needle, sizeof(needle), "\t%s\n", fs);
+	if (strstr(fsl, needle))
+		set(id, SNAP_FEATURE_YES, NULL);
+	else
+		set(id, SNAP_FEATURE_NO, "not in /proc/filesystems");
 }
 
 /* ---- idmapped mounts ----------------------------------------------------- */
@@ -232,22 +128,6 @@ static void probe_reflink(int scratchfd, const char *scratch)
 		set(SNAP_FEAT_REFLINK, SNAP_FEATURE_NO, "FICLONE in %s: %s", scratch, strerror(errno));
 }
 
-static void probe_btrfs(void)
-{
-	_cleanup_free_ char *fsl = NULL;
-	size_t len = 0;
-	int r = snap_read_file_at(AT_FDCWD, "/proc/filesystems", 1 << 16, &fsl, &len);
-	if (r < 0)
-		{
-		set(SNAP_FEAT_BTRFS, SNAP_FEATURE_UNKNOWN, "read /proc/filesystems: %s", strerror(-r));
-		return;
-	}
-	if (strstr(fsl, "\tbtrfs\n"))
-		set(SNAP_FEAT_BTRFS, SNAP_FEATURE_YES, NULL);
-	else
-		set(SNAP_FEAT_BTRFS, SNAP_FEATURE_NO, "not in /proc/filesystems");
-}
-
 /* ---- entry points -------------------------------------------------------- */
 
 static void probe_all(const char *root)
@@ -263,11 +143,12 @@ static void probe_all(const char *root)
 	snprintf(scratch, sizeof(scratch), "%s/features-XXXXXX", base);
 	set(SNAP_FEAT_OPENAT2, snap_fs_have_openat2() ? SNAP_FEATURE_YES : SNAP_FEATURE_NO,
 	    snap_fs_have_openat2() ? NULL : "openat2 missing or disabled (SNAPCTL_NO_OPENAT2)");
-	probe_btrfs();
+	probe_listed(SNAP_FEAT_OVERLAY, "overlay");
+	probe_listed(SNAP_FEAT_BTRFS, "btrfs");
 	if (!mkdtemp(scratch)) {
 		int e = errno;
 		for (int id = 0; id < SNAP_FEAT__MAX; id++)
-			if (id != SNAP_FEAT_OPENAT2 && id != SNAP_FEAT_BTRFS)
+			if (id != SNAP_FEAT_OPENAT2 && id != SNAP_FEAT_BTRFS && id != SNAP_FEAT_OVERLAY)
 				set(id, SNAP_FEATURE_UNKNOWN, "no scratch directory in %s: %s", base, strerror(e));
 		return;
 	}
@@ -276,7 +157,6 @@ static void probe_all(const char *root)
 	 * leaves it alone while we probe. */
 	if (fd >= 0)
 		flock(fd, LOCK_EX | LOCK_NB);
-	probe_overlay(scratch);
 	probe_idmapped(scratch);
 	if (fd >= 0)
 		probe_reflink(fd, scratch);

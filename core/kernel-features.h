@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Kernel features, probed by trying them once per process (never by
- * comparing kernel versions), for `snapctl info` and for tests that want to
- * know before they try.  Drivers do not use this table: they cannot link
- * the core, and the overlay driver probes what it mounts with on its own
- * root (drivers/overlay/probe.c, cached in ROOT/overlay.features) and
- * reports it through its `info` method ("Driver details" of `snapctl
- * info`).  Both try idmapped mounts through the same user namespace helper
- * (core/util/userns.c, which the plugins link).
+ * Kernel features every driver or the runtime relies on, probed by trying
+ * them once per process (never by comparing kernel versions), for `snapctl
+ * info` and for tests that want to know before they try: idmapped mounts on
+ * the root's filesystem, openat2, reflinks, and whether overlay and btrfs
+ * are in the kernel at all.
  *
- * The overlay probes build a superblock with the new mount API (fsopen,
- * fsconfig, FSCONFIG_CMD_CREATE) over scratch directories under ROOT/tmp and
- * never attach it, so probing leaves no mount behind.  The reflink probe
- * clones a small file on the root's filesystem.
+ * There is one prober per feature.  What overlay can mount with (lowerdir+,
+ * userxattr, metacopy, redirect_dir, index, volatile, nfs_export) is probed
+ * by the overlay driver alone, on its own root (drivers/overlay/probe.c,
+ * cached in ROOT/overlay.features), and reported through its `info` method
+ * ("Driver details" of `snapctl --driver overlay info`).  Both try
+ * idmapped mounts through the same user namespace helper (core/util/userns.c,
+ * which the plugins link).  The reflink probe clones a small file in a
+ * scratch directory under ROOT/tmp, removed afterwards.
  */
 /* Not "features.h": that name is glibc's, and core/ is on the include path. */
 #ifndef SNAP_FEATURES_H
@@ -21,14 +22,7 @@
 #include <stdbool.h>
 
 enum snap_feature_id {
-	SNAP_FEAT_OVERLAY,       /* overlayfs superblock can be created */
-	SNAP_FEAT_LOWERDIR_PLUS, /* fsconfig "lowerdir+" (one layer per call, no page-size limit) */
-	SNAP_FEAT_USERXATTR,     /* overlay "userxattr" (user.overlay.* instead of trusted.*) */
-	SNAP_FEAT_METACOPY,      /* overlay "metacopy=on" */
-	SNAP_FEAT_REDIRECT_DIR,  /* overlay "redirect_dir=on" */
-	SNAP_FEAT_INDEX,         /* overlay "index=on" */
-	SNAP_FEAT_VOLATILE,      /* overlay "volatile" */
-	SNAP_FEAT_NFS_EXPORT,    /* overlay "nfs_export=on" (with index=on) */
+	SNAP_FEAT_OVERLAY,       /* overlay listed in /proc/filesystems (its options: the overlay driver's info) */
 	SNAP_FEAT_IDMAPPED,      /* mount_setattr(MOUNT_ATTR_IDMAP) on the root's filesystem */
 	SNAP_FEAT_OPENAT2,       /* openat2(RESOLVE_IN_ROOT) */
 	SNAP_FEAT_BTRFS,         /* btrfs listed in /proc/filesystems */
