@@ -15,6 +15,8 @@ packages=(
 	# filesystems and test tools
 	btrfs-progs xfsprogs e2fsprogs util-linux iproute2 kmod
 	libarchive-tools tar zstd gzip busybox-static python3 python3-jsonschema jq strace
+	# I/O workloads of `snapctl bench` (runtime/bench/wl-fio.c)
+	fio
 	# man pages and completion checks (tests/runtime/cli-install.sh)
 	man-db zsh bash-completion
 	# libFuzzer harnesses (tests/fuzz/run.sh): clang and its runtime

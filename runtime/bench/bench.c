@@ -21,26 +21,31 @@ const struct bench_scale bench_scale_tiny = {
 	.name = "tiny", .chain_depth = 3, .unpack_small_files = 200, .unpack_large_files = 1,
 	.unpack_large_size = 1 << 20, .commit_base_files = 500, .commit_changes = { 2, 10, 50 },
 	.copyup_size = 4 << 20, .chain_layers = { 1, 2, 5, 10 }, .sharing_counts = { 1, 2, 3 },
-	.read_size = 8 << 20,
+	.read_size = 8 << 20, .fio_size = 8 << 20, .fio_rand_bytes = 2 << 20, .fio_fsyncs = 128,
+	.fio_files = 200,
 };
 const struct bench_scale bench_scale_small = {
 	.name = "small", .chain_depth = 10, .unpack_small_files = 5000, .unpack_large_files = 2,
 	.unpack_large_size = 16 << 20, .commit_base_files = 10000, .commit_changes = { 10, 100, 1000 },
 	.copyup_size = 64 << 20, .chain_layers = { 1, 10, 50, 100 }, .sharing_counts = { 1, 10, 20 },
-	.read_size = 128 << 20,
+	.read_size = 128 << 20, .fio_size = 256 << 20, .fio_rand_bytes = 32 << 20, .fio_fsyncs = 1024,
+	.fio_files = 5000,
 };
 const struct bench_scale bench_scale_full = {
 	.name = "full", .chain_depth = 10, .unpack_small_files = 20000, .unpack_large_files = 3,
 	.unpack_large_size = 64 << 20, .commit_base_files = 50000, .commit_changes = { 10, 1000, 10000 },
 	.copyup_size = 256 << 20, .chain_layers = { 1, 10, 100, 500 }, .sharing_counts = { 1, 10, 100 },
-	.read_size = 512 << 20,
+	.read_size = 512 << 20, .fio_size = 1LL << 30, .fio_rand_bytes = 128 << 20, .fio_fsyncs = 4096,
+	.fio_files = 20000,
 };
 
-static const struct bench_workload *const all_workloads[] = {
+const struct bench_workload *const bench_all_workloads[] = {
 	&bench_wl_snapshot_ops, &bench_wl_unpack, &bench_wl_start, &bench_wl_commit,
 	&bench_wl_copyup,       &bench_wl_chain,  &bench_wl_sharing, &bench_wl_read,
-	&bench_wl_snapshot_process,
+	&bench_wl_snapshot_process, &bench_wl_fio,
 };
+#define all_workloads bench_all_workloads
+const size_t bench_n_workloads = ELEMENTSOF(bench_all_workloads);
 
 static volatile sig_atomic_t interrupted;
 
@@ -50,14 +55,33 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-int bench_record(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *unit,
-		 double value)
+double bench_loadavg(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/loadavg", "re");
+	double l;
+	return f && fscanf(f, "%lf", &l) == 1 ? l : -1;
+}
+
+void bench_result_free(struct bench_result *r)
+{
+	free(r->workload);
+	free(r->metric);
+	free(r->unit);
+	free(r->driver);
+	free(r->x_label);
+	free(r->v);
+	free(r->load);
+}
+
+int bench_record_x(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *unit,
+		   const char *x_label, double x, double value)
 {
 	const char *wl = b->current->name;
 	struct bench_result *r = NULL;
 	for (size_t i = 0; i < b->n_results; i++) {
 		struct bench_result *o = &b->results[i];
-		if (!strcmp(o->workload, wl) && !strcmp(o->metric, metric) && !strcmp(o->driver, env->driver)) {
+		if (!strcmp(o->workload, wl) && !strcmp(o->metric, metric) && !strcmp(o->driver, env->driver) &&
+		    !o->x_label == !x_label && (!x_label || o->x == x)) {
 			r = o;
 			break;
 		}
@@ -68,16 +92,30 @@ int bench_record(struct bench_ctx *b, struct bench_env *env, const char *metric,
 			return -ENOMEM;
 		b->results = nv;
 		r = &nv[b->n_results++];
-		*r = (struct bench_result){ strdup(wl), strdup(metric), strdup(unit), strdup(env->driver), NULL, 0 };
-		if (!r->workload || !r->metric || !r->unit || !r->driver)
+		*r = (struct bench_result){ .workload = strdup(wl), .metric = strdup(metric), .unit = strdup(unit),
+					    .driver = strdup(env->driver), .x = x };
+		if (x_label)
+			r->x_label = strdup(x_label);
+		if (!r->workload || !r->metric || !r->unit || !r->driver || (x_label && !r->x_label))
 			return -ENOMEM;
 	}
 	double *nv = realloc(r->v, (r->n + 1) * sizeof(double));
 	if (!nv)
 		return -ENOMEM;
 	r->v = nv;
+	double *nl = realloc(r->load, (r->n + 1) * sizeof(double));
+	if (!nl)
+		return -ENOMEM;
+	r->load = nl;
+	r->load[r->n] = bench_loadavg();
 	r->v[r->n++] = value;
 	return 0;
+}
+
+int bench_record(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *unit,
+		 double value)
+{
+	return bench_record_x(b, env, metric, unit, NULL, 0, value);
 }
 
 int bench_spawn(struct bench_ctx *b, char *const argv[])
@@ -183,7 +221,7 @@ static void run_workload(struct bench_ctx *b, const struct bench_workload *wl)
 	}
 	for (size_t i = 0; i < b->n_envs && !interrupted; i++) {
 		struct bench_env *e = &b->envs[i];
-		if (e->skip_reason[0] || (e->peer && !wl->peers))
+		if (e->skip_reason[0] || (e->peer && !wl->peers) || (e->reference && !wl->reference))
 			continue;
 		struct snap_error err = { 0 };
 		if (e->peer) {
@@ -215,13 +253,8 @@ static void run_workload(struct bench_ctx *b, const struct bench_workload *wl)
 			int r = e->peer ? bench_peer_run(b, e, wl->name, run, &err)
 					: wl->run(b, e, state[i], run, &err);
 			if (run < 0) {
-				for (size_t k = 0; k < b->n_results; k++) {
-					free(b->results[k].workload);
-					free(b->results[k].metric);
-					free(b->results[k].unit);
-					free(b->results[k].driver);
-					free(b->results[k].v);
-				}
+				for (size_t k = 0; k < b->n_results; k++)
+					bench_result_free(&b->results[k]);
 				free(b->results);
 				b->results = saved;
 				b->n_results = saved_n;
@@ -300,20 +333,16 @@ static void sort_results(struct bench_ctx *b)
 
 static void free_results(struct bench_ctx *b)
 {
-	for (size_t i = 0; i < b->n_results; i++) {
-		free(b->results[i].workload);
-		free(b->results[i].metric);
-		free(b->results[i].unit);
-		free(b->results[i].driver);
-		free(b->results[i].v);
-	}
+	for (size_t i = 0; i < b->n_results; i++)
+		bench_result_free(&b->results[i]);
 	free(b->results);
 	b->results = NULL;
 	b->n_results = 0;
 }
 
 /* --from-json: the reports of a saved run, drawn again. */
-static int replot(struct bench_ctx *b, const char *from, const char *json, const char *svg, const char *png)
+static int replot(struct bench_ctx *b, const char *from, const char *json, const char *svg, const char *png,
+		  const char *curves)
 {
 	struct snap_error err = { 0 };
 	int ret = EXIT_SUCCESS;
@@ -327,6 +356,8 @@ static int replot(struct bench_ctx *b, const char *from, const char *json, const
 			ret = cli_fail(b->cli, &err);
 		if (png && bench_write_chart(b, png, true, &err) < 0)
 			ret = cli_fail(b->cli, &err);
+		if (curves && bench_write_curve_charts(b, curves, &err) < 0)
+			ret = cli_fail(b->cli, &err);
 	}
 	for (size_t i = 0; i < b->n_envs; i++)
 		free((char *)b->envs[i].driver);
@@ -336,7 +367,7 @@ static int replot(struct bench_ctx *b, const char *from, const char *json, const
 }
 
 struct bench_opts {
-	const char *drivers, *json, *svg, *png, *workdir, *from_json;
+	const char *drivers, *json, *svg, *png, *workdir, *from_json, *curves;
 	const char *wl_names[ELEMENTSOF(all_workloads)];
 	size_t n_wl;
 	bool peers;
@@ -405,6 +436,9 @@ static int parse_options(struct cli_ctx *ctx, struct bench_ctx *b, struct bench_
 		case 'F':
 			o->from_json = optarg;
 			break;
+		case 'C':
+			o->curves = optarg;
+			break;
 		case 'l':
 			for (size_t i = 0; i < ELEMENTSOF(all_workloads); i++)
 				printf("%-14s %s\n", all_workloads[i]->name, all_workloads[i]->description);
@@ -447,9 +481,23 @@ static int make_work_dir(struct bench_ctx *b, const char *workdir)
 	return b->work ? 0 : -1;
 }
 
+/* Whether a selected workload also runs on the bare backing filesystem. */
+static bool wants_reference(const struct bench_opts *o)
+{
+	for (size_t i = 0; i < ELEMENTSOF(all_workloads); i++) {
+		bool want = o->n_wl == 0;
+		for (size_t j = 0; j < o->n_wl; j++)
+			want |= strcmp(o->wl_names[j], all_workloads[i]->name) == 0;
+		if (want && all_workloads[i]->reference)
+			return true;
+	}
+	return false;
+}
+
 /* One environment per listed driver (a driver that cannot open is
- * skipped with a notice), then the peers.  `list` is kept by the envs. */
-static int open_drivers(struct bench_ctx *b, char *list, bool peers)
+ * skipped with a notice), the backing filesystem when a workload wants
+ * it, then the peers.  `list` is kept by the envs. */
+static int open_drivers(struct bench_ctx *b, char *list, bool reference, bool peers)
 {
 	size_t cap = 16;
 	b->envs = calloc(cap, sizeof(*b->envs));
@@ -460,6 +508,13 @@ static int open_drivers(struct bench_ctx *b, char *list, bool peers)
 			return -ENOMEM;
 		if (env_open(b, e) < 0)
 			cli_notice(b->cli, "bench: skipping driver %s: %s", d, e->skip_reason);
+	}
+	if (reference && b->n_envs < cap) {
+		struct bench_env *e = &b->envs[b->n_envs++];
+		e->driver = "backing-fs";
+		e->reference = true;
+		if (asprintf(&e->root, "%s/backing-fs", b->work) < 0 || !(e->mnt = strdup(e->root)))
+			return -ENOMEM;
 	}
 	if (peers)
 		bench_peers_add(b, cap);
@@ -495,6 +550,8 @@ static int report(struct bench_ctx *b, const struct bench_opts *o)
 		ret = cli_fail(b->cli, &err);
 	if (o->png && bench_write_chart(b, o->png, true, &err) < 0)
 		ret = cli_fail(b->cli, &err);
+	if (o->curves && bench_write_curve_charts(b, o->curves, &err) < 0)
+		ret = cli_fail(b->cli, &err);
 	return ret;
 }
 
@@ -525,12 +582,14 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct bench_opts o = { .drivers = "overlay,btrfs,vfs" };
 	struct bench_ctx b = { .cli = ctx, .scale = &bench_scale_small, .seed = 42, .runs = 5, .warmup = 1,
-			       .interrupted = &interrupted };
+			       .interrupted = &interrupted, .load_start = -1, .load_end = -1 };
 	int r = parse_options(ctx, &b, &o, argc, argv);
 	if (r >= 0)
 		return r;
 	if (o.from_json)
-		return replot(&b, o.from_json, o.json, o.svg, o.png);
+		return replot(&b, o.from_json, o.json, o.svg, o.png, o.curves);
+	if (o.curves && snap_mkdir_p(o.curves, 0755) < 0)
+		return cli_failf(ctx, "bench: create %s: %m", o.curves);
 
 	/* A private mount namespace: whatever the bench mounts disappears with
 	 * the process, even when it is killed. */
@@ -547,9 +606,11 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	_cleanup_free_ char *list = strdup(o.drivers);
-	if (open_drivers(&b, list, o.peers) < 0)
+	if (open_drivers(&b, list, wants_reference(&o), o.peers) < 0)
 		return cli_failf(ctx, "bench: out of memory");
+	b.load_start = bench_loadavg();
 	run_selected(&b, &o);
+	b.load_end = bench_loadavg();
 	int ret = report(&b, &o);
 	teardown(&b);
 	return ret;

@@ -30,6 +30,10 @@ struct bench_scale {
 	int chain_layers[4];      /* deep chains */
 	int sharing_counts[3];    /* sharing: containers */
 	int64_t read_size;        /* read throughput file size */
+	/* fio (wl-fio.c): sequential file size, bytes of random I/O, fsync'd
+	 * 4 KiB writes, files created and unlinked */
+	int64_t fio_size, fio_rand_bytes;
+	int fio_fsyncs, fio_files;
 };
 
 extern const struct bench_scale bench_scale_tiny, bench_scale_small, bench_scale_full;
@@ -41,6 +45,7 @@ struct bench_env {
 	char *mnt;          /* WORK/<driver>-mnt, an empty directory to mount on */
 	struct snap_core *core; /* NULL for peers */
 	bool peer;
+	bool reference;     /* the bare backing filesystem (no driver): workloads with .reference */
 	bool failed;        /* a workload failed here: skipped for the rest of it */
 	bool busybox_imported; /* BENCH_BUSYBOX_IMAGE is in this snapctl root */
 	bool image_loaded;  /* peers: the busybox archive is in the peer's store */
@@ -50,9 +55,14 @@ struct bench_env {
 
 struct bench_ctx;
 
-/* Record one sample (`value` in `unit`) of `metric` for env. */
+/* Record one sample (`value` in `unit`) of `metric` for env, with the
+ * 1-minute load average of that moment beside it. */
 int bench_record(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *unit,
 		 double value);
+/* The same for one point of a cost curve: `metric` measured at x (`x_label`
+ * names it: "layers", "changes"); the points of one metric form the curve. */
+int bench_record_x(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *unit,
+		   const char *x_label, double x, double value);
 
 struct bench_workload {
 	const char *name;
@@ -64,12 +74,17 @@ struct bench_workload {
 		   struct snap_error *err);
 	void (*teardown)(struct bench_ctx *b, struct bench_env *env, void *state);
 	bool peers; /* peers (containerd, podman) can run it */
+	bool reference; /* also run on the bare backing filesystem ("backing-fs") */
 	int default_runs; /* 0: the global --runs */
 };
 
 extern const struct bench_workload bench_wl_snapshot_ops, bench_wl_unpack, bench_wl_start,
 	bench_wl_commit, bench_wl_copyup, bench_wl_chain, bench_wl_sharing, bench_wl_read,
-	bench_wl_snapshot_process;
+	bench_wl_snapshot_process, bench_wl_fio;
+
+/* Every workload, in the order they run (bench.c). */
+extern const struct bench_workload *const bench_all_workloads[];
+extern const size_t bench_n_workloads;
 
 struct bench_ctx {
 	struct cli_ctx *cli;
@@ -83,15 +98,34 @@ struct bench_ctx {
 	struct bench_result *results;
 	size_t n_results;
 	const struct bench_workload *current;
+	double load_start, load_end; /* 1-minute load average before and after; -1 unknown */
 	volatile sig_atomic_t *interrupted;
 };
 
-/* Accumulated samples of one (workload, metric, driver). */
+/* Accumulated samples of one (workload, metric, driver[, x]). */
 struct bench_result {
 	char *workload, *metric, *unit, *driver;
+	char *x_label; /* NULL unless a point of a curve */
+	double x;
 	double *v;
+	double *load; /* the 1-minute load average at each sample */
 	size_t n;
 };
+void bench_result_free(struct bench_result *r);
+/* The 1-minute load average now (/proc/loadavg), or -1. */
+double bench_loadavg(void);
+
+/* A cost curve: the points (x, median) of one (workload, metric, driver)
+ * and the slope of the least-squares line through (log x, log y): 0 is a
+ * cost that does not grow, 1 one that grows linearly (curve.c). */
+struct bench_curve_fit {
+	double slope, intercept;
+	size_t points;
+};
+int bench_curve_fit(const double *x, const double *y, size_t n, struct bench_curve_fit *out);
+/* One chart per curve (workload, metric), drivers overlaid, log-log axes,
+ * as DIR/curve-<workload>-<metric>.svg and .png (curve-chart.c). */
+int bench_write_curve_charts(struct bench_ctx *b, const char *dir, struct snap_error *err);
 
 struct bench_stats {
 	double median, p90, min, max, mean;

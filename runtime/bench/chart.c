@@ -95,14 +95,9 @@ static double layout(struct bench_ctx *b, double *xs, double *ys)
 
 static const char *workload_description(const char *name)
 {
-	static const struct bench_workload *const all[] = {
-		&bench_wl_snapshot_ops, &bench_wl_unpack, &bench_wl_start, &bench_wl_commit,
-		&bench_wl_copyup,       &bench_wl_chain,  &bench_wl_sharing, &bench_wl_read,
-		&bench_wl_snapshot_process,
-	};
-	for (size_t i = 0; i < ELEMENTSOF(all); i++)
-		if (strcmp(all[i]->name, name) == 0)
-			return all[i]->description;
+	for (size_t i = 0; i < bench_n_workloads; i++)
+		if (strcmp(bench_all_workloads[i]->name, name) == 0)
+			return bench_all_workloads[i]->description;
 	return "";
 }
 
@@ -217,11 +212,25 @@ static void draw_cb(cairo_t *cr, void *userdata)
 
 int bench_write_chart(struct bench_ctx *b, const char *path, bool png, struct snap_error *err)
 {
-	_cleanup_free_ double *xs = calloc(b->n_results ? b->n_results : 1, sizeof(double));
-	_cleanup_free_ double *ys = calloc(b->n_results ? b->n_results : 1, sizeof(double));
-	if (!xs || !ys)
+	/* The points of cost curves have charts of their own (curve-chart.c):
+	 * draw the other results only. */
+	struct bench_result *all = b->results;
+	size_t n_all = b->n_results;
+	_cleanup_free_ struct bench_result *bars = calloc(n_all ? n_all : 1, sizeof(*bars));
+	_cleanup_free_ double *xs = calloc(n_all ? n_all : 1, sizeof(double));
+	_cleanup_free_ double *ys = calloc(n_all ? n_all : 1, sizeof(double));
+	if (!xs || !ys || !bars)
 		return snap_error_set(err, -ENOMEM, "bench: out of memory");
+	size_t n = 0;
+	for (size_t i = 0; i < n_all; i++)
+		if (!all[i].x_label)
+			bars[n++] = all[i];
+	b->results = bars;
+	b->n_results = n;
 	double h = layout(b, xs, ys);
 	struct draw_args a = { b, xs, ys };
-	return chart_write_file("bench: chart", path, png, W, h, draw_cb, &a, err);
+	int r = chart_write_file("bench: chart", path, png, W, h, draw_cb, &a, err);
+	b->results = all;
+	b->n_results = n_all;
+	return r;
 }

@@ -33,6 +33,9 @@ int bench_load_json(struct bench_ctx *b, const char *path, struct snap_error *er
 	b->runs = (int)json_integer_value(json_object_get(doc, "runs"));
 	b->warmup = (int)json_integer_value(json_object_get(doc, "warmup"));
 	b->seed = (uint64_t)json_integer_value(json_object_get(doc, "seed"));
+	json_t *load = json_object_get(doc, "load_average");
+	b->load_start = json_is_number(json_object_get(load, "start")) ? json_number_value(json_object_get(load, "start")) : -1;
+	b->load_end = json_is_number(json_object_get(load, "end")) ? json_number_value(json_object_get(load, "end")) : -1;
 	b->n_envs = 0;
 	b->envs = calloc(json_array_size(drivers) + 1, sizeof(*b->envs));
 	b->results = calloc(json_array_size(results) + 1, sizeof(*b->results));
@@ -46,6 +49,7 @@ int bench_load_json(struct bench_ctx *b, const char *path, struct snap_error *er
 		struct bench_env *e = &b->envs[b->n_envs++];
 		e->driver = dup_or_empty(v, "name");
 		e->peer = json_is_true(json_object_get(v, "peer"));
+		e->reference = json_is_true(json_object_get(v, "reference"));
 		const char *skip = json_string_value(json_object_get(v, "skipped"));
 		if (skip)
 			snprintf(e->skip_reason, sizeof(e->skip_reason), "%s", skip);
@@ -59,14 +63,25 @@ int bench_load_json(struct bench_ctx *b, const char *path, struct snap_error *er
 		res->driver = dup_or_empty(v, "driver");
 		json_t *samples = json_object_get(v, "samples");
 		res->v = calloc(json_array_size(samples) + 1, sizeof(double));
-		if (!res->workload || !res->metric || !res->unit || !res->driver || !res->v) {
+		res->load = calloc(json_array_size(samples) + 1, sizeof(double));
+		const char *x_label = json_string_value(json_object_get(v, "x_label"));
+		if (x_label) {
+			res->x_label = strdup(x_label);
+			res->x = json_number_value(json_object_get(v, "x"));
+		}
+		if (!res->workload || !res->metric || !res->unit || !res->driver || !res->v || !res->load ||
+		    (x_label && !res->x_label)) {
 			r = snap_error_set(err, -ENOMEM, "bench: out of memory");
 			break;
 		}
 		size_t j;
 		json_t *x;
-		json_array_foreach(samples, j, x)
+		/* The document keeps the mean load of a result, not each sample's. */
+		json_t *l = json_object_get(v, "load_average");
+		json_array_foreach(samples, j, x) {
+			res->load[res->n] = json_is_number(l) ? json_number_value(l) : -1;
 			res->v[res->n++] = json_number_value(x);
+		}
 	}
 	json_decref(doc);
 	return r;

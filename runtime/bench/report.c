@@ -18,7 +18,8 @@ static double best_median(struct bench_ctx *b, const struct bench_result *r)
 	bool have = false;
 	for (size_t i = 0; i < b->n_results; i++) {
 		const struct bench_result *o = &b->results[i];
-		if (strcmp(o->workload, r->workload) || strcmp(o->metric, r->metric) || o->n == 0)
+		if (strcmp(o->workload, r->workload) || strcmp(o->metric, r->metric) || o->n == 0 ||
+		    !o->x_label != !r->x_label || o->x != r->x)
 			continue;
 		struct bench_stats s;
 		bench_stats_compute(o->v, o->n, &s);
@@ -50,10 +51,32 @@ static const char *fmt_value(char *buf, size_t len, double v, const char *unit)
 	return buf;
 }
 
+/* The metric's name, and for a point of a curve where it was taken. */
+static const char *metric_name(char *buf, size_t len, const struct bench_result *r)
+{
+	if (!r->x_label)
+		return r->metric;
+	snprintf(buf, len, "%s, %.0f %s", r->metric, r->x, r->x_label);
+	return buf;
+}
+
+/* Mean of the load averages beside a result's samples; -1 if unknown. */
+static double mean_load(const struct bench_result *r)
+{
+	double sum = 0;
+	size_t n = 0;
+	for (size_t i = 0; r->load && i < r->n; i++)
+		if (r->load[i] >= 0) {
+			sum += r->load[i];
+			n++;
+		}
+	return n ? sum / (double)n : -1;
+}
+
 void bench_print_table(struct bench_ctx *b, FILE *out)
 {
 	static const char *const headers[] = { "WORKLOAD", "METRIC", "DRIVER", "UNIT", "MEDIAN",
-					       "P90", "MIN", "MAX", "N", "VS BEST" };
+					       "P90", "MIN", "MAX", "N", "VS BEST", "LOAD" };
 	struct cli_table *t = cli_table_new(ELEMENTSOF(headers), headers);
 	if (!t)
 		return;
@@ -61,14 +84,19 @@ void bench_print_table(struct bench_ctx *b, FILE *out)
 		const struct bench_result *r = &b->results[i];
 		struct bench_stats s;
 		bench_stats_compute(r->v, r->n, &s);
-		char med[32], p90[32], mn[32], mx[32], n[16], ratio[32];
+		char med[32], p90[32], mn[32], mx[32], n[16], ratio[32], load[16], metric[200];
 		snprintf(n, sizeof(n), "%zu", s.n);
 		snprintf(ratio, sizeof(ratio), "%.2fx", ratio_to_best(b, r, s.median));
-		const char *cells[] = { r->workload, r->metric, r->driver, r->unit,
+		double l = mean_load(r);
+		if (l >= 0)
+			snprintf(load, sizeof(load), "%.1f", l);
+		else
+			snprintf(load, sizeof(load), "-");
+		const char *cells[] = { r->workload, metric_name(metric, sizeof(metric), r), r->driver, r->unit,
 					fmt_value(med, sizeof(med), s.median, r->unit),
 					fmt_value(p90, sizeof(p90), s.p90, r->unit),
 					fmt_value(mn, sizeof(mn), s.min, r->unit),
-					fmt_value(mx, sizeof(mx), s.max, r->unit), n, ratio };
+					fmt_value(mx, sizeof(mx), s.max, r->unit), n, ratio, load };
 		cli_table_add(t, cells);
 	}
 	cli_table_print(t, out);
@@ -76,6 +104,54 @@ void bench_print_table(struct bench_ctx *b, FILE *out)
 	for (size_t i = 0; i < b->n_envs; i++)
 		if (b->envs[i].skip_reason[0])
 			fprintf(out, "skipped %s: %s\n", b->envs[i].driver, b->envs[i].skip_reason);
+}
+
+/* The curves: for each (workload, metric, driver) measured at several x,
+ * its points (x, median) in x order and the log-log slope. */
+static json_t *curves_json(struct bench_ctx *b)
+{
+	json_t *curves = json_array();
+	for (size_t i = 0; i < b->n_results; i++) {
+		const struct bench_result *r = &b->results[i];
+		bool first = r->x_label != NULL;
+		for (size_t j = 0; first && j < i; j++) {
+			const struct bench_result *o = &b->results[j];
+			first = !(o->x_label && !strcmp(o->workload, r->workload) && !strcmp(o->metric, r->metric) &&
+				  !strcmp(o->driver, r->driver));
+		}
+		if (!first)
+			continue;
+		_cleanup_free_ double *xs = calloc(b->n_results, sizeof(double));
+		_cleanup_free_ double *ys = calloc(b->n_results, sizeof(double));
+		if (!xs || !ys)
+			break;
+		size_t n = 0;
+		for (size_t j = i; j < b->n_results; j++) {
+			const struct bench_result *o = &b->results[j];
+			if (!o->x_label || strcmp(o->workload, r->workload) || strcmp(o->metric, r->metric) ||
+			    strcmp(o->driver, r->driver) || o->n == 0)
+				continue;
+			struct bench_stats s;
+			bench_stats_compute(o->v, o->n, &s);
+			/* insertion into x order */
+			size_t k = n++;
+			for (; k > 0 && xs[k - 1] > o->x; k--) {
+				xs[k] = xs[k - 1];
+				ys[k] = ys[k - 1];
+			}
+			xs[k] = o->x;
+			ys[k] = s.median;
+		}
+		json_t *points = json_array();
+		for (size_t k = 0; k < n; k++)
+			json_array_append_new(points, json_pack("{s:f, s:f}", "x", xs[k], "median", ys[k]));
+		struct bench_curve_fit fit;
+		json_t *slope = bench_curve_fit(xs, ys, n, &fit) == 0 ? json_real(fit.slope) : json_null();
+		json_array_append_new(curves, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "workload", r->workload,
+							"metric", r->metric, "unit", r->unit, "x_label", r->x_label,
+							"driver", r->driver, "points", points, "loglog_slope", slope));
+	}
+	return curves;
 }
 
 int bench_write_json(struct bench_ctx *b, const char *path, struct snap_error *err)
@@ -90,9 +166,11 @@ int bench_write_json(struct bench_ctx *b, const char *path, struct snap_error *e
 	json_t *drivers = json_array();
 	for (size_t i = 0; i < b->n_envs; i++) {
 		const struct bench_env *e = &b->envs[i];
-		json_array_append_new(drivers, json_pack("{s:s, s:b, s:s?}", "name", e->driver, "peer",
-							 e->peer, "skipped",
-							 e->skip_reason[0] ? e->skip_reason : NULL));
+		json_t *d = json_pack("{s:s, s:b, s:s?}", "name", e->driver, "peer", e->peer, "skipped",
+				      e->skip_reason[0] ? e->skip_reason : NULL);
+		if (e->reference)
+			json_object_set_new(d, "reference", json_true());
+		json_array_append_new(drivers, d);
 	}
 	json_t *results = json_array();
 	for (size_t i = 0; i < b->n_results; i++) {
@@ -102,12 +180,17 @@ int bench_write_json(struct bench_ctx *b, const char *path, struct snap_error *e
 		json_t *samples = json_array();
 		for (size_t j = 0; j < r->n; j++)
 			json_array_append_new(samples, json_real(r->v[j]));
-		json_array_append_new(results,
-				      json_pack("{s:s, s:s, s:s, s:s, s:o, s:f, s:f, s:f, s:f, s:f}",
-						"workload", r->workload, "metric", r->metric, "unit", r->unit,
-						"driver", r->driver, "samples", samples, "median", s.median,
-						"p90", s.p90, "min", s.min, "max", s.max, "ratio_to_best",
-						ratio_to_best(b, r, s.median)));
+		double load = mean_load(r);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:f, s:f, s:f, s:f, s:f, s:o}", "workload",
+				      r->workload, "metric", r->metric, "unit", r->unit, "driver", r->driver,
+				      "samples", samples, "median", s.median, "p90", s.p90, "min", s.min, "max",
+				      s.max, "ratio_to_best", ratio_to_best(b, r, s.median), "load_average",
+				      load >= 0 ? json_real(load) : json_null());
+		if (o && r->x_label) {
+			json_object_set_new(o, "x_label", json_string(r->x_label));
+			json_object_set_new(o, "x", json_real(r->x));
+		}
+		json_array_append_new(results, o);
 	}
 	json_t *doc = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:i, s:I}, s:s, s:i, s:i, s:I, s:o, s:o}",
 				"schema", "snapctl-bench/1", "snapctl_version", SNAPCTL_VERSION,
@@ -116,6 +199,13 @@ int bench_write_json(struct bench_ctx *b, const char *path, struct snap_error *e
 				(json_int_t)((uint64_t)si.totalram * si.mem_unit), "scale",
 				b->scale->name, "runs", b->runs, "warmup", b->warmup, "seed",
 				(json_int_t)b->seed, "drivers", drivers, "results", results);
+	if (doc) {
+		json_object_set_new(doc, "curves", curves_json(b));
+		json_object_set_new(doc, "load_average",
+				    json_pack("{s:o, s:o}", "start",
+					      b->load_start >= 0 ? json_real(b->load_start) : json_null(), "end",
+					      b->load_end >= 0 ? json_real(b->load_end) : json_null()));
+	}
 	if (!doc)
 		return snap_error_set(err, -ENOMEM, "bench: build JSON: out of memory");
 	int r = 0;

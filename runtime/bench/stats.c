@@ -38,7 +38,7 @@ void bench_stats_compute(const double *v, size_t n, struct bench_stats *out)
 
 bool bench_unit_lower_is_better(const char *unit)
 {
-	return strcmp(unit, "MB/s") != 0 && strcmp(unit, "ops/s") != 0;
+	return strcmp(unit, "MB/s") != 0 && strcmp(unit, "ops/s") != 0 && strcmp(unit, "IOPS") != 0;
 }
 
 int64_t bench_now_ns(void)

@@ -8,22 +8,41 @@ schema=$2
 out=$(mktemp -d /var/tmp/snapctl-test-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
+# Two runs each for the snapshot workloads; one for the I/O and curve
+# workloads, whose tiny runs are still the longest (fio starts each job).
+old=(snapshot-ops unpack start commit copy-up deep-chains sharing read snapshot-process)
 "$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 2 --warmup 0 --drivers overlay,btrfs,vfs \
-	--workdir "$out" --json "$out/r.json" --svg "$out/r.svg" --png "$out/r.png" >"$out/table.txt"
+	"${old[@]/#/--workload=}" --workdir "$out" --json "$out/r.json" --svg "$out/r.svg" --png "$out/r.png" \
+	>"$out/table.txt"
+new=(fio)
+"$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 1 --warmup 0 --drivers overlay,btrfs,vfs \
+	"${new[@]/#/--workload=}" --workdir "$out" --json "$out/new.json" --curves "$out/curves" \
+	>"$out/table-new.txt"
 
 # The start workload needs `run` and `import-rootfs` in this build.
 has_run=0
 "$snapctl" --help | grep -q '^  run ' && "$snapctl" --help | grep -q '^  import-rootfs ' && has_run=1
 
-python3 - "$schema" "$out/r.json" "$has_run" <<'PY'
+python3 - "$schema" "$out/r.json" "$has_run" "$out/new.json" <<'PY'
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1]))
 doc = json.load(open(sys.argv[2]))
+new = json.load(open(sys.argv[4]))
 jsonschema.validate(doc, schema)
-ran = {d["name"] for d in doc["drivers"] if not d.get("skipped")}
+jsonschema.validate(new, schema)
+assert [d["name"] for d in new["drivers"] if d.get("reference")] == ["backing-fs"], new["drivers"]
+assert not [d for d in doc["drivers"] if d.get("reference")], "backing-fs without an I/O workload"
+doc["drivers"] += [d for d in new["drivers"] if d.get("reference")]
+doc["results"] += new["results"]
+ran = {d["name"] for d in doc["drivers"] if not d.get("skipped") and not d.get("reference")}
+refs = {d["name"] for d in doc["drivers"] if d.get("reference")}
 assert ran, "no driver ran"
 workloads = {r["workload"] for r in doc["results"]}
-want = {"snapshot-ops", "unpack", "commit", "copy-up", "deep-chains", "sharing", "read", "snapshot-process"}
+want = {"snapshot-ops", "unpack", "commit", "copy-up", "deep-chains", "sharing", "read", "snapshot-process",
+        "fio"}
+# Only the I/O workloads run on the bare backing filesystem as well.
+reference_workloads = {"fio"}
+assert refs == {"backing-fs"}, refs
 if sys.argv[3] == "1":
     want.add("start")
 missing = want - workloads
@@ -32,9 +51,25 @@ assert not missing, f"workloads without results: {sorted(missing)}"
 # leaves that driver out of its results.
 for w in want:
     have = {r["driver"] for r in doc["results"] if r["workload"] == w}
-    assert have == ran, f"{w}: results for {sorted(have)}, drivers {sorted(ran)}"
+    expect = ran | refs if w in reference_workloads else ran
+    assert have == expect, f"{w}: results for {sorted(have)}, drivers {sorted(expect)}"
 for r in doc["results"]:
     assert len(r["samples"]) >= 1 and r["min"] <= r["median"] <= r["max"], r
+    assert r["load_average"] is not None and r["load_average"] >= 0, r
+assert doc["load_average"]["start"] is not None, doc["load_average"]
+# fio: every job on every driver and the backing filesystem, with its
+# throughput and both latency percentiles (fio's JSON parsed, not guessed).
+jobs = {"seq write": "MB/s", "seq read": "MB/s", "rand read 4k": "IOPS", "rand write 4k (lower file)": "IOPS",
+        "fsync write 4k": "IOPS", "file create": "IOPS", "file unlink": "IOPS"}
+fio = {(r["metric"], r["driver"]): r for r in doc["results"] if r["workload"] == "fio"}
+for d in ran | refs:
+    for job, unit in jobs.items():
+        rate = fio[(f"{job}, bandwidth" if unit == "MB/s" else f"{job}, IOPS", d)]
+        assert rate["unit"] == unit and rate["min"] > 0, rate
+        suffix = " (fsync)" if job == "fsync write 4k" else ""
+        p50 = fio[(f"{job}, p50 latency{suffix}", d)]
+        p99 = fio[(f"{job}, p99 latency{suffix}", d)]
+        assert p50["unit"] == "us" and 0 < p50["median"] <= p99["median"], (p50, p99)
 print(f"bench JSON valid: {len(doc['results'])} results, drivers {sorted(ran)}")
 PY
 # A saved run drawn again: same results, valid JSON, a PNG.
