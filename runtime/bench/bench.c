@@ -22,27 +22,35 @@ const struct bench_scale bench_scale_tiny = {
 	.unpack_large_size = 1 << 20, .commit_base_files = 500, .commit_changes = { 2, 10, 50 },
 	.copyup_size = 4 << 20, .chain_layers = { 1, 2, 5, 10 }, .sharing_counts = { 1, 2, 3 },
 	.read_size = 8 << 20, .fio_size = 8 << 20, .fio_rand_bytes = 2 << 20, .fio_fsyncs = 128,
-	.fio_files = 200,
+	.fio_files = 200, .curve_depths = { 1, 2, 4, 8 }, .curve_changes = { 1, 10, 100 },
+	.curve_bases = { 100, 300, 1000 }, .curve_image_files = { 10, 30, 100 }, .curve_snapshots = { 10, 30, 100 },
+	.shared_files = 200,
 };
 const struct bench_scale bench_scale_small = {
 	.name = "small", .chain_depth = 10, .unpack_small_files = 5000, .unpack_large_files = 2,
 	.unpack_large_size = 16 << 20, .commit_base_files = 10000, .commit_changes = { 10, 100, 1000 },
 	.copyup_size = 64 << 20, .chain_layers = { 1, 10, 50, 100 }, .sharing_counts = { 1, 10, 20 },
 	.read_size = 128 << 20, .fio_size = 256 << 20, .fio_rand_bytes = 32 << 20, .fio_fsyncs = 1024,
-	.fio_files = 5000,
+	.fio_files = 5000, .curve_depths = { 1, 10, 50, 100, 200 }, .curve_changes = { 1, 10, 100, 1000, 10000 },
+	.curve_bases = { 1000, 3000, 10000, 30000 }, .curve_image_files = { 100, 300, 1000, 3000 },
+	.curve_snapshots = { 10, 100, 1000 }, .shared_files = 3000,
 };
 const struct bench_scale bench_scale_full = {
 	.name = "full", .chain_depth = 10, .unpack_small_files = 20000, .unpack_large_files = 3,
 	.unpack_large_size = 64 << 20, .commit_base_files = 50000, .commit_changes = { 10, 1000, 10000 },
 	.copyup_size = 256 << 20, .chain_layers = { 1, 10, 100, 500 }, .sharing_counts = { 1, 10, 100 },
 	.read_size = 512 << 20, .fio_size = 1LL << 30, .fio_rand_bytes = 128 << 20, .fio_fsyncs = 4096,
-	.fio_files = 20000,
+	.fio_files = 20000, .curve_depths = { 1, 10, 50, 100, 250, 500 },
+	.curve_changes = { 1, 10, 100, 1000, 10000, 100000 }, .curve_bases = { 1000, 10000, 50000, 100000 },
+	.curve_image_files = { 30, 1000, 10000, 45000 }, .curve_snapshots = { 10, 100, 1000, 10000 },
+	.shared_files = 20000,
 };
 
 const struct bench_workload *const bench_all_workloads[] = {
 	&bench_wl_snapshot_ops, &bench_wl_unpack, &bench_wl_start, &bench_wl_commit,
 	&bench_wl_copyup,       &bench_wl_chain,  &bench_wl_sharing, &bench_wl_read,
-	&bench_wl_snapshot_process, &bench_wl_fio,
+	&bench_wl_snapshot_process, &bench_wl_fio, &bench_wl_curve_depth, &bench_wl_curve_commit,
+	&bench_wl_curve_import, &bench_wl_curve_snapshots, &bench_wl_shared_disk,
 };
 #define all_workloads bench_all_workloads
 const size_t bench_n_workloads = ELEMENTSOF(bench_all_workloads);
@@ -586,10 +594,10 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 	int r = parse_options(ctx, &b, &o, argc, argv);
 	if (r >= 0)
 		return r;
-	if (o.from_json)
-		return replot(&b, o.from_json, o.json, o.svg, o.png, o.curves);
 	if (o.curves && snap_mkdir_p(o.curves, 0755) < 0)
 		return cli_failf(ctx, "bench: create %s: %m", o.curves);
+	if (o.from_json)
+		return replot(&b, o.from_json, o.json, o.svg, o.png, o.curves);
 
 	/* A private mount namespace: whatever the bench mounts disappears with
 	 * the process, even when it is killed. */

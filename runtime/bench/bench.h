@@ -34,6 +34,11 @@ struct bench_scale {
 	 * 4 KiB writes, files created and unlinked */
 	int64_t fio_size, fio_rand_bytes;
 	int fio_fsyncs, fio_files;
+	/* cost curves, each list ending at the first 0: chain depths, changes
+	 * on one base, base files under 10 changes, files of the generated
+	 * images (0-64 KiB each), snapshots in a root */
+	int curve_depths[8], curve_changes[8], curve_bases[8], curve_image_files[8], curve_snapshots[8];
+	int shared_files; /* shared-disk: files of the imported image and of the commit */
 };
 
 extern const struct bench_scale bench_scale_tiny, bench_scale_small, bench_scale_full;
@@ -80,7 +85,8 @@ struct bench_workload {
 
 extern const struct bench_workload bench_wl_snapshot_ops, bench_wl_unpack, bench_wl_start,
 	bench_wl_commit, bench_wl_copyup, bench_wl_chain, bench_wl_sharing, bench_wl_read,
-	bench_wl_snapshot_process, bench_wl_fio;
+	bench_wl_snapshot_process, bench_wl_fio, bench_wl_curve_depth, bench_wl_curve_commit,
+	bench_wl_curve_import, bench_wl_curve_snapshots, bench_wl_shared_disk;
 
 /* Every workload, in the order they run (bench.c). */
 extern const struct bench_workload *const bench_all_workloads[];
@@ -124,7 +130,7 @@ struct bench_curve_fit {
 };
 int bench_curve_fit(const double *x, const double *y, size_t n, struct bench_curve_fit *out);
 /* One chart per curve (workload, metric), drivers overlaid, log-log axes,
- * as DIR/curve-<workload>-<metric>.svg and .png (curve-chart.c). */
+ * as DIR/<workload>-<metric>.svg and .png (curve-chart.c). */
 int bench_write_curve_charts(struct bench_ctx *b, const char *dir, struct snap_error *err);
 
 struct bench_stats {
@@ -164,6 +170,9 @@ int bench_gen_layer(const char *path, uint64_t seed, int small_files, int large_
 int bench_busybox_rootfs(struct bench_ctx *b, char *dir, size_t len, struct snap_error *err);
 /* BENCH_BUSYBOX_IMAGE in env's root (snapctl import-rootfs), once. */
 #define BENCH_BUSYBOX_IMAGE "bench-busybox:latest"
+/* What containerd and podman call an image snapctl exported as NAME: the
+ * full reference (snapctl writes docker's normalised names). */
+#define BENCH_PEER_REF(name) "docker.io/library/" name
 int bench_busybox_image(struct bench_ctx *b, struct bench_env *env, struct snap_error *err);
 /* That image as an OCI archive (snapctl export), made once in the work dir:
  * what the peers and `snapctl import` unpack. */
@@ -178,6 +187,19 @@ void bench_peers_add(struct bench_ctx *b, size_t cap);
 void bench_peers_stop(struct bench_ctx *b);
 int bench_peer_run(struct bench_ctx *b, struct bench_env *env, const char *workload, int run,
 		   struct snap_error *err);
+/* The peer's command (ctr or podman with env's private options) with args,
+ * timed as `metric` unless NULL; its standard output into out if not NULL. */
+int bench_peer_exec(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *const *args,
+		    char *out, size_t len, struct snap_error *err);
+/* A container of the busybox image writes one file, then the peer's
+ * commit (podman commit; ctr snapshots diff) timed as `metric`. */
+int bench_peer_commit(struct bench_ctx *b, struct bench_env *env, const char *metric, int run,
+		      struct snap_error *err);
+/* A directory on the filesystem of the peer's store (it exists). */
+void bench_peer_store_dir(struct bench_env *env, char *out, size_t len);
+/* The I/O and shared-disk workloads on a peer (peers-io.c). */
+int bench_peer_fio(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
+int bench_peer_shared_disk(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
 
 /* Timing helpers. */
 int64_t bench_now_ns(void);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One chart per cost curve (workload, metric): the median at each x, one
  * line per driver, both axes logarithmic (decades), and each driver's
- * log-log slope in the legend.  Written as DIR/curve-WORKLOAD-METRIC.svg
+ * log-log slope in the legend.  Written as DIR/WORKLOAD-METRIC.svg
  * and .png. */
 #include <cairo.h>
 #include <math.h>
@@ -17,7 +17,7 @@
 #define CH 440.0
 #define LEFT 78.0
 #define RIGHT 190.0 /* the legend */
-#define TOP 52.0
+#define TOP 64.0
 #define BOTTOM 56.0
 
 struct curve_args {
@@ -93,29 +93,41 @@ static void draw_curve(cairo_t *cr, void *userdata)
 	cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
 	chart_text(cr, 14, 40, 11, false, sub);
 
-	/* Grid at every decade, labelled. */
+	/* Grid at 1, 2 and 5 of every decade, labelled (2 and 5 only where
+	 * the axis spans few decades). */
 	cairo_set_line_width(cr, 1);
+	static const double steps[] = { 1, 2, 5 };
 	for (double d = a->lx0; d <= a->lx1 + 1e-9; d += 1) {
-		double x = px(a, pow(10, d));
-		cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-		cairo_move_to(cr, x, TOP);
-		cairo_line_to(cr, x, CH - BOTTOM);
-		cairo_stroke(cr);
-		char l[32];
-		axis_label(l, sizeof(l), pow(10, d));
-		cairo_set_source_rgb(cr, 0, 0, 0);
-		chart_text(cr, x - 8, CH - BOTTOM + 16, 11, false, l);
+		for (size_t k = 0; k < ELEMENTSOF(steps) && (k == 0 || a->lx1 - a->lx0 <= 3); k++) {
+			double v = steps[k] * pow(10, d);
+			if (log10(v) > a->lx1 + 1e-9)
+				break;
+			double x = px(a, v);
+			cairo_set_source_rgb(cr, k ? 0.94 : 0.85, k ? 0.94 : 0.85, k ? 0.94 : 0.85);
+			cairo_move_to(cr, x, TOP);
+			cairo_line_to(cr, x, CH - BOTTOM);
+			cairo_stroke(cr);
+			char l[32];
+			axis_label(l, sizeof(l), v);
+			cairo_set_source_rgb(cr, 0, 0, 0);
+			chart_text(cr, x - 8, CH - BOTTOM + 16, 11, false, l);
+		}
 	}
 	for (double d = a->ly0; d <= a->ly1 + 1e-9; d += 1) {
-		double y = py(a, pow(10, d));
-		cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-		cairo_move_to(cr, LEFT, y);
-		cairo_line_to(cr, CW - RIGHT, y);
-		cairo_stroke(cr);
-		char l[32];
-		axis_label(l, sizeof(l), pow(10, d));
-		cairo_set_source_rgb(cr, 0, 0, 0);
-		chart_text(cr, 8, y + 4, 11, false, l);
+		for (size_t k = 0; k < ELEMENTSOF(steps) && (k == 0 || a->ly1 - a->ly0 <= 3); k++) {
+			double v = steps[k] * pow(10, d);
+			if (log10(v) > a->ly1 + 1e-9)
+				break;
+			double y = py(a, v);
+			cairo_set_source_rgb(cr, k ? 0.94 : 0.85, k ? 0.94 : 0.85, k ? 0.94 : 0.85);
+			cairo_move_to(cr, LEFT, y);
+			cairo_line_to(cr, CW - RIGHT, y);
+			cairo_stroke(cr);
+			char l[32];
+			axis_label(l, sizeof(l), v);
+			cairo_set_source_rgb(cr, 0, 0, 0);
+			chart_text(cr, 8, y + 4, 11, false, l);
+		}
 	}
 	cairo_set_source_rgb(cr, 0, 0, 0);
 	cairo_rectangle(cr, LEFT, TOP, CW - LEFT - RIGHT, CH - TOP - BOTTOM);
@@ -124,7 +136,7 @@ static void draw_curve(cairo_t *cr, void *userdata)
 	snprintf(xl, sizeof(xl), "%s (log)", c->x_label);
 	snprintf(yl, sizeof(yl), "%s (log)", c->unit);
 	chart_text(cr, LEFT + (CW - LEFT - RIGHT) / 2 - 30, CH - 14, 12, true, xl);
-	chart_text(cr, 8, TOP - 4, 12, true, yl);
+	chart_text(cr, 8, TOP - 8, 12, true, yl);
 
 	_cleanup_free_ double *xs = calloc(b->n_results + 1, sizeof(double));
 	_cleanup_free_ double *ys = calloc(b->n_results + 1, sizeof(double));
@@ -222,7 +234,7 @@ int bench_write_curve_charts(struct bench_ctx *b, const char *dir, struct snap_e
 		char name[256], path[4400];
 		slug(name, sizeof(name), r);
 		for (int png = 0; png < 2; png++) {
-			snprintf(path, sizeof(path), "%s/curve-%s.%s", dir, name, png ? "png" : "svg");
+			snprintf(path, sizeof(path), "%s/%s.%s", dir, name, png ? "png" : "svg");
 			int q = chart_write_file("bench: curve chart", path, png, CW, CH, draw_curve, &a, err);
 			if (q < 0)
 				return q;

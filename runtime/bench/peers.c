@@ -237,18 +237,40 @@ static int timed(struct bench_ctx *b, struct bench_env *env, const char *metric,
 	return bench_record(b, env, metric, "ms", ms);
 }
 
+/* podman's command line with this env's private root, run root and
+ * storage driver, then args; runroot is the buffer for the run root. */
+static void podman_argv(struct bench_env *env, const char *const *args, char **argv, size_t cap, char *runroot,
+			size_t len)
+{
+	const char *drv = strchr(env->driver, '-') + 1;
+	snprintf(runroot, len, "%s/%s", ps.run_dir, drv);
+	const char *head[] = { "podman", "--root", env->root, "--runroot", runroot, "--storage-driver",
+			       drv, "--cgroup-manager", "cgroupfs", "--events-backend", "none" };
+	size_t n = 0;
+	for (size_t i = 0; i < ELEMENTSOF(head); i++)
+		argv[n++] = (char *)head[i];
+	for (size_t i = 0; args[i] && n < cap - 1; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+}
+
+static void ctr_argv(const char *const *args, char **argv, size_t cap)
+{
+	const char *head[] = { "ctr", "--address", ps.cd_sock, "--namespace", "bench" };
+	size_t n = 0;
+	for (size_t i = 0; i < ELEMENTSOF(head); i++)
+		argv[n++] = (char *)head[i];
+	for (size_t i = 0; args[i] && n < cap - 1; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+}
+
 static int podman(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *const *args,
 		  struct snap_error *err)
 {
-	const char *drv = strchr(env->driver, '-') + 1;
 	char runroot[4200];
-	snprintf(runroot, sizeof(runroot), "%s/%s", ps.run_dir, drv);
-	char *argv[32] = { "podman", "--root", env->root, "--runroot", runroot, "--storage-driver",
-			   (char *)drv, "--cgroup-manager", "cgroupfs", "--events-backend", "none" };
-	size_t n = 11;
-	for (size_t i = 0; args[i] && n < ELEMENTSOF(argv) - 1; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
+	char *argv[32];
+	podman_argv(env, args, argv, ELEMENTSOF(argv), runroot, sizeof(runroot));
 	if (!metric)
 		return bench_spawn(b, argv) == 0 ? 0 : snap_error_set(err, -EIO, "%s: podman %s failed", env->driver, args[0]);
 	return timed(b, env, metric, argv, err);
@@ -257,14 +279,86 @@ static int podman(struct bench_ctx *b, struct bench_env *env, const char *metric
 static int ctr(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *const *args,
 	       struct snap_error *err)
 {
-	char *argv[32] = { "ctr", "--address", ps.cd_sock, "--namespace", "bench" };
-	size_t n = 5;
-	for (size_t i = 0; args[i] && n < ELEMENTSOF(argv) - 1; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
+	char *argv[32];
+	ctr_argv(args, argv, ELEMENTSOF(argv));
 	if (!metric)
 		return bench_spawn(b, argv) == 0 ? 0 : snap_error_set(err, -EIO, "%s: ctr %s failed", env->driver, args[0]);
 	return timed(b, env, metric, argv, err);
+}
+
+/* argv with its standard output read into out (NUL-terminated, cut at
+ * len - 1); its exit status or -errno. */
+static int spawn_capture(struct bench_ctx *b, char *const argv[], char *out, size_t len)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return negative_errno();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = negative_errno();
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		dup2(fd, STDIN_FILENO);
+		dup2(p[1], STDOUT_FILENO);
+		if (b->cli->verbosity < 1)
+			dup2(fd, STDERR_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t got = 0;
+	for (;;) {
+		char sink[4096];
+		bool full = got + 1 >= len;
+		ssize_t n = read(p[0], full ? sink : out + got, full ? sizeof(sink) : len - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (!full)
+			got += (size_t)n;
+	}
+	close(p[0]);
+	if (len)
+		out[got] = '\0';
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return negative_errno();
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int bench_peer_exec(struct bench_ctx *b, struct bench_env *env, const char *metric, const char *const *args,
+		    char *out, size_t len, struct snap_error *err)
+{
+	char runroot[4200];
+	char *argv[40];
+	bool is_cd = strncmp(env->driver, "containerd-", 11) == 0;
+	if (is_cd)
+		ctr_argv(args, argv, ELEMENTSOF(argv));
+	else
+		podman_argv(env, args, argv, ELEMENTSOF(argv), runroot, sizeof(runroot));
+	int64_t t = bench_now_ns();
+	int r = out ? spawn_capture(b, argv, out, len) : bench_spawn(b, argv);
+	double ms = bench_ms_since(t);
+	if (r != 0)
+		return snap_error_set(err, -EIO, "%s: %s %s exited with %d", env->driver, argv[0], args[0], r);
+	return metric ? bench_record(b, env, metric, "ms", ms) : 0;
+}
+
+void bench_peer_store_dir(struct bench_env *env, char *out, size_t len)
+{
+	bool is_cd = strncmp(env->driver, "containerd-", 11) == 0;
+	if (is_cd && strcmp(env->root, "btrfs") == 0 && ps.btrfs_dir)
+		snprintf(out, len, "%s/containerd", ps.btrfs_dir);
+	else if (is_cd)
+		snprintf(out, len, "%s/root", ps.cd_dir);
+	else
+		snprintf(out, len, "%s", env->root);
 }
 
 /* Load the archive into the peer's store once (unpack removes it again). */
@@ -290,22 +384,68 @@ static int peer_load(struct bench_ctx *b, struct bench_env *env, const char *arc
  * a limit is always allowed, and /bin/true needs none of it. */
 #define PODMAN_RUN "run", "--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"
 
+int bench_peer_commit(struct bench_ctx *b, struct bench_env *env, const char *metric, int runno,
+		      struct snap_error *err)
+{
+	char archive[4200];
+	int r = bench_busybox_archive(b, archive, sizeof(archive), err);
+	bool is_cd = strncmp(env->driver, "containerd-", 11) == 0;
+	if (r < 0 || (r = peer_load(b, env, archive, is_cd, err)) < 0)
+		return r;
+	const char *snap = env->root;
+	const char *img = BENCH_PEER_REF(BENCH_BUSYBOX_IMAGE);
+	struct snap_error e2 = { 0 };
+	/* A container that writes one file, then the image-making step
+	 * timed: podman commit; for containerd, whose ctr has no image
+	 * commit, `ctr snapshots diff` (the layer: diff + content write),
+	 * which is the part a commit costs the snapshotter. */
+	char name[64];
+	snprintf(name, sizeof(name), "bench-commit-%d", runno + 1000);
+	if (is_cd) {
+		const char *run[] = { "run", "--snapshotter", snap, "--net-host", img, name,
+				      "/bin/sh", "-c", "echo x > /changed", NULL };
+		if ((r = ctr(b, env, NULL, run, err)) < 0)
+			return r;
+		const char *diff[] = { "snapshots", "--snapshotter", snap, "diff", name, NULL };
+		r = ctr(b, env, metric, diff, err);
+		const char *rm[] = { "containers", "rm", name, NULL };
+		ctr(b, env, NULL, rm, &e2);
+		return r;
+	}
+	char tag[80];
+	snprintf(tag, sizeof(tag), "bench-committed:%d", runno + 1000);
+	const char *run[] = { PODMAN_RUN, "--name", name, img, "/bin/sh", "-c", "echo x > /changed", NULL };
+	if ((r = podman(b, env, NULL, run, err)) < 0)
+		return r;
+	const char *commit[] = { "commit", "-q", name, tag, NULL };
+	r = podman(b, env, metric, commit, err);
+	const char *rm[] = { "rm", "-f", name, NULL };
+	podman(b, env, NULL, rm, &e2);
+	const char *rmi[] = { "rmi", "-f", tag, NULL };
+	podman(b, env, NULL, rmi, &e2);
+	return r;
+}
+
 int bench_peer_run(struct bench_ctx *b, struct bench_env *env, const char *workload, int runno,
 		   struct snap_error *err)
 {
+	if (strcmp(workload, "fio") == 0)
+		return bench_peer_fio(b, env, runno, err);
+	if (strcmp(workload, "shared-disk") == 0)
+		return bench_peer_shared_disk(b, env, runno, err);
 	char archive[4200];
 	int r = bench_busybox_archive(b, archive, sizeof(archive), err);
 	if (r < 0)
 		return r;
 	bool is_cd = strncmp(env->driver, "containerd-", 11) == 0;
 	const char *snap = env->root; /* containerd: the snapshotter name */
-	const char *img = is_cd ? BENCH_BUSYBOX_IMAGE : "localhost/" BENCH_BUSYBOX_IMAGE;
+	const char *img = BENCH_PEER_REF(BENCH_BUSYBOX_IMAGE);
 	struct snap_error e2 = { 0 };
 	if (strcmp(workload, "unpack") == 0) {
 		/* Import (content ingest + unpack into the snapshotter / storage
 		 * driver) into an empty store, then remove it again. */
 		if (is_cd) {
-			const char *rm[] = { "images", "rm", "--sync", BENCH_BUSYBOX_IMAGE, NULL };
+			const char *rm[] = { "images", "rm", "--sync", BENCH_PEER_REF(BENCH_BUSYBOX_IMAGE), NULL };
 			if (env->image_loaded)
 				ctr(b, env, NULL, rm, &e2);
 			const char *imp[] = { "images", "import", "--snapshotter", snap, archive, NULL };
@@ -334,37 +474,8 @@ int bench_peer_run(struct bench_ctx *b, struct bench_env *env, const char *workl
 		const char *run[] = { PODMAN_RUN, "--rm", img, "/bin/true", NULL };
 		return podman(b, env, "run --rm /bin/true", run, err);
 	}
-	if (strcmp(workload, "commit") == 0) {
-		/* A container that writes one file, then the image-making step
-		 * timed: podman commit; for containerd, whose ctr has no image
-		 * commit, `ctr snapshots diff` (the layer: diff + content write),
-		 * which is the part a commit costs the snapshotter. */
-		char name[64];
-		snprintf(name, sizeof(name), "bench-commit-%d", runno + 1000);
-		if (is_cd) {
-			const char *run[] = { "run", "--snapshotter", snap, "--net-host", img, name,
-					      "/bin/sh", "-c", "echo x > /changed", NULL };
-			if ((r = ctr(b, env, NULL, run, err)) < 0)
-				return r;
-			const char *diff[] = { "snapshots", "--snapshotter", snap, "diff", name, NULL };
-			r = ctr(b, env, "commit container (1 file)", diff, err);
-			const char *rm[] = { "containers", "rm", name, NULL };
-			ctr(b, env, NULL, rm, &e2);
-			return r;
-		}
-		char tag[80];
-		snprintf(tag, sizeof(tag), "bench-committed:%d", runno + 1000);
-		const char *run[] = { PODMAN_RUN, "--name", name, img, "/bin/sh", "-c", "echo x > /changed", NULL };
-		if ((r = podman(b, env, NULL, run, err)) < 0)
-			return r;
-		const char *commit[] = { "commit", "-q", name, tag, NULL };
-		r = podman(b, env, "commit container (1 file)", commit, err);
-		const char *rm[] = { "rm", "-f", name, NULL };
-		podman(b, env, NULL, rm, &e2);
-		const char *rmi[] = { "rmi", "-f", tag, NULL };
-		podman(b, env, NULL, rmi, &e2);
-		return r;
-	}
+	if (strcmp(workload, "commit") == 0)
+		return bench_peer_commit(b, env, "commit container (1 file)", runno, err);
 	if (strcmp(workload, "snapshot-process") == 0 && is_cd) {
 		/* The same three operations through `ctr snapshots`, each a
 		 * process (ctr's client start-up and a gRPC round trip to

@@ -56,7 +56,7 @@ static const char *metric_name(char *buf, size_t len, const struct bench_result 
 {
 	if (!r->x_label)
 		return r->metric;
-	snprintf(buf, len, "%s, %.0f %s", r->metric, r->x, r->x_label);
+	snprintf(buf, len, "%s, %.4g %s", r->metric, r->x, r->x_label);
 	return buf;
 }
 

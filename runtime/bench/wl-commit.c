@@ -65,7 +65,7 @@ static int commit_container(struct bench_ctx *b, struct bench_env *env, int runn
 /* N changes: a quarter new files, a quarter modified, the rest deleted
  * (whole directories of the base, 100 files each, then single files), plus
  * one append to the large lower file. */
-static int change(int dfd, int n, int base, struct snap_error *err)
+int wl_change_files(int dfd, int n, int base, struct snap_error *err)
 {
 	if (mkdirat(dfd, "new", 0755) < 0)
 		return snap_error_set(err, negative_errno(), "bench: mkdir new: %m");
@@ -131,7 +131,7 @@ static int one(struct bench_ctx *b, struct bench_env *env, int runno, int n, con
 	if (r < 0)
 		return r;
 	int dfd = wl_open_mnt(env, err);
-	r = dfd < 0 ? dfd : change(dfd, n, base_files, err);
+	r = dfd < 0 ? dfd : wl_change_files(dfd, n, base_files, err);
 	if (dfd >= 0)
 		close(dfd);
 	struct snap_error uerr = { 0 };

@@ -74,6 +74,7 @@ const struct bench_workload bench_wl_fio = {
 	.setup = setup,
 	.run = run,
 	.teardown = teardown,
+	.peers = true,
 	.reference = true,
 	.default_runs = 3,
 };

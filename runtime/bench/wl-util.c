@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "layer/layer.h"
 #include "util/macro.h"
 #include "wl-util.h"
 
@@ -122,4 +123,20 @@ void wl_drop_caches(void)
 		}
 		close(fd);
 	}
+}
+
+int wl_diff_commit(struct bench_env *env, const char *key, const char *name, double *diff_ms, double *total_ms,
+		   struct snap_error *err)
+{
+	_cleanup_close_ int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct snap_diff_opts opts = { .compression = SNAP_COMPRESS_NONE };
+	int64_t t = bench_now_ns();
+	int r = snap_layer_diff_fd(env->core, key, out, &opts, NULL, err);
+	*diff_ms = bench_ms_since(t);
+	if (r == 0)
+		r = snap_commit(env->core, name, key, NULL, err);
+	*total_ms = bench_ms_since(t);
+	if (r < 0)
+		wl_remove_quiet(env, key);
+	return r;
 }

@@ -25,6 +25,18 @@ bool wl_snapshots_own_fs(struct bench_env *env, char *dir, size_t len);
 /* Disk used by env's snapshots: the private filesystem's used bytes, or the
  * blocks of the files under the root when it shares the host's. */
 int64_t wl_disk_used(struct bench_env *env);
+/* N changes in a mounted base of `base` files made by bench_gen_tree plus
+ * large.log: a quarter new files, a quarter modified, the rest deleted,
+ * one append to large.log (wl-commit.c). */
+int wl_change_files(int dfd, int n, int base, struct snap_error *err);
+/* diff (to /dev/null, uncompressed) + commit of the active snapshot KEY as
+ * NAME; the diff's and the whole time in ms.  KEY is removed on failure. */
+int wl_diff_commit(struct bench_env *env, const char *key, const char *name, double *diff_ms, double *total_ms,
+		   struct snap_error *err);
+/* A generated one-layer image of `files` files (0-64 KiB each) as an OCI
+ * archive WORK/curve-image-FILES.tar, made once per bench run
+ * (wl-curve-import.c). */
+int bench_image_archive(struct bench_ctx *b, int files, char *out, size_t len, struct snap_error *err);
 /* Drop the page cache so reads come from the disk (root only). */
 void wl_drop_caches(void);
 

@@ -17,7 +17,7 @@ static const struct cli_flag flags[] = {
 	{ .name = "png", .key = 'p', .arg = "FILE", .complete = CLI_COMPLETE_FILE, .help = "write a chart as PNG to FILE" },
 	{ .name = "peers", .key = 'P', .help = "also measure containerd's and podman's snapshotters where installed" },
 	{ .name = "curves", .key = 'C', .arg = "DIR", .complete = CLI_COMPLETE_DIR,
-	  .help = "draw one chart per cost curve into DIR (curve-WORKLOAD-METRIC.svg and .png)" },
+	  .help = "draw one chart per cost curve into DIR (WORKLOAD-METRIC.svg and .png)" },
 	{ .name = "list", .key = 'l', .help = "list the workloads and exit" },
 	{ .name = "from-json", .key = 'F', .arg = "FILE", .complete = CLI_COMPLETE_FILE,
 	  .help = "table and charts of a saved run (--json FILE), nothing measured" },

@@ -14,7 +14,7 @@ old=(snapshot-ops unpack start commit copy-up deep-chains sharing read snapshot-
 "$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 2 --warmup 0 --drivers overlay,btrfs,vfs \
 	"${old[@]/#/--workload=}" --workdir "$out" --json "$out/r.json" --svg "$out/r.svg" --png "$out/r.png" \
 	>"$out/table.txt"
-new=(fio)
+new=(fio curve-depth curve-commit curve-import curve-snapshots shared-disk)
 "$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 1 --warmup 0 --drivers overlay,btrfs,vfs \
 	"${new[@]/#/--workload=}" --workdir "$out" --json "$out/new.json" --curves "$out/curves" \
 	>"$out/table-new.txt"
@@ -23,7 +23,8 @@ new=(fio)
 has_run=0
 "$snapctl" --help | grep -q '^  run ' && "$snapctl" --help | grep -q '^  import-rootfs ' && has_run=1
 
-python3 - "$schema" "$out/r.json" "$has_run" "$out/new.json" <<'PY'
+python3 - "$schema" "$out/r.json" "$has_run" "$out/new.json" "$out/curves" <<'PY'
+import os
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1]))
 doc = json.load(open(sys.argv[2]))
@@ -39,7 +40,7 @@ refs = {d["name"] for d in doc["drivers"] if d.get("reference")}
 assert ran, "no driver ran"
 workloads = {r["workload"] for r in doc["results"]}
 want = {"snapshot-ops", "unpack", "commit", "copy-up", "deep-chains", "sharing", "read", "snapshot-process",
-        "fio"}
+        "fio", "curve-depth", "curve-commit", "curve-import", "curve-snapshots", "shared-disk"}
 # Only the I/O workloads run on the bare backing filesystem as well.
 reference_workloads = {"fio"}
 assert refs == {"backing-fs"}, refs
@@ -70,6 +71,41 @@ for d in ran | refs:
         p50 = fio[(f"{job}, p50 latency{suffix}", d)]
         p99 = fio[(f"{job}, p99 latency{suffix}", d)]
         assert p50["unit"] == "us" and 0 < p50["median"] <= p99["median"], (p50, p99)
+# Cost curves: every point of every curve is a result with its x; each
+# curve has a point per x of the scale and a slope; one SVG and one PNG per
+# (workload, metric).
+curves = {}
+for c in new["curves"]:
+    curves.setdefault((c["workload"], c["metric"]), {})[c["driver"]] = c
+want_curves = {("curve-depth", "prepare"): 4, ("curve-depth", "mount"): 4, ("curve-depth", "umount"): 4,
+               ("curve-commit", "diff+commit, 10 changes"): 3, ("curve-commit", "diff, 10 changes"): 3,
+               ("curve-commit", "diff+commit, base of 100 files"): 3,
+               ("curve-import", "import"): 3, ("curve-snapshots", "snapshot ls"): 3,
+               ("curve-snapshots", "snapshot usage"): 3}
+# Shared disk: quiet and busy figures and their ratio for every driver.
+shared = {(r["metric"], r["driver"]): r for r in new["results"] if r["workload"] == "shared-disk"}
+for d in ran:
+    for op in ("import", "diff+commit"):
+        quiet, busy = shared[(f"{op}, quiet", d)], shared[(f"{op}, busy disk", d)]
+        ratio = shared[(f"{op} slowdown (busy / quiet)", d)]
+        assert ratio["unit"] == "ratio" and ratio["samples"][0] > 0, ratio
+        assert abs(ratio["samples"][0] - busy["samples"][0] / quiet["samples"][0]) < 1e-6, (quiet, busy, ratio)
+    assert shared[("writer's throughput meanwhile", d)]["min"] > 0
+for key, points in want_curves.items():
+    assert key in curves, f"no curve {key}: {sorted(curves)}"
+    assert set(curves[key]) == ran, (key, sorted(curves[key]))
+    for c in curves[key].values():
+        xs = [p["x"] for p in c["points"]]
+        assert len(xs) == points and xs == sorted(xs), c
+        assert isinstance(c["loglog_slope"], float), c
+        pts = [r for r in new["results"] if (r["workload"], r["metric"], r["driver"]) == (key[0], key[1], c["driver"])]
+        assert sorted(r["x"] for r in pts) == xs, (c, pts)
+    slug = "".join(ch if ch.isalnum() else "-" for ch in f"{key[0]}-{key[1]}")
+    while "--" in slug:
+        slug = slug.replace("--", "-")
+    for ext in ("svg", "png"):
+        f = os.path.join(sys.argv[5], f"{slug.strip('-')}.{ext}")
+        assert os.path.getsize(f) > 1000, f
 print(f"bench JSON valid: {len(doc['results'])} results, drivers {sorted(ran)}")
 PY
 # A saved run drawn again: same results, valid JSON, a PNG.

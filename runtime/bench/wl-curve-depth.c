@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Cost curve: prepare, mount and umount of a snapshot on a chain of 1 to
+ * 500 committed layers (the scale's curve_depths).  overlay should pay at
+ * mount (one lowerdir per layer), vfs at prepare (a copy of the merged
+ * tree), btrfs at neither. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util/macro.h"
+#include "wl-util.h"
+
+struct depth_state {
+	int layers; /* committed layers made: depth-0 .. depth-(layers-1) */
+};
+
+static int fill_layer(int dirfd, void *arg, struct snap_error *err)
+{
+	int i = *(int *)arg;
+	char name[64];
+	snprintf(name, sizeof(name), "layer-%04d", i);
+	return bench_gen_file(dirfd, name, 512, (uint64_t)i, err);
+}
+
+static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
+{
+	struct depth_state *s = calloc(1, sizeof(*s));
+	if (!s)
+		return snap_error_set(err, -ENOMEM, "bench: out of memory");
+	*state = s;
+	int max = 0;
+	for (size_t k = 0; k < ELEMENTSOF(b->scale->curve_depths) && b->scale->curve_depths[k]; k++)
+		max = b->scale->curve_depths[k];
+	for (int i = 0; i < max; i++) {
+		if (*b->interrupted)
+			return snap_error_set(err, -EINTR, "bench: interrupted");
+		char name[64], parent[64];
+		snprintf(name, sizeof(name), "depth-%d", i);
+		snprintf(parent, sizeof(parent), "depth-%d", i - 1);
+		int r = wl_make_committed(env, name, i ? parent : NULL, fill_layer, &i, err);
+		if (r < 0)
+			return r;
+		s->layers++;
+	}
+	return 0;
+}
+
+static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
+{
+	(void)state;
+	for (size_t k = 0; k < ELEMENTSOF(b->scale->curve_depths) && b->scale->curve_depths[k]; k++) {
+		int n = b->scale->curve_depths[k];
+		char parent[64], key[64];
+		snprintf(parent, sizeof(parent), "depth-%d", n - 1);
+		snprintf(key, sizeof(key), "depth-run-%d-%d", runno + 1000, n);
+		int64_t t = bench_now_ns();
+		int r = snap_prepare(env->core, key, parent, NULL, NULL, err);
+		if (r < 0)
+			return r;
+		bench_record_x(b, env, "prepare", "ms", "layers", n, bench_ms_since(t));
+		t = bench_now_ns();
+		r = snap_mount_at(env->core, key, env->mnt, 0, err);
+		if (r < 0) {
+			wl_remove_quiet(env, key);
+			return r;
+		}
+		bench_record_x(b, env, "mount", "ms", "layers", n, bench_ms_since(t));
+		t = bench_now_ns();
+		r = wl_unmount(env, err);
+		if (r == 0)
+			bench_record_x(b, env, "umount", "ms", "layers", n, bench_ms_since(t));
+		wl_remove_quiet(env, key);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)
+{
+	(void)b;
+	struct depth_state *s = state;
+	for (int i = s ? s->layers - 1 : -1; i >= 0; i--) {
+		char name[64];
+		snprintf(name, sizeof(name), "depth-%d", i);
+		wl_remove_quiet(env, name);
+	}
+	free(s);
+}
+
+const struct bench_workload bench_wl_curve_depth = {
+	.name = "curve-depth",
+	.description = "cost curve: prepare, mount and umount vs chain depth (1 to 500 layers)",
+	.setup = setup,
+	.run = run,
+	.teardown = teardown,
+};

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `snapctl bench --peers` on the I/O and shared-disk workloads (and the
+# start and commit ones the peers always had), tiny scale, one run:
+# containerd's three snapshotters and podman's three storage drivers each
+# give every figure snapctl's overlay gives, and the JSON validates.  Three
+# minutes on a loaded two-core machine, so only with SNAPCTL_BENCH=1 (CI's
+# budget); skips (77) where containerd or podman is not installed.  No
+# timing assertions.
+set -euo pipefail
+snapctl=$1
+schema=$2
+if [ "${SNAPCTL_BENCH:-}" != 1 ]; then
+	echo "SKIP: the peers' bench test runs with SNAPCTL_BENCH=1"
+	exit 77
+fi
+for tool in containerd ctr runc podman mkfs.btrfs fio; do
+	command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/setup.sh)"; exit 77; }
+done
+out=$(mktemp -d /var/tmp/snapctl-test-bench-peers.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+"$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 1 --warmup 0 --drivers overlay --peers \
+	--workload fio --workload shared-disk --workload start --workload commit \
+	--workdir "$out" --json "$out/p.json" >"$out/table.txt"
+
+python3 - "$schema" "$out/p.json" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[2]))
+jsonschema.validate(doc, schema)
+peers = [d["name"] for d in doc["drivers"] if d["peer"]]
+skipped = {d["name"]: d["skipped"] for d in doc["drivers"] if d.get("skipped")}
+assert set(peers) == {"containerd-overlayfs", "containerd-native", "containerd-btrfs",
+                      "podman-overlay", "podman-vfs", "podman-btrfs"}, peers
+assert not skipped, f"peers skipped: {skipped}"
+have = {}
+for r in doc["results"]:
+    have.setdefault((r["workload"], r["driver"]), set()).add(r["metric"])
+for p in peers:
+    # fio: every job's rate and latencies, as for snapctl's driver.
+    assert have[("fio", p)] == have[("fio", "overlay")], (p, have.get(("fio", p)))
+    shared = have[("shared-disk", p)]
+    for m in ("import, quiet", "import, busy disk", "import slowdown (busy / quiet)",
+              "commit container (1 file), quiet", "commit container (1 file), busy disk",
+              "commit container (1 file) slowdown (busy / quiet)", "writer's throughput meanwhile"):
+        assert m in shared, (p, m, shared)
+    # What the peers did before this workload existed still works.
+    assert "run --rm /bin/true" in have[("start", p)], p
+    assert "commit container (1 file)" in have[("commit", p)], p
+print(f"peers: {len(peers)} with fio, shared-disk, start and commit figures")
+PY
+! grep -q "$out" /proc/self/mountinfo
