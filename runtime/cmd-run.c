@@ -6,7 +6,8 @@
  *             IMAGE [CMD [ARG...]]
  *
  * resolve IMAGE -> record the container -> prepare its active snapshot on
- * the image's top chain ID -> mount it (in a mount namespace of our own,
+ * the image's top chain ID (or on an init layer there when the image lacks
+ * a mount point, run-init-layer.h) -> mount it (in a mount namespace of our own,
  * so nothing can leak to the host even if we are killed) -> launch ->
  * wait -> record the exit -> unmount -> with --rm remove it all.
  */
@@ -22,7 +23,9 @@
 #include "container.h"
 #include "run-config.h"
 #include "run-flags.h"
+#include "run-init-layer.h"
 #include "run-secret.h"
+#include "run-volumes.h"
 #include "run-isolation.h"
 #include "spec/specs.h"
 #include "util/fs-util.h"
@@ -34,6 +37,7 @@ struct run_opts {
 	const char *name, *hostname;
 	struct run_config_flags config; /* --entrypoint, -e, -w, -u, the command */
 	struct run_secrets secrets;     /* --secret-env */
+	struct run_volumes volumes;     /* -v */
 	struct snap_container_spec isolation; /* net, limits, seccomp */
 };
 
@@ -41,6 +45,7 @@ static void run_opts_done(struct run_opts *o)
 {
 	free((char **)o->config.env);
 	run_secrets_done(&o->secrets);
+	run_volumes_done(&o->volumes);
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(char *, run_secret_env_free)
@@ -89,6 +94,14 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 				return cli_failf(ctx, "run: %s", strerror(-r));
 			break;
 		}
+		case 'v': {
+			struct snap_error err = { 0 };
+			if (run_volume_add(&o->volumes, optarg, &err) < 0) {
+				cli_fail(ctx, &err);
+				return EXIT_RUN_FAILED;
+			}
+			break;
+		}
 		case RUN_FLAG_ENTRYPOINT:
 			o->config.entrypoint_set = true;
 			o->config.entrypoint = optarg;
@@ -134,27 +147,6 @@ static int run_container(struct cli_ctx *ctx, struct snap_core *core, const stru
 			 const char *rootfs)
 {
 	struct snap_error err = { 0 };
-	/* A --rm container's writes never outlive it: overlay may then skip
-	 * the syncfs at unmount (drivers that know no such label ignore it). */
-	struct snap_label volatile_label = { "snapctl.volatile", "true" };
-	struct snap_labels labels = { .v = &volatile_label, .n = 1 };
-	int r = snap_prepare(core, rec->snapshot, img->top_chain_id[0] ? img->top_chain_id : NULL,
-			     o->rm ? &labels : NULL, NULL, &err);
-	if (r < 0) {
-		cli_fail(ctx, &err);
-		return EXIT_RUN_FAILED;
-	}
-	r = snap_mkdir_p(rootfs, 0700);
-	if (r < 0) {
-		cli_failf(ctx, "create %s: %s", rootfs, strerror(-r));
-		return EXIT_RUN_FAILED;
-	}
-	if (snap_mount_at(core, rec->snapshot, rootfs, 0, &err) < 0) {
-		cli_fail(ctx, &err);
-		return EXIT_RUN_FAILED;
-	}
-	*ret_mounted = true;
-
 	char short_id[SNAP_CONTAINER_SHORT_ID_LEN + 1];
 	snprintf(short_id, sizeof(short_id), "%s", rec->id);
 	struct snap_container_spec spec;
@@ -171,6 +163,22 @@ static int run_container(struct cli_ctx *ctx, struct snap_core *core, const stru
 	spec.cgroup = rec->id;
 	spec.stdin_open = o->interactive;
 	spec.tty = o->tty;
+	spec.volumes = o->volumes.v;
+	spec.n_volumes = o->volumes.n;
+
+	int r = snap_mkdir_p(rootfs, 0700);
+	if (r < 0) {
+		cli_failf(ctx, "create %s: %s", rootfs, strerror(-r));
+		return EXIT_RUN_FAILED;
+	}
+	/* The runtime's mount points the image lacks go into an init layer
+	 * under the container's own, out of diff and commit. */
+	if (run_rootfs_setup(core, rec->id, rec->snapshot, img->top_chain_id[0] ? img->top_chain_id : NULL, &spec,
+			     rootfs, o->rm, &err) < 0) {
+		cli_fail(ctx, &err);
+		return EXIT_RUN_FAILED;
+	}
+	*ret_mounted = true;
 
 	_cleanup_(snap_container_freep) struct snap_container *c = NULL;
 	if (snap_container_start(&spec, &c, &err) < 0) {

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 
 #include "container-cgroup.h"
+#include "run-init-layer.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 
@@ -138,6 +139,9 @@ int container_remove(struct snap_core *core, const struct snap_container_rec *re
 	if (r < 0 && r != -ENOENT)
 		return snap_error_prefix(err, "remove container %.12s", rec->id);
 	snap_error_clear(err);
+	r = run_init_layer_remove(core, rec->id, err);
+	if (r < 0)
+		return snap_error_prefix(err, "remove container %.12s", rec->id);
 	_cleanup_free_ char *dir = container_dir(core, rec->id);
 	if (!dir)
 		return snap_error_set(err, -ENOMEM, "remove container %.12s: %s", rec->id, strerror(ENOMEM));

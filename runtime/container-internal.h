@@ -2,7 +2,8 @@
 /* Internals shared by the launcher's files, one per concern:
  * container.c (host side), container-init.c (pid 1 and the command),
  * container-mounts.c (rootfs, /proc, /sys, pivot_root),
- * container-devices.c (/dev and the device policy), container-masks.c
+ * container-devices.c (/dev and the device policy), container-volumes.c
+ * (bind mounts of host paths, mount points), container-masks.c
  * (masked and read-only paths), container-etc.c (hostname, hosts,
  * resolv.conf), container-net.c (loopback), container-keyring.c,
  * container-seccomp.c (the profile), container-cgroup.c with cgroup-v1.c
@@ -61,6 +62,13 @@ int container_mounts_setup(const struct snap_container_spec *spec, struct snap_e
 /* Bind runtime-written /etc/hostname, /etc/hosts and /etc/resolv.conf over
  * the image's own (only where the image has them), before pivot_root. */
 int container_etc_setup(int rootfd, const struct snap_container_spec *spec, struct snap_error *err);
+
+/* O_PATH fd of mount point `path` in the rootfs (resolved in it), a
+ * directory or (dir false) a file, created with its missing parents when
+ * absent; an existing one of the other type is an error. */
+int container_mountpoint_open(int rootfd, const char *path, bool dir, struct snap_error *err);
+/* Bind spec->volumes (nodev, private, recursive; :ro read-only). */
+int container_volumes_mount(int rootfd, const struct snap_container_spec *spec, struct snap_error *err);
 
 /* The device policy: make every mount of the (bound) rootfs nodev, so that
  * a device node the image ships or the container creates cannot be opened. */

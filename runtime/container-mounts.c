@@ -128,6 +128,8 @@ int container_mounts_setup(const struct snap_container_spec *spec, struct snap_e
 		r = protect_paths(rootfd, err);
 	if (r >= 0)
 		r = container_etc_setup(rootfd, spec, err);
+	if (r >= 0)
+		r = container_volumes_mount(rootfd, spec, err);
 	if (r < 0)
 		return r;
 

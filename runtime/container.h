@@ -42,6 +42,13 @@ struct snap_container_limits {
 /* podman's default pids limit (docker has none by default). */
 #define SNAP_CONTAINER_PIDS_DEFAULT 4096
 
+/* A host path bound into the container (run -v HOST:CTR[:ro]). */
+struct snap_container_volume {
+	const char *source; /* absolute host path: a directory or a file */
+	const char *target; /* absolute path inside the container, resolved in the rootfs */
+	bool readonly;      /* read-only, recursively */
+};
+
 struct snap_container_spec {
 	const char *rootfs;     /* absolute path of the root filesystem (host side) */
 	char *const *argv;      /* the command; argv[0] is looked up in the container's PATH */
@@ -61,12 +68,26 @@ struct snap_container_spec {
 				 * "snapctl/" in every hierarchy, removed at the end */
 	struct snap_container_limits limits;
 	bool seccomp_unconfined; /* --security-opt seccomp=unconfined */
+	const struct snap_container_volume *volumes; /* bound after /proc, /dev, /sys */
+	size_t n_volumes;
 	uint64_t reserved[4];
 };
 
 void snap_container_spec_init(struct snap_container_spec *spec);
 
 struct snap_container;
+
+/* Create the mount points the container's tree needs in the directory
+ * `rootfs` where they are missing: /proc, /sys, /dev and the volumes'
+ * targets (a directory, or an empty file for a file), each resolved inside
+ * rootfs.  `run` does it in the container's init layer, so that they stay
+ * out of the container's own layer (diff, commit); the launcher creates
+ * whatever is still missing itself. */
+int snap_container_mountpoints_make(const char *rootfs, const struct snap_container_spec *spec,
+				    struct snap_error *err);
+/* Whether any of those is missing in `rootfs`. */
+int snap_container_mountpoints_missing(const char *rootfs, const struct snap_container_spec *spec,
+				       bool *ret, struct snap_error *err);
 
 /* Clone the container and wait until its command has been exec'd.  On
  * failure (mount, user lookup, exec) nothing is left running, *err says

@@ -17,6 +17,11 @@ static const struct cli_flag flags[] = {
 	{ .name = "entrypoint", .key = RUN_FLAG_ENTRYPOINT, .arg = "CMD",
 	  .help = "run CMD instead of the image's Entrypoint, with the arguments after IMAGE (not the image's "
 		  "Cmd); \"\" clears the Entrypoint" },
+	{ .name = "volume", .key = 'v', .short_opt = true, .arg = "HOST:CTR[:ro]", .flags = CLI_FLAG_MULTI,
+	  .complete = CLI_COMPLETE_FILE,
+	  .help = "bind the host file or directory HOST (absolute, existing) on CTR in the container, "
+		  "recursively, nodev, read-only with :ro (CTR is resolved inside the container's tree; "
+		  "a missing CTR is created in the container's init layer, out of diff and commit)" },
 	{ .name = "workdir", .key = 'w', .short_opt = true, .arg = "DIR", .help = "working directory inside the container (absolute)" },
 	{ .name = "user", .key = 'u', .short_opt = true, .arg = "USER[:GROUP]",
 	  .help = "user (name or UID) and group to run as, looked up in the image's /etc/passwd and /etc/group" },

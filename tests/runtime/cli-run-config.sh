@@ -4,7 +4,10 @@
 # --entrypoint (docker's merge with the image's Entrypoint and Cmd),
 # --secret-env (its value reaches the command and is written nowhere),
 # commit keeps Env, WorkingDir, User, Entrypoint and Cmd of the container
-# over the base image's config with -c on top.
+# over the base image's config with -c on top, -v bind mounts (resolved
+# inside the rootfs, read-only recursively, nodev, bad specs refused), and
+# the init layer: the mount points an image lacks stay out of diff and
+# commit.
 # Exit 77 (skip) without root, busybox-static or the driver.
 set -uo pipefail
 snapctl=$1
@@ -47,6 +50,10 @@ done
 echo "root:x:0:0:root:/root:/bin/sh" >"$rootfs/etc/passwd"
 echo "root:x:0:" >"$rootfs/etc/group"
 chmod 1777 "$rootfs/tmp" "$rootfs/src"
+# no /proc, /sys, /dev; symlinks that point out of the image and into /proc
+mkdir -p "$work/victim"
+ln -s "$work/victim" "$rootfs/lnk"
+ln -s /proc "$rootfs/p"
 sc import-rootfs "$rootfs" bb:plain >/dev/null || fail "import-rootfs"
 sc run --name mkep bb:plain true || fail "run for the entrypoint image"
 sc commit -c 'ENTRYPOINT ["echo", "ep"]' -c 'CMD ["default", "args"]' -c 'ENV BASE=1' mkep bb:ep >/dev/null ||
@@ -134,4 +141,87 @@ hits=$(grep -rl -a -e "$evalue" "$root/content" | wc -l)
 expect 1 "$hits" "-e value in the content store (only the committed config)"
 grep -q -a -e "$evalue" "$work/history.json" && fail "-e value in the history"
 sc rm sec >/dev/null || fail "rm sec"
+
+# ---- the init layer -------------------------------------------------------
+mounts_before=$(cat /proc/self/mountinfo)
+host=$work/host
+mkdir -p "$host/sub"
+echo on-host >"$host/file"
+sc run --name il -v "$host:/mnt/vol" -v "$host/file:/etc/vfile" bb:plain \
+	sh -c 'echo x >/new; test -e /proc/self/status && test -e /dev/null && test -d /sys/class' ||
+	fail "run on an image without /proc /sys /dev"
+expect "A /new" "$(sc diff il)" "diff of a container whose image lacks its mount points"
+id=$(sc ps -a -q --no-trunc) # il is the only container
+[[ -n $id ]] || fail "no id for il"
+sc snapshot info "container-$id" | grep -q "\"parent\": *\"container-$id-init\"" ||
+	fail "il's snapshot is not on its init layer: $(sc snapshot info "container-$id")"
+sc commit il bb:il >/dev/null || fail "commit il"
+sc export bb:il "$work/il.oci" >/dev/null || fail "export il"
+layer=$(python3 - "$work/il.oci" <<'PY'
+import json, sys
+d = sys.argv[1]
+blob = lambda dg: f"{d}/blobs/{dg.replace(':', '/')}"
+index = json.load(open(f"{d}/index.json"))
+manifest = json.load(open(blob(index["manifests"][0]["digest"])))
+assert len(manifest["layers"]) == 2, manifest["layers"]
+print(blob(manifest["layers"][-1]["digest"]))
+PY
+) || fail "bb:il has not two layers"
+expect "new" "$(tar -tzf "$layer" | sed 's,^\./,,; s,/$,,' | grep -v '^$' | sort | tr '\n' ' ' | sed 's/ $//')" \
+	"the committed layer holds the container's change only"
+expect 2 "$(sc --json history bb:il | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
+	"history of the committed image"
+expect x "$(sc run --rm bb:il cat /new)" "the committed image runs (on an init layer of its own)"
+sc rm il >/dev/null || fail "rm il"
+sc snapshot ls | grep -q container- && fail "rm left snapshots: $(sc snapshot ls)"
+sc check >/dev/null || fail "check after rm: $(sc check 2>&1)"
+# an image that has every mount point needs no init layer
+mkdir "$work/full"
+cp -a "$rootfs/." "$work/full/"
+mkdir -p "$work/full"/{proc,sys,dev}
+sc import-rootfs "$work/full" bb:full >/dev/null || fail "import bb:full"
+sc run --name full bb:full touch /new || fail "run bb:full"
+expect "A /new" "$(sc diff full)" "diff on bb:full"
+sc snapshot ls | grep -q -- "-init " && fail "an init layer for an image that needs none: $(sc snapshot ls)"
+sc rm full >/dev/null
+
+# ---- -v ----------------------------------------------------------------------
+mount -t tmpfs -o size=1m tmpfs "$host/sub" || fail "tmpfs on $host/sub"
+echo sub >"$host/sub/s"
+expect "on-host sub" "$(sc run --rm -v "$host:/data:ro" bb:plain sh -c 'echo $(cat /data/file /data/sub/s)')" "-v :ro reads"
+sc run --rm -v "$host:/data:ro" bb:plain sh -c 'touch /data/x' 2>/dev/null && fail "-v :ro is writable"
+sc run --rm -v "$host:/data:ro" bb:plain sh -c 'touch /data/sub/x' 2>/dev/null &&
+	fail "-v :ro is not read-only below a mount inside it"
+sc run --rm -v "$host:/data" bb:plain sh -c 'echo from-ctr >/data/w' || fail "-v rw write"
+expect from-ctr "$(cat "$host/w")" "-v write reaches the host"
+expect on-host "$(sc run --rm --volume "$host/file:/f:rw" bb:plain cat /f)" "file volume"
+# nodev, even where the host's mount allows devices
+out=$(sc run --rm -v "$host/sub:/d" bb:plain sh -c 'grep " /d " /proc/self/mountinfo; mknod /d/null c 1 3 && echo 2>/dev/null >/d/null && echo opened')
+[[ $out == *nodev* && $out != *opened* ]] || fail "volume is not nodev: $out"
+# the target is resolved inside the rootfs: an absolute symlink of the image
+# pointing at a host path stays in the image
+expect on-host "$(sc run --rm -v "$host:/lnk/m" bb:plain cat /lnk/m/file)" "target through the image's symlink"
+expect on-host "$(sc run --rm -v "$host:/lnk" bb:plain cat /lnk/file)" "target an image's dangling symlink"
+[[ -z $(ls -A "$work/victim") ]] || fail "a mount point was made outside the rootfs: $(ls -A "$work/victim")"
+# bad specs: 125 and a message
+bad() { # bad WHAT ARGS...
+	local what=$1
+	shift
+	sc run --rm "$@" bb:plain true 2>"$work/err"
+	expect 125 $? "$what"
+	[[ -s $work/err ]] || fail "$what: no message"
+}
+bad "relative host path" -v rel:/x
+bad "missing host path" -v "$work/nope:/x"
+grep -q "$work/nope" "$work/err" || fail "missing host path not named: $(cat "$work/err")"
+bad "relative target" -v "$host:x"
+bad "target /" -v "$host:/"
+bad "target /proc" -v "$host:/proc/x"
+bad "target through a symlink into /proc" -v "$host:/p/x"
+bad "unknown option" -v "$host:/x:shared"
+bad "no target" -v "$host"
+bad "duplicate target" -v "$host:/x" -v "$host/sub:/x/"
+umount "$host/sub"
+[[ "$(cat /proc/self/mountinfo)" == "$mounts_before" ]] || fail "mount table changed"
+[[ -z $(sc ps -a -q) ]] || fail "containers left: $(sc ps -a)"
 echo "ok: run configuration on $driver"
