@@ -45,7 +45,7 @@ static bool have(const char *prog)
 	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* A 1 GiB sparse btrfs image mounted with `mount -o loop` (autoclear: the
+/* A sparse btrfs image mounted with `mount -o loop` (autoclear: the
  * loop device goes away with the last unmount, which the bench's clean-up
  * does, or the end of its private mount namespace). */
 static int make_peer_btrfs(struct bench_ctx *b, char *reason, size_t len)
@@ -57,7 +57,12 @@ static int make_peer_btrfs(struct bench_ctx *b, char *reason, size_t len)
 		return -1;
 	}
 	int fd = open(img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)1 << 30) < 0) {
+	/* Room for the fio image twice (containerd's content store and its
+	 * snapshot, podman's layer) beside the small images: 1 GiB at least. */
+	off_t size = (off_t)1 << 30;
+	if (size < 6 * b->scale->fio_size)
+		size = (off_t)(6 * b->scale->fio_size);
+	if (fd < 0 || ftruncate(fd, size) < 0) {
 		snprintf(reason, len, "cannot create %s: %m", img);
 		if (fd >= 0)
 			close(fd);

@@ -120,7 +120,7 @@ static void settle(struct shared_state *s, struct bench_env *env)
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
 {
 	struct shared_state *s = state;
-	double imp_quiet, imp_busy, com_quiet, com_busy;
+	double imp_quiet = 0, imp_busy = 0, com_quiet = 0, com_busy = 0;
 	settle(s, env);
 	int r = import_once(b, env, s, &imp_quiet, err);
 	if (r == 0)

@@ -28,9 +28,11 @@ const struct cli_spec cli_spec_bench = {
 	.name = "bench",
 	.summary = "measure and compare the drivers on the same work",
 	.description = "Run the same workloads (snapshot churn, unpack, container start, commit, copy-up, "
-		       "deep chains, sharing, reads) on each driver and print a table of medians; optionally "
-		       "JSON and charts.",
+		       "deep chains, sharing, reads, fio I/O beside the bare backing filesystem, cost curves, "
+		       "the shared disk) on each driver and print a table of medians with the load average; "
+		       "optionally JSON, charts and one chart per cost curve.",
 	.examples = "snapctl bench --drivers overlay,vfs --scale tiny\n"
-		    "snapctl bench --json run.json --svg run.svg",
+		    "snapctl bench --json run.json --svg run.svg\n"
+		    "snapctl bench --workload fio --workload curve-depth --curves curves/ --json io.json",
 	.flags = flags,
 };

@@ -71,6 +71,7 @@ for d in ran | refs:
         p50 = fio[(f"{job}, p50 latency{suffix}", d)]
         p99 = fio[(f"{job}, p99 latency{suffix}", d)]
         assert p50["unit"] == "us" and 0 < p50["median"] <= p99["median"], (p50, p99)
+    assert fio[("rand write 4k (lower file), copy-up at open", d)]["unit"] == "ms"
 # Cost curves: every point of every curve is a result with its x; each
 # curve has a point per x of the scale and a slope; one SVG and one PNG per
 # (workload, metric).
