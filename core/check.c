@@ -13,6 +13,7 @@
  *     transaction, still holding the flock.
  */
 #include "check.h"
+#include "container-store.h"
 #include "image/image.h"
 
 #include <ctype.h>
@@ -812,7 +813,17 @@ static int gc_images(struct snap_core *core, struct snap_gc_stats *stats, struct
 	return r;
 }
 
+/* Before images: an orphan init layer holds the image's top layer. */
+static int gc_containers(struct snap_core *core, struct snap_gc_stats *stats, struct snap_error *err)
+{
+	uint64_t n = 0;
+	int r = snap_container_store_gc(core, &n, err);
+	stats->snapshots_removed += n;
+	return r;
+}
+
 static const struct snap_gc_phase gc_phases[] = {
+	{ "containers", gc_containers },
 	{ "images", gc_images },
 	{ "leftovers", gc_leftovers },
 };

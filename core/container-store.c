@@ -225,3 +225,95 @@ int snap_container_store_image_in_use(struct snap_core *core, const char *image_
 	*ret = rc == SQLITE_ROW;
 	return 0;
 }
+
+/* The container id of a container snapshot key, or NULL. */
+static const char *key_container_id(const char *key, char id[SNAP_CONTAINER_ID_LEN + 1])
+{
+	static const char prefix[] = "container-";
+	if (strncmp(key, prefix, sizeof(prefix) - 1) != 0)
+		return NULL;
+	const char *p = key + sizeof(prefix) - 1;
+	if (strspn(p, "0123456789abcdef") != SNAP_CONTAINER_ID_LEN)
+		return NULL;
+	const char *rest = p + SNAP_CONTAINER_ID_LEN;
+	if (*rest && strcmp(rest, "-init") != 0 && strcmp(rest, "-init-stage") != 0)
+		return NULL;
+	memcpy(id, p, SNAP_CONTAINER_ID_LEN);
+	id[SNAP_CONTAINER_ID_LEN] = '\0';
+	return id;
+}
+
+struct orphans {
+	char **keys;
+	size_t n;
+	int error;
+};
+
+static int collect_container_key(const struct snap_info *info, void *userdata)
+{
+	struct orphans *o = userdata;
+	char id[SNAP_CONTAINER_ID_LEN + 1];
+	if (!key_container_id(info->key, id))
+		return 0;
+	char **v = reallocarray(o->keys, o->n + 1, sizeof(char *));
+	if (!v || !(v[o->n] = strdup(info->key))) {
+		if (v)
+			o->keys = v;
+		o->error = -ENOMEM;
+		return 1;
+	}
+	o->keys = v;
+	o->n++;
+	return 0;
+}
+
+/* Children before parents: the container's own, the stage, the init layer. */
+static int key_rank(const char *key)
+{
+	size_t n = strlen(key);
+	if (n > 5 && strcmp(key + n - 5, "-init") == 0)
+		return 2;
+	if (n > 11 && strcmp(key + n - 11, "-init-stage") == 0)
+		return 1;
+	return 0;
+}
+
+int snap_container_store_gc(struct snap_core *core, uint64_t *ret_removed, struct snap_error *err)
+{
+	struct orphans o = { 0 };
+	int r = snap_walk(core, NULL, 0, collect_container_key, &o, err);
+	if (r >= 0 && o.error < 0)
+		r = snap_error_set(err, o.error, "gc of container snapshots: %s", strerror(-o.error));
+	uint64_t removed = 0;
+	for (int rank = 0; r >= 0 && rank <= 2; rank++)
+		for (size_t i = 0; r >= 0 && i < o.n; i++) {
+			if (key_rank(o.keys[i]) != rank)
+				continue;
+			char id[SNAP_CONTAINER_ID_LEN + 1];
+			struct snap_container_rec rec = { 0 };
+			key_container_id(o.keys[i], id);
+			r = snap_container_store_get(core, id, &rec, err);
+			snap_container_rec_done(&rec);
+			if (r == 0)
+				continue; /* its container exists */
+			if (r != -ENOENT)
+				break;
+			snap_error_clear(err);
+			r = snap_remove(core, o.keys[i], err);
+			if (r == -ENOENT || r == -EBUSY) {
+				/* gone meanwhile, or something else builds on it */
+				snap_error_clear(err);
+				r = 0;
+			} else if (r == 0) {
+				removed++;
+			}
+		}
+	for (size_t i = 0; i < o.n; i++)
+		free(o.keys[i]);
+	free(o.keys);
+	if (r < 0)
+		return r;
+	if (ret_removed)
+		*ret_removed = removed;
+	return 0;
+}

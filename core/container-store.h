@@ -64,6 +64,18 @@ int snap_container_store_set_exited(struct snap_core *core, const char *id, int 
 /* Delete the row; -ENOENT when it is not there. */
 int snap_container_store_remove(struct snap_core *core, const char *id, struct snap_error *err);
 
+/* The snapshots of container <id>: "container-<id>" (its own), and where
+ * its image lacks a mount point its init layer "container-<id>-init"
+ * (committed, labelled SNAP_CONTAINER_INIT_LABEL=<id>) with the staging
+ * key "container-<id>-init-stage" (runtime/run-init-layer.h). */
+#define SNAP_CONTAINER_INIT_LABEL "snapctl.container.init"
+
+/* gc: remove the snapshots of containers that have no row (a run or rm
+ * killed between the two: the row is written before the snapshots are
+ * made and removed after them, so such snapshots are never used again).
+ * *ret_removed (may be NULL) counts them. */
+int snap_container_store_gc(struct snap_core *core, uint64_t *ret_removed, struct snap_error *err);
+
 /* Whether some container was created from image `image_id` (rmi checks). */
 int snap_container_store_image_in_use(struct snap_core *core, const char *image_id, bool *ret,
 				      struct snap_error *err);

@@ -17,17 +17,19 @@
  *
  * It is made under the staging key container-<id>-init-stage and committed
  * with the label snapctl.container.init=<id>; container_remove() removes
- * it (and a stage a crash left) after the container's snapshot.
+ * it (and a stage a crash left) after the container's snapshot, and `gc`
+ * removes those of containers whose row is gone.
  */
 #ifndef SNAP_RUN_INIT_LAYER_H
 #define SNAP_RUN_INIT_LAYER_H
 
 #include <stdbool.h>
 
+#include "container-store.h"
 #include "container.h"
 #include "core.h"
 
-#define RUN_INIT_LABEL "snapctl.container.init"
+#define RUN_INIT_LABEL SNAP_CONTAINER_INIT_LABEL
 
 /* Prepare the container's snapshot `key` on `parent` (the image's top
  * chain ID, NULL for an image without layers) and mount it on `rootfs`;

@@ -172,6 +172,12 @@ expect "new" "$(tar -tzf "$layer" | sed 's,^\./,,; s,/$,,' | grep -v '^$' | sort
 expect 2 "$(sc --json history bb:il | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
 	"history of the committed image"
 expect x "$(sc run --rm bb:il cat /new)" "the committed image runs (on an init layer of its own)"
+# gc removes the snapshots of a container whose row is gone (a run killed
+# between the two), init layer included
+python3 -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute("UPDATE containers SET id = ?2 WHERE id = ?1", (sys.argv[2], "f" * 64)); db.commit()' \
+	"$root/metadata.db" "$id" || fail "hide il's row"
+sc gc >/dev/null || fail "gc"
+sc snapshot ls | grep -q "container-$id" && fail "gc left il's snapshots: $(sc snapshot ls)"
 sc rm il >/dev/null || fail "rm il"
 sc snapshot ls | grep -q container- && fail "rm left snapshots: $(sc snapshot ls)"
 sc check >/dev/null || fail "check after rm: $(sc check 2>&1)"
