@@ -372,6 +372,105 @@ static int open_query_only(const struct snap_core_opts *opts, struct snap_core *
 	return 0;
 }
 
+/* The part of a writer's open that may make things under the root: the
+ * driver's probe and open, the driver recorded in a fresh root. */
+static int open_driver(struct snap_core *core, const struct snap_core_opts *opts, char *recorded,
+		       struct snap_error *err)
+{
+	_cleanup_free_ char *raced = NULL;
+	struct snap_error e = { 0 };
+	int r;
+	r = snap_drv_probe(core->drv, core->root, err);
+	if (r < 0)
+		return snap_error_prefix(err, "driver '%s' cannot run on %s", core->drv->name, core->root);
+
+	r = open_dirs(core, !(opts->flags & SNAP_CORE_READONLY), err);
+	if (r < 0)
+		return r;
+
+	struct snap_driver_opts dopts = {
+		.root = core->root,
+		.btrfs_size = opts->btrfs_size ? opts->btrfs_size : "16G",
+		.flags = recorded ? 0 : SNAP_OPEN_CREATE,
+		.notice = opts->notice,
+		.notice_ctx = opts->notice_ctx,
+	};
+	r = snap_drv_open(core->drv, &dopts, &core->drv_state, err);
+	if (r < 0)
+		return snap_error_prefix(err, "open driver '%s' on %s", core->drv->name, core->root);
+	/* The driver may have mounted its own filesystem on ROOT/snapshots
+	 * (btrfs on a loopback image): the fd taken before names the covered
+	 * directory, where new snapshot dirs would land out of the driver's
+	 * sight.  Take it again. */
+	int sfd = openat(core->rootfd, "snapshots", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0)
+		return snap_error_set(err, negative_errno(), "open %s/snapshots: %s", core->root, strerror(errno));
+	close(core->snapfd);
+	core->snapfd = sfd;
+
+	if (!recorded) {
+		/* Record the driver; a concurrent first open by another
+		 * process may have won, and its choice stands. */
+		_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
+		r = snap_txn_begin(core->store, &txn, err);
+		if (r < 0)
+			return r;
+		r = snap_store_meta_get(core->store, "driver", &raced, &e);
+		if (r == -ENOENT)
+			r = snap_store_meta_set(core->store, "driver", core->drv->name, err);
+		else if (r == 0 && strcmp(raced, core->drv->name) != 0)
+			return snap_error_set(err, -EINVAL, "root %s was just created with driver '%s', not '%s'",
+					      core->root, raced, core->drv->name);
+		else if (r < 0)
+			return snap_error_set(err, r, "open root %s: %s", core->root, e.message);
+		if (r >= 0)
+			r = snap_txn_commit(&txn, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A first open that failed leaves no half-made root behind: the metadata
+ * database and the directories it made (empty ones only) go, and the root
+ * itself when this open created it.  A root whose driver got recorded
+ * meanwhile (a concurrent first open won) is left alone. */
+static void undo_fresh_root(struct snap_core *core, bool created_root)
+{
+	_cleanup_free_ char *recorded = NULL;
+	struct snap_error ignored = { 0 };
+	if (!core->store || snap_store_meta_get(core->store, "driver", &recorded, &ignored) != -ENOENT)
+		return;
+	snap_store_close(core->store);
+	core->store = NULL;
+	static const char *const files[] = { "metadata.db", "metadata.db-wal", "metadata.db-shm",
+					     "metadata.db-journal" };
+	for (size_t i = 0; i < ELEMENTSOF(files); i++)
+		(void)unlinkat(core->rootfd, files[i], 0);
+	static const char *const dirs[] = { "content/sha256", "content", "snapshots", "tmp" };
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		(void)unlinkat(core->rootfd, dirs[i], AT_REMOVEDIR);
+	if (created_root)
+		(void)rmdir(core->root);
+}
+
+bool snap_core_driver_known(const struct snap_core_opts *opts, const char *name, char *names, size_t len)
+{
+	if (strcmp(name, "auto") == 0)
+		return true;
+	_cleanup_(snap_core_closep) struct snap_core *core = calloc(1, sizeof(*core));
+	struct snap_error ignored = { 0 };
+	if (!core)
+		return false;
+	core->rootfd = core->snapfd = core->tmpfd = -EBADF;
+	if (setup_loader(core, opts, &ignored) < 0)
+		return false;
+	if (snap_loader_find(core->loader, name))
+		return true;
+	snap_loader_names(core->loader, names, len);
+	return false;
+}
+
 int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, struct snap_error *err)
 {
 	if (!opts || !opts->root || !*opts->root)
@@ -419,6 +518,17 @@ int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, st
 
 	char dbpath[PATH_MAX];
 	snprintf(dbpath, sizeof(dbpath), "%s/metadata.db", core->root);
+	/* A writer says why it cannot write (a read-only mount, a database
+	 * file it may not write) before sqlite says "readonly database". */
+	if (!(opts->flags & SNAP_CORE_READONLY)) {
+		if (access(core->root, W_OK) < 0)
+			return snap_error_set(err, negative_errno(), "root %s is not writable: %s%s", core->root,
+					      strerror(errno),
+					      errno == EROFS ? " (use a root on a writable filesystem, or --root)" : "");
+		if (access(dbpath, W_OK) < 0 && errno != ENOENT)
+			return snap_error_set(err, negative_errno(), "metadata database %s is not writable: %s",
+					      dbpath, strerror(errno));
+	}
 	r = snap_store_open(dbpath, opts->flags & SNAP_CORE_READONLY ? SNAP_STORE_READONLY : 0, &core->store, err);
 	if (r < 0) {
 		if (created_root)
@@ -447,53 +557,11 @@ int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, st
 			return unknown_driver(core, "auto", err);
 	}
 
-	r = snap_drv_probe(core->drv, core->root, err);
-	if (r < 0)
-		return snap_error_prefix(err, "driver '%s' cannot run on %s", core->drv->name, core->root);
-
-	r = open_dirs(core, !(opts->flags & SNAP_CORE_READONLY), err);
-	if (r < 0)
+	r = open_driver(core, opts, recorded, err);
+	if (r < 0) {
+		if (!recorded)
+			undo_fresh_root(core, created_root);
 		return r;
-
-	struct snap_driver_opts dopts = {
-		.root = core->root,
-		.btrfs_size = opts->btrfs_size ? opts->btrfs_size : "16G",
-		.flags = recorded ? 0 : SNAP_OPEN_CREATE,
-		.notice = opts->notice,
-		.notice_ctx = opts->notice_ctx,
-	};
-	r = snap_drv_open(core->drv, &dopts, &core->drv_state, err);
-	if (r < 0)
-		return snap_error_prefix(err, "open driver '%s' on %s", core->drv->name, core->root);
-	/* The driver may have mounted its own filesystem on ROOT/snapshots
-	 * (btrfs on a loopback image): the fd taken before names the covered
-	 * directory, where new snapshot dirs would land out of the driver's
-	 * sight.  Take it again. */
-	int sfd = openat(core->rootfd, "snapshots", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sfd < 0)
-		return snap_error_set(err, negative_errno(), "open %s/snapshots: %s", core->root, strerror(errno));
-	close(core->snapfd);
-	core->snapfd = sfd;
-
-	if (!recorded) {
-		/* Record the driver; a concurrent first open by another
-		 * process may have won, and its choice stands. */
-		_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
-		r = snap_txn_begin(core->store, &txn, err);
-		if (r < 0)
-			return r;
-		r = snap_store_meta_get(core->store, "driver", &recorded, &e);
-		if (r == -ENOENT)
-			r = snap_store_meta_set(core->store, "driver", core->drv->name, err);
-		else if (r == 0 && strcmp(recorded, core->drv->name) != 0)
-			return snap_error_set(err, -EINVAL, "root %s was just created with driver '%s', not '%s'",
-					      core->root, recorded, core->drv->name);
-		else if (r < 0)
-			return snap_error_set(err, r, "open root %s: %s", core->root, e.message);
-		if (r >= 0)
-			r = snap_txn_commit(&txn, err);
-		if (r < 0)
-			return r;
 	}
 	*ret = TAKE_PTR(core);
 	return 0;

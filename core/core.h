@@ -56,6 +56,10 @@ struct snap_core_opts {
 int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, struct snap_error *err);
 void snap_core_close(struct snap_core *core);
 DEFINE_SNAP_CLEANUP(struct snap_core, snap_core_close)
+/* Whether `name` ("auto", a built-in or a plugin's) is a driver an open
+ * with `opts` could use; when not, `names` gets the available ones.
+ * Nothing under any root is opened or made. */
+bool snap_core_driver_known(const struct snap_core_opts *opts, const char *name, char *names, size_t len);
 
 const char *snap_core_root(const struct snap_core *core);
 const char *snap_core_driver_name(const struct snap_core *core);

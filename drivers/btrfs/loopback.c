@@ -304,8 +304,15 @@ int btrfs_backend_setup(const struct snap_driver_opts *opts, const char *fstype,
 	}
 
 	int r = 0;
-	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
+	/* A bad size is refused before anything is made under the root, even
+	 * when the image exists already and the size would not be used. */
+	uint64_t size;
+	const char *want = opts->btrfs_size ? opts->btrfs_size : BTRFS_DEFAULT_SIZE;
+	if (btrfs_parse_size(want, &size) < 0)
+		r = snap_error_set(err, -EINVAL, "invalid btrfs image size '%s' (expected e.g. 16G, 512M)",
+				   want);
+	_cleanup_close_ int rootfd = r < 0 ? -EBADF : open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r == 0 && rootfd < 0)
 		r = snap_error_set(err, negative_errno(), "open root %s: %s", root,
 				   strerror(errno));
 	if (r == 0 && mkdirat(rootfd, BTRFS_SNAPSHOTS_DIR, 0700) < 0 && errno != EEXIST)

@@ -502,6 +502,23 @@ static bool wants_reference(const struct bench_opts *o)
 	return false;
 }
 
+/* A --drivers list naming a driver nobody provides is a usage error, found
+ * before any work: -1 to go on, or the exit code. */
+static int check_drivers(struct cli_ctx *ctx, const char *list)
+{
+	struct snap_core_opts opts = { .plugin_dir = ctx->plugin_dir };
+	_cleanup_free_ char *copy = strdup(list);
+	if (!copy)
+		return cli_failf(ctx, "bench: out of memory");
+	for (char *save = NULL, *d = strtok_r(copy, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
+		char names[512] = "";
+		if (!snap_core_driver_known(&opts, d, names, sizeof(names)))
+			return cli_spec_usage_error(ctx, &cli_spec_bench, "unknown driver '%s' in --drivers (available: %s)",
+						    d, names[0] ? names : "none");
+	}
+	return -1;
+}
+
 /* One environment per listed driver (a driver that cannot open is
  * skipped with a notice), the backing filesystem when a workload wants
  * it, then the peers.  `list` is kept by the envs. */
@@ -598,6 +615,9 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_failf(ctx, "bench: create %s: %m", o.curves);
 	if (o.from_json)
 		return replot(&b, o.from_json, o.json, o.svg, o.png, o.curves);
+	r = check_drivers(ctx, o.drivers);
+	if (r >= 0)
+		return r;
 
 	/* A private mount namespace: whatever the bench mounts disappears with
 	 * the process, even when it is killed. */
