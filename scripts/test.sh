@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything snapctl needs, build it and run every test.
 #   scripts/test.sh              normal build (build/)
-#   scripts/test.sh --sanitize   ASan+UBSan build (build-asan/)
+#   scripts/test.sh --sanitize   ASan+UBSan build (build-asan/), then every
+#                                libFuzzer harness for FUZZ_SECONDS each
+#                                (default 40: ~3 min for all four; a crash
+#                                fails the run and prints its input's path)
 # Tests run in a private mount namespace, so nothing they mount survives them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +33,7 @@ if [[ ! -f $builddir/build.ninja ]]; then
 fi
 ninja -C "$builddir" >/dev/null
 
-exec unshare --mount --propagation private -- meson test -C "$builddir" "${test_opts[@]}" "$@"
+unshare --mount --propagation private -- meson test -C "$builddir" "${test_opts[@]}" "$@"
+if [[ $builddir == build-asan ]]; then
+	tests/fuzz/run.sh "${FUZZ_SECONDS:-40}"
+fi
