@@ -188,7 +188,13 @@ const struct cli_spec cli_spec_snapshot = {
 	.description = "Snapshots are the filesystems of containers and image layers: committed snapshots are "
 		       "read-only and can be parents; active ones are writable; views are read-only children. "
 		       "These commands are containerd's snapshots API: prepare, view, commit, remove, stat, "
-		       "list, usage, mounts.",
+		       "list, usage, mounts.\n\n"
+		       "They work in the containerd namespace named by the environment variable "
+		       "SNAPCTL_NAMESPACE (like ctr's CONTAINERD_NAMESPACE): the snapshots serve's clients made "
+		       "in that namespace.  Unset or empty, they see the namespace '' of snapctl's own images "
+		       "and containers.",
+	.examples = "snapctl snapshot ls\n"
+		    "SNAPCTL_NAMESPACE=k8s.io snapctl snapshot ls",
 	.subcommands = subcommands,
 	.min_args = 1, .max_args = -1,
 };

@@ -77,6 +77,12 @@ check_usage_error "unknown command 'frob'" help frob
 check_usage_error "unknown option '--bogus'" --bogus images
 "$snapctl" snapshot diff --help | grep -q -- "--compress ALGO" || fail "snapshot diff --help lacks --compress"
 "$snapctl" run --help | grep -q -- "-e, --env K=V" || fail "run --help lacks -e, --env"
+# the environment variables snapctl reads and its helper executables
+for w in SNAPCTL_ROOT SNAPCTL_DRIVER SNAPCTL_BTRFS_SIZE SNAPCTL_PLUGIN_PATH SNAPCTL_NAMESPACE \
+	SNAPCTL_NO_OPENAT2 TMPDIR snapctl-layers snapctl-serve snapctl-bench; do
+	grep -qF -- "$w" <<<"$("$snapctl" help)" || fail "snapctl help does not document $w"
+done
+grep -qF SNAPCTL_NAMESPACE <<<"$("$snapctl" help snapshot)" || fail "help snapshot lacks SNAPCTL_NAMESPACE"
 # no command: the help on stderr, exit 2
 "$snapctl" >/dev/null 2>&1; rc=$?
 [[ $rc -eq 2 ]] || fail "snapctl without a command: exit $rc"
