@@ -140,7 +140,7 @@ static int apply_file(struct apply *a, struct apply_input *in, struct archive_en
 	int pfd = apply_get_parent(a, path, &name);
 	if (pfd < 0)
 		return pfd;
-	int r = apply_save_parent_meta(a, path);
+	int r = apply_save_parent_meta(a, pfd, path);
 	if (r < 0 || (r = apply_prepare_create(a, pfd, name, path)) < 0)
 		return r;
 	_cleanup_close_ int fd = -EBADF;
@@ -151,7 +151,7 @@ static int apply_file(struct apply *a, struct apply_input *in, struct archive_en
 		if ((r = clear_the_way(a, pfd, name, path, tries)) < 0)
 			return r;
 	}
-	if ((r = apply_mark_created(a, path)) < 0)
+	if ((r = apply_mark_created(a, pfd, name, path)) < 0)
 		return r;
 	/* Data first: a write clears setuid bits and security.capability. */
 	if ((r = write_data(a, in, fd, path, e)) < 0)
@@ -179,12 +179,12 @@ static int apply_dir(struct apply *a, struct archive_entry *e, const char *path)
 	if (pfd < 0)
 		return path[0] ? pfd : apply_fail(a, pfd, "open the root: %s", strerror(-pfd));
 	int r;
-	if (path[0] && ((r = apply_save_parent_meta(a, path)) < 0 ||
+	if (path[0] && ((r = apply_save_parent_meta(a, pfd, path)) < 0 ||
 			(r = apply_prepare_create(a, pfd, name, path)) < 0))
 		return r;
 	for (int tries = 0;; tries++) {
 		if (path[0] && mkdirat(pfd, name, 0700) == 0) {
-			if ((r = apply_mark_created(a, path)) < 0)
+			if ((r = apply_mark_created(a, pfd, name, path)) < 0)
 				return r;
 			break;
 		}
@@ -248,7 +248,7 @@ static int create_node(struct apply *a, int pfd, const char *name, const char *p
 		if ((r = clear_the_way(a, pfd, name, path, tries)) < 0)
 			return r;
 	}
-	return apply_mark_created(a, path);
+	return apply_mark_created(a, pfd, name, path);
 }
 
 static int apply_node(struct apply *a, struct archive_entry *e, const char *path)
@@ -259,7 +259,7 @@ static int apply_node(struct apply *a, struct archive_entry *e, const char *path
 	int pfd = apply_get_parent(a, path, &name);
 	if (pfd < 0)
 		return pfd;
-	int r = apply_save_parent_meta(a, path);
+	int r = apply_save_parent_meta(a, pfd, path);
 	if (r < 0 || (r = create_node(a, pfd, name, path, e)) < 0)
 		return r;
 	if (fchownat(pfd, name, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
@@ -299,7 +299,7 @@ static int apply_hardlink(struct apply *a, struct archive_entry *e, const char *
 	int pfd = apply_get_parent(a, path, &name);
 	if (pfd < 0)
 		return pfd;
-	if ((r = apply_save_parent_meta(a, path)) < 0 || (r = apply_prepare_create(a, pfd, name, path)) < 0)
+	if ((r = apply_save_parent_meta(a, pfd, path)) < 0 || (r = apply_prepare_create(a, pfd, name, path)) < 0)
 		return r;
 	for (int tries = 0;; tries++) {
 		/* flags 0: a symlink target is linked itself, never followed. */
@@ -315,7 +315,9 @@ static int apply_hardlink(struct apply *a, struct archive_entry *e, const char *
 		if ((r = apply_remove_existing(a, pfd, name, path, &st)) < 0)
 			return r;
 	}
-	return apply_mark_created(a, path);
+	/* The name is the layer's, the file may be older: never removed as
+	 * the layer's own by its identity. */
+	return apply_mark_linked(a, pfd, path);
 }
 
 int apply_entry(struct apply *a, struct apply_input *in, struct archive_entry *e)

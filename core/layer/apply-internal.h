@@ -59,7 +59,12 @@ struct apply {
 	const char *entry; /* current entry name, for messages */
 
 	struct snap_strmap layer_paths; /* path -> PATH_CREATED / PATH_UPDATED */
-	struct snap_strmap saved_meta;  /* directories with an UNDO_META */
+	/* Identities (apply_id_key) of what this apply created and of the
+	 * directories it saved the metadata of (UNDO_META): by the object,
+	 * not by the name, since a name may lead through a symlink that the
+	 * layer created or changed. */
+	struct snap_strmap created_ids;
+	struct snap_strmap saved_meta;
 	struct snap_strmap opaque_done;
 	struct snap_strmap deferred_idx; /* path -> index + 1 into dirs */
 
@@ -75,6 +80,9 @@ struct apply {
 
 	char *cache_dir; /* parent directory cache */
 	int cache_fd;
+	char *cache_resolved; /* cache_dir without symlinks, once needed */
+	dev_t cache_dev; /* cache_fd's identity */
+	ino_t cache_ino;
 	bool cache_stale; /* something was moved or removed: resolve again */
 
 	char *buf;
@@ -86,14 +94,23 @@ int apply_fail(struct apply *a, int code, const char *fmt, ...) _printf_(3, 4);
 
 /* apply-journal.c */
 int apply_undo_push(struct apply *a, int kind, const char *path, struct undo **ret);
-/* Save a pre-existing directory's metadata once (UNDO_META). */
+/* Save a pre-existing directory's metadata once (UNDO_META): the directory
+ * `name` in pfd, which `path` names; the record holds its resolved path. */
 int apply_save_meta(struct apply *a, int pfd, const char *name, const char *path);
-int apply_save_parent_meta(struct apply *a, const char *path);
-/* Get `path`'s existing entry out of the way: removed when this layer
- * created it, moved to the undo directory otherwise. */
+/* The same for the directory pfd, the parent `path` resolved to. */
+int apply_save_parent_meta(struct apply *a, int pfd, const char *path);
+/* Get `path`'s existing entry out of the way: removed when this apply
+ * created it (st's identity), moved to the undo directory otherwise. */
 int apply_remove_existing(struct apply *a, int pfd, const char *name, const char *path,
 			  const struct stat *st);
-int apply_mark_created(struct apply *a, const char *path);
+/* `name` in pfd (`path`) was just created by this apply. */
+int apply_mark_created(struct apply *a, int pfd, const char *name, const char *path);
+/* A name this apply made for an existing object (a hardlink): the name is
+ * the layer's, the object is not. */
+int apply_mark_linked(struct apply *a, int pfd, const char *path);
+/* Something (a driver's whiteout) is about to be created at `path`: undone
+ * by removing it (in memory and a "C" record). */
+int apply_undo_created(struct apply *a, int pfd, const char *path);
 /* Play the journal backwards; never fails, notes failed steps in *a->err. */
 void apply_rollback(struct apply *a);
 /* On-disk journal: `path` holds nothing now, and whatever appears there
@@ -101,7 +118,7 @@ void apply_rollback(struct apply *a);
  * create).  apply_prepare_create checks that with fstatat first: when
  * something is there, the create fails with EEXIST and moving it aside
  * logs the record. */
-int apply_journal_absent(struct apply *a, const char *path);
+int apply_journal_absent(struct apply *a, int pfd, const char *path);
 int apply_prepare_create(struct apply *a, int pfd, const char *name, const char *path);
 /* The apply is complete: the COMMIT record, with the root's final mode and
  * times when the layer set them (root may be NULL). */
@@ -116,6 +133,9 @@ void apply_cache_drop(struct apply *a);
 int apply_open_parent(int treefd, const char *path, const char **ret_name);
 /* mkdir -p of `dir` inside the tree, following symlinks inside the root. */
 int apply_make_parents(struct apply *a, const char *dir);
+/* `dir` resolved inside the tree like snap_openat_in_root does, as a path
+ * without symlinks ("" for the root), into *ret. */
+int apply_resolved_dir(struct apply *a, const char *dir, char **ret);
 /* A borrowed fd of path's parent directory (cached across entries). */
 int apply_get_parent(struct apply *a, const char *path, const char **ret_name);
 /* Check and normalize an entry's name or link target into *ret. */

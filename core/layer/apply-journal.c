@@ -119,9 +119,46 @@ static void rec_commit(FILE *f, const void *arg)
 		d->times[0].tv_nsec, (int64_t)d->times[1].tv_sec, d->times[1].tv_nsec);
 }
 
-int apply_journal_absent(struct apply *a, const char *path)
+/*
+ * The records name entries by their resolved path (no symlink on the way):
+ * played back, a record must reach the entry its step touched, also when a
+ * symlink the name went through was replaced or removed since (the layer
+ * may remove its own entries without a record).  pfd is the directory
+ * `path`'s parent resolved to (the cached parent keeps its resolved path).
+ */
+static int resolved_path(struct apply *a, int pfd, const char *path, char **ret)
 {
-	return journal_put(a, "C", rec_path, path);
+	size_t dl = snap_path_dir_len(path);
+	_cleanup_free_ char *rdir = NULL;
+	const char *dir = NULL;
+	if (dl == 0) {
+		dir = "";
+	} else if (pfd == a->cache_fd && !a->cache_stale && a->cache_resolved) {
+		dir = a->cache_resolved;
+	} else {
+		_cleanup_free_ char *d = strndup(path, dl);
+		if (!d)
+			return apply_fail(a, -ENOMEM, "out of memory");
+		int r = apply_resolved_dir(a, d, &rdir);
+		if (r < 0)
+			return r;
+		if (pfd == a->cache_fd && !a->cache_stale && !(a->cache_resolved = strdup(rdir)))
+			return apply_fail(a, -ENOMEM, "out of memory");
+		dir = rdir;
+	}
+	const char *base = snap_path_base(path);
+	if ((dir[0] ? asprintf(ret, "%s/%s", dir, base) : asprintf(ret, "%s", base)) < 0)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	return 0;
+}
+
+int apply_journal_absent(struct apply *a, int pfd, const char *path)
+{
+	if (a->journalfd < 0)
+		return 0;
+	_cleanup_free_ char *rpath = NULL;
+	int r = resolved_path(a, pfd, path, &rpath);
+	return r < 0 ? r : journal_put(a, "C", rec_path, rpath);
 }
 
 int apply_prepare_create(struct apply *a, int pfd, const char *name, const char *path)
@@ -133,7 +170,7 @@ int apply_prepare_create(struct apply *a, int pfd, const char *name, const char 
 		return 0; /* taken: the create fails, moving it aside logs "C" */
 	if (errno != ENOENT)
 		return apply_fail(a, negative_errno(), "stat: %s", strerror(errno));
-	return apply_journal_absent(a, path);
+	return apply_journal_absent(a, pfd, path);
 }
 
 int apply_journal_commit(struct apply *a, const struct deferred_dir *root)
@@ -163,49 +200,103 @@ int apply_undo_push(struct apply *a, int kind, const char *path, struct undo **r
 	return 0;
 }
 
-/* Save a pre-existing directory's metadata once, before anything in it or
- * of it changes. */
+/* An object's identity as a map key. */
+#define ID_KEY_MAX 48
+static const char *id_key(char buf[static ID_KEY_MAX], dev_t dev, ino_t ino)
+{
+	snprintf(buf, ID_KEY_MAX, "%jx:%jx", (uintmax_t)dev, (uintmax_t)ino);
+	return buf;
+}
+
+static bool meta_needed(const struct apply *a, dev_t dev, ino_t ino)
+{
+	char k[ID_KEY_MAX];
+	id_key(k, dev, ino);
+	return !snap_strset_contains(&a->created_ids, k) && !snap_strset_contains(&a->saved_meta, k);
+}
+
+/*
+ * Save a pre-existing directory's metadata once, before anything in it or
+ * of it changes.  Keyed by the directory itself: two names may lead to one
+ * directory, one name to different directories over the apply (a symlink
+ * the layer made, then replaced), and a name the layer created may be a
+ * symlink to a directory it did not create.  The record holds the
+ * directory's resolved path, so that playing it back reaches the directory
+ * and not a symlink on the way.
+ */
 int apply_save_meta(struct apply *a, int pfd, const char *name, const char *path)
 {
-	void *v;
-	if (snap_strmap_get(&a->layer_paths, path, &v) && v == (void *)PATH_CREATED)
-		return 0;
-	int r = snap_strset_add(&a->saved_meta, path);
-	if (r <= 0)
-		return r < 0 ? apply_fail(a, r, "out of memory") : 0;
-	struct undo *u;
-	if (apply_undo_push(a, UNDO_META, path, &u) < 0)
-		return apply_fail(a, -ENOMEM, "out of memory");
-	if (fstatat(pfd, name, &u->st, AT_SYMLINK_NOFOLLOW) < 0)
+	struct stat st;
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return apply_fail(a, negative_errno(), "stat '%s': %s", path[0] ? path : ".", strerror(errno));
-	r = snap_xattrs_read_at(pfd, name, true, &u->xattrs);
+	if (!meta_needed(a, st.st_dev, st.st_ino))
+		return 0;
+	_cleanup_free_ char *resolved = NULL;
+	if (path[0]) {
+		size_t dl = snap_path_dir_len(path);
+		_cleanup_free_ char *dir = strndup(path, dl);
+		_cleanup_free_ char *rdir = NULL;
+		if (!dir)
+			return apply_fail(a, -ENOMEM, "out of memory");
+		int r = apply_resolved_dir(a, dir, &rdir);
+		if (r < 0)
+			return r;
+		if ((rdir[0] ? asprintf(&resolved, "%s/%s", rdir, name) : asprintf(&resolved, "%s", name)) < 0)
+			return apply_fail(a, -ENOMEM, "out of memory");
+	} else if (!(resolved = strdup(""))) {
+		return apply_fail(a, -ENOMEM, "out of memory");
+	}
+	char k[ID_KEY_MAX];
+	if (snap_strset_add(&a->saved_meta, id_key(k, st.st_dev, st.st_ino)) < 0)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	struct undo *u;
+	if (apply_undo_push(a, UNDO_META, resolved, &u) < 0)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	u->st = st;
+	int r = snap_xattrs_read_at(pfd, name, true, &u->xattrs);
 	if (r < 0)
 		return apply_fail(a, r, "read xattrs of '%s': %s", path[0] ? path : ".", strerror(-r));
 	return journal_put(a, "M", rec_meta, u);
 }
 
-int apply_save_parent_meta(struct apply *a, const char *path)
+int apply_save_parent_meta(struct apply *a, int pfd, const char *path)
 {
+	struct stat st;
+	if (pfd == a->cache_fd) {
+		st.st_dev = a->cache_dev;
+		st.st_ino = a->cache_ino;
+	} else if (fstat(pfd, &st) < 0) {
+		return apply_fail(a, negative_errno(), "stat the parent of '%s': %s", path, strerror(errno));
+	}
+	if (!meta_needed(a, st.st_dev, st.st_ino))
+		return 0;
+	/* The first change in this directory: by its resolved path, its
+	 * own parent and name. */
 	size_t dl = snap_path_dir_len(path);
 	_cleanup_free_ char *dir = strndup(path, dl);
+	_cleanup_free_ char *rdir = NULL;
 	if (!dir)
 		return apply_fail(a, -ENOMEM, "out of memory");
-	void *v;
-	if (snap_strmap_get(&a->saved_meta, dir, NULL) ||
-	    (snap_strmap_get(&a->layer_paths, dir, &v) && v == (void *)PATH_CREATED))
-		return 0;
+	int r = apply_resolved_dir(a, dir, &rdir);
+	if (r < 0)
+		return r;
 	const char *name;
-	_cleanup_close_ int pfd = apply_open_parent(a->treefd, dir, &name);
-	if (pfd < 0)
-		return apply_fail(a, pfd, "open '%s': %s", dir[0] ? dir : ".", strerror(-pfd));
-	return apply_save_meta(a, pfd, name, dir);
+	_cleanup_close_ int gfd = apply_open_parent(a->treefd, rdir, &name);
+	if (gfd < 0)
+		return apply_fail(a, gfd, "open '%s': %s", rdir[0] ? rdir : ".", strerror(-gfd));
+	struct stat now;
+	if (fstatat(gfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
+		return apply_fail(a, -ESTALE, "directory '%s' changed during the apply", rdir[0] ? rdir : ".");
+	return apply_save_meta(a, gfd, name, rdir);
 }
-
 static int ensure_backup_dir(struct apply *a)
 {
 	if (a->backupfd >= 0)
 		return 0;
-	int r = apply_save_parent_meta(a, a->backup_name);
+	_cleanup_close_ int rootfd = openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return apply_fail(a, negative_errno(), "open the root: %s", strerror(errno));
+	int r = apply_save_parent_meta(a, rootfd, a->backup_name);
 	if (r < 0)
 		return r;
 	if (mkdirat(a->treefd, a->backup_name, 0700) < 0)
@@ -225,26 +316,30 @@ static int ensure_backup_dir(struct apply *a)
 int apply_remove_existing(struct apply *a, int pfd, const char *name, const char *path,
 			   const struct stat *st)
 {
-	void *v = NULL;
-	snap_strmap_get(&a->layer_paths, path, &v);
 	/* The cached parent may lie below what moves; the caller's own pfd
 	 * (the parent of `name`) stays valid. */
 	a->cache_stale = true;
-	int r = apply_save_parent_meta(a, path);
+	int r = apply_save_parent_meta(a, pfd, path);
 	if (r < 0)
 		return r;
-	if (v == (void *)PATH_CREATED) {
+	/* This apply's own object, whatever name reached it (not the name:
+	 * a symlink on the way may lead elsewhere now). */
+	char k[ID_KEY_MAX];
+	if (snap_strset_contains(&a->created_ids, id_key(k, st->st_dev, st->st_ino))) {
 		r = snap_rm_rf_at(pfd, name);
 		return r < 0 ? apply_fail(a, r, "remove '%s': %s", path, strerror(-r)) : 0;
 	}
 	if ((r = ensure_backup_dir(a)) < 0)
 		return r;
+	_cleanup_free_ char *rpath = NULL;
+	if ((r = resolved_path(a, pfd, path, &rpath)) < 0)
+		return r;
 	char bname[32];
 	snprintf(bname, sizeof(bname), "%u", a->n_backups);
-	if ((r = journal_put(a, "B", rec_backup, &(struct rec_backup){ a->n_backups, path })) < 0)
+	if ((r = journal_put(a, "B", rec_backup, &(struct rec_backup){ a->n_backups, rpath })) < 0)
 		return r;
 	struct undo *u;
-	if (apply_undo_push(a, UNDO_BACKUP, path, &u) < 0)
+	if (apply_undo_push(a, UNDO_BACKUP, rpath, &u) < 0)
 		return apply_fail(a, -ENOMEM, "out of memory");
 	if (renameat(pfd, name, a->backupfd, bname) < 0) {
 		r = negative_errno();
@@ -254,13 +349,42 @@ int apply_remove_existing(struct apply *a, int pfd, const char *name, const char
 	}
 	u->backup = a->n_backups++;
 	/* Nothing is at path now: what the layer puts there is its own. */
-	return apply_journal_absent(a, path);
+	return journal_put(a, "C", rec_path, rpath);
 }
 
-int apply_mark_created(struct apply *a, const char *path)
+int apply_mark_linked(struct apply *a, int pfd, const char *path)
 {
-	if (apply_undo_push(a, UNDO_CREATED, path, NULL) < 0 ||
+	_cleanup_free_ char *rpath = NULL;
+	int r = resolved_path(a, pfd, path, &rpath);
+	if (r < 0)
+		return r;
+	if (apply_undo_push(a, UNDO_CREATED, rpath, NULL) < 0 ||
 	    snap_strmap_set(&a->layer_paths, path, (void *)PATH_CREATED) < 0)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	return 0;
+}
+
+int apply_undo_created(struct apply *a, int pfd, const char *path)
+{
+	_cleanup_free_ char *rpath = NULL;
+	int r = resolved_path(a, pfd, path, &rpath);
+	if (r < 0)
+		return r;
+	if (apply_undo_push(a, UNDO_CREATED, rpath, NULL) < 0)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	return journal_put(a, "C", rec_path, rpath);
+}
+
+int apply_mark_created(struct apply *a, int pfd, const char *name, const char *path)
+{
+	int r = apply_mark_linked(a, pfd, path);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return apply_fail(a, negative_errno(), "stat: %s", strerror(errno));
+	char k[ID_KEY_MAX];
+	if (snap_strset_add(&a->created_ids, id_key(k, st.st_dev, st.st_ino)) < 0)
 		return apply_fail(a, -ENOMEM, "out of memory");
 	return 0;
 }

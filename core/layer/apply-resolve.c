@@ -24,6 +24,8 @@ void apply_cache_drop(struct apply *a)
 {
 	free(a->cache_dir);
 	a->cache_dir = NULL;
+	free(a->cache_resolved);
+	a->cache_resolved = NULL;
 	if (a->cache_fd >= 0)
 		close(a->cache_fd);
 	a->cache_fd = -EBADF;
@@ -46,14 +48,16 @@ int apply_open_parent(int treefd, const char *path, const char **ret_name)
 }
 
 /*
- * mkdir -p of `dir` inside the tree, following symlinks the way
- * RESOLVE_IN_ROOT does (absolute targets and ".." stay in the root), so a
- * later snap_openat_in_root of `dir` succeeds.  Needed where a layer's
- * symlink points at a directory that is not in this tree: overlay's upper
- * dir holds only this layer, the directory may be in a lower one.
- * A missing parent is created like tar does: root-owned, 0755.
+ * Walk `dir` inside the tree component by component, following symlinks the
+ * way RESOLVE_IN_ROOT does (absolute targets and ".." stay in the root).
+ * With `create`, a missing component is made like tar does (root-owned,
+ * 0755): mkdir -p, so that a later snap_openat_in_root of `dir` succeeds.
+ * Needed where a layer's symlink points at a directory that is not in this
+ * tree: overlay's upper dir holds only this layer, the directory may be in
+ * a lower one.  *ret_where (may be NULL) gets the directory's resolved path
+ * in the tree, without symlinks ("" for the root).
  */
-int apply_make_parents(struct apply *a, const char *dir)
+static int walk_dir(struct apply *a, const char *dir, bool create, char **ret_where)
 {
 	_cleanup_free_ char *pending = strdup(dir);
 	_cleanup_free_ char *where = strdup("");
@@ -67,8 +71,11 @@ int apply_make_parents(struct apply *a, const char *dir)
 		char *p = pending;
 		while (*p == '/')
 			p++;
-		if (!*p)
+		if (!*p) {
+			if (ret_where)
+				*ret_where = TAKE_PTR(where);
 			return 0;
+		}
 		char *e = strchrnul(p, '/');
 		_cleanup_free_ char *comp = strndup(p, (size_t)(e - p));
 		_cleanup_free_ char *rest = strdup(e);
@@ -96,15 +103,15 @@ int apply_make_parents(struct apply *a, const char *dir)
 			return apply_fail(a, -ENOMEM, "out of memory");
 		struct stat st;
 		if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT)
+			if (errno != ENOENT || !create)
 				return apply_fail(a, negative_errno(), "stat '%s': %s", next, strerror(errno));
-			int r = apply_save_parent_meta(a, next);
-			if (r < 0 || (r = apply_journal_absent(a, next)) < 0)
+			int r = apply_save_parent_meta(a, cur, next);
+			if (r < 0 || (r = apply_journal_absent(a, cur, next)) < 0)
 				return r;
 			if (mkdirat(cur, comp, 0755) < 0)
 				return apply_fail(a, negative_errno(), "create parent directory '%s': %s", next,
 					    strerror(errno));
-			if ((r = apply_mark_created(a, next)) < 0)
+			if ((r = apply_mark_created(a, cur, comp, next)) < 0)
 				return r;
 		} else if (S_ISLNK(st.st_mode)) {
 			if (++links > 40)
@@ -143,6 +150,16 @@ int apply_make_parents(struct apply *a, const char *dir)
 	}
 }
 
+int apply_make_parents(struct apply *a, const char *dir)
+{
+	return walk_dir(a, dir, true, NULL);
+}
+
+int apply_resolved_dir(struct apply *a, const char *dir, char **ret)
+{
+	return walk_dir(a, dir, false, ret);
+}
+
 /* A borrowed fd of path's parent directory (cached across entries). */
 int apply_get_parent(struct apply *a, const char *path, const char **ret_name)
 {
@@ -172,8 +189,16 @@ int apply_get_parent(struct apply *a, const char *path, const char **ret_name)
 	if (fd < 0)
 		return apply_fail(a, fd, "open parent directory '%s': %s", dir,
 			    fd == -ENOTDIR ? "a parent is not a directory" : strerror(-fd));
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int q = negative_errno();
+		close(fd);
+		return apply_fail(a, q, "stat parent directory '%s': %s", dir, strerror(-q));
+	}
 	a->cache_dir = TAKE_PTR(dir);
 	a->cache_fd = fd;
+	a->cache_dev = st.st_dev;
+	a->cache_ino = st.st_ino;
 	return fd;
 }
 

@@ -171,7 +171,7 @@ int apply_whiteout(struct apply *a, const char *path)
 		if (pfd < 0)
 			return pfd;
 	}
-	int r = apply_save_parent_meta(a, tpath);
+	int r = apply_save_parent_meta(a, pfd, tpath);
 	if (r < 0)
 		return r;
 	struct stat st;
@@ -184,9 +184,7 @@ int apply_whiteout(struct apply *a, const char *path)
 	if (!hook)
 		return 0;
 	/* Whatever the hook creates (a whiteout device) is removed on undo. */
-	if (apply_undo_push(a, UNDO_CREATED, tpath, NULL) < 0)
-		return apply_fail(a, -ENOMEM, "out of memory");
-	if ((r = apply_journal_absent(a, tpath)) < 0)
+	if ((r = apply_undo_created(a, pfd, tpath)) < 0)
 		return r;
 	return call_hook(a, pfd, name, SNAP_WHITEOUT_ENTRY);
 }

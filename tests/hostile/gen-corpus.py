@@ -130,6 +130,17 @@ add("whiteout-dot", "fail", [], tar_bytes(PRELUDE + [ti("dir/.wh..")]))
 add("whiteout-escape", "fail", [], tar_bytes(PRELUDE + [ti("../.wh.outside")]))
 add("whiteout-through-symlink", "ok", ["absent:etc/passwd", "link:s"],
     tar_bytes([ti("s", tarfile.SYMTYPE, link="/etc"), ti("s/.wh.passwd")]))
+# A failing layer rolls back exactly also where its entries went through its
+# own symlink: the directory a symlink leads to (etc) gets its times back,
+# and a pre-existing file reached through a retargeted symlink under a name
+# the layer used before is moved aside, not deleted as the layer's own.
+add("whiteout-through-symlink-rollback", "fail", [],
+    tar_bytes([ti("s", tarfile.SYMTYPE, link="/etc"), ti("s/.wh.passwd"), ti("../escape")]))
+add("create-through-symlink-rollback", "fail", [],
+    tar_bytes([ti("s", tarfile.SYMTYPE, link="/etc"), ti("s/new", data=b"n"), ti("../escape")]))
+add("symlink-retarget-rollback", "fail", [],
+    tar_bytes([ti("s", tarfile.SYMTYPE, link="/etc"), ti("s/file", data=b"a"),
+               ti("s", tarfile.SYMTYPE, link="/dir"), ti("s/file", data=b"b"), ti("../escape")]))
 add("whiteout-same-layer", "ok", ["content:dir/mine=mine"],
     tar_bytes([ti("dir/mine", data=b"mine"), ti("dir/.wh.mine")]))
 add("whiteout-missing", "ok", [], tar_bytes([ti("nodir/.wh.nothing"), ti("dir/.wh.nothing")]))
