@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "layer/apply-internal.h"
+#include "layer/layer-names.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 #include "util/strset.h"
@@ -55,6 +56,14 @@ static int set_xattrs(struct apply *a, int fd, int pfd, const char *name, const 
 				continue;
 			int r = fd >= 0 ? (fsetxattr(fd, k, v, sz, 0) < 0 ? negative_errno() : 0)
 					: snap_xattr_set_at(pfd, name, k, v, sz);
+			/* The kernel allows user.* only on files and directories
+			 * (EPERM elsewhere), and a filesystem may not support a
+			 * namespace at all: skipped and counted, as containerd
+			 * skips them with a warning. */
+			if ((r == -EOPNOTSUPP || (r == -EPERM && fd < 0 && strncmp(k, "user.", 5) == 0))) {
+				a->xattrs_skipped++;
+				continue;
+			}
 			if (r < 0)
 				return apply_fail(a, r, "set xattr %s on '%s': %s", k, path, strerror(-r));
 		}
@@ -105,6 +114,12 @@ static int write_data(struct apply *a, struct apply_input *in, int fd, const cha
 			break;
 		if (r < ARCHIVE_WARN)
 			return apply_tar_fail(a, in, "read data");
+		/* A sparse map may place data anywhere: never past the size
+		 * the entry declares (libarchive would write it there). */
+		if (archive_entry_size_is_set(e) &&
+		    (off < 0 || (uint64_t)off + size > (uint64_t)archive_entry_size(e)))
+			return apply_fail(a, -EINVAL, "data at offset %lld (%zu bytes) past the size %lld: a corrupt sparse map",
+					  (long long)off, size, (long long)archive_entry_size(e));
 		if (off != pos) {
 			/* Sparse entry: leave a hole. */
 			if (lseek(fd, off, SEEK_SET) < 0)
@@ -325,10 +340,15 @@ int apply_entry(struct apply *a, struct apply_input *in, struct archive_entry *e
 	const char *raw = archive_entry_pathname(e);
 	if (!raw || !raw[0])
 		return apply_fail(a, -EINVAL, "entry without a name");
-	_cleanup_free_ char *path = NULL;
-	int r = apply_checked_path(a, raw, "name", &path);
+	int r = apply_pax_check(a, in);
 	if (r < 0)
 		return r;
+	_cleanup_free_ char *path = NULL;
+	r = apply_checked_path(a, raw, "name", &path);
+	if (r < 0)
+		return r;
+	if (snap_layer_aufs_meta(path))
+		return 0;
 	if (path[0] && strncmp(snap_path_base(path), ".wh.", 4) == 0)
 		return apply_whiteout(a, path);
 	if (archive_entry_hardlink(e))

@@ -7,6 +7,13 @@
  * entries, not the stream).  The second reader parses tar from those bytes.
  * The fd bytes are hashed in the first reader's read callback (the blob
  * digest).
+ *
+ * gzip, the common case, is inflated before the first reader, with zlib:
+ * libarchive's gzip filter never checks a member's CRC-32 and length
+ * trailer, so a layer whose trailer is wrong would be accepted.  zlib
+ * checks both; members follow each other (gzip's multi-member form), and
+ * anything else after the last member is refused, as Go's gzip reader
+ * (containerd) refuses it.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -15,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "layer/apply-internal.h"
 #include "util/macro.h"
@@ -28,28 +36,90 @@ int apply_tar_fail(struct apply *a, struct apply_input *in, const char *what)
 	return apply_fail(a, e, "%s: %s", what, s ? s : "corrupt input");
 }
 
-static la_ssize_t fd_read(struct archive *ar, void *ctx, const void **buf)
+/* The next bytes of the fd into fdbuf, hashed (the blob digest); the
+ * bytes sniffed at open come first. */
+static ssize_t fd_fill(struct apply_input *in)
 {
-	struct apply_input *in = ctx;
+	if (in->fd_pending) {
+		ssize_t n = (ssize_t)in->fd_pending;
+		in->fd_pending = 0;
+		return n;
+	}
 	for (;;) {
 		ssize_t n = read(in->fd, in->fdbuf, READ_BUF);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			in->io_error = negative_errno();
-			archive_set_error(ar, errno, "read layer: %s", strerror(errno));
-			return -1;
-		}
+		if (n < 0)
+			return in->io_error = negative_errno();
 		snap_sha256_update(&in->blob, in->fdbuf, (size_t)n);
-		*buf = in->fdbuf;
 		return n;
+	}
+}
+
+static la_ssize_t fd_read(struct archive *ar, void *ctx, const void **buf)
+{
+	struct apply_input *in = ctx;
+	ssize_t n = fd_fill(in);
+	if (n < 0) {
+		archive_set_error(ar, (int)-n, "read layer: %s", strerror((int)-n));
+		return -1;
+	}
+	*buf = in->fdbuf;
+	return n;
+}
+
+static la_ssize_t gz_fail(struct archive *ar, struct apply_input *in, const char *what)
+{
+	snprintf(in->raw_error, sizeof(in->raw_error), "gzip: %s", what);
+	archive_set_error(ar, EINVAL, "%s", in->raw_error);
+	return -1;
+}
+
+static la_ssize_t gz_read(struct archive *ar, void *ctx, const void **buf)
+{
+	struct apply_input *in = ctx;
+	z_stream *z = in->z;
+	for (;;) {
+		if (z->avail_in == 0) {
+			ssize_t n = fd_fill(in);
+			if (n < 0) {
+				archive_set_error(ar, (int)-n, "read layer: %s", strerror((int)-n));
+				return -1;
+			}
+			if (n == 0)
+				return in->gz_member_end ? 0 : gz_fail(ar, in, "truncated input");
+			z->next_in = (Bytef *)in->fdbuf;
+			z->avail_in = (uInt)n;
+		}
+		if (in->gz_member_end) {
+			if (z->next_in[0] != 0x1f)
+				return gz_fail(ar, in, "data after the end of the stream");
+			if (inflateReset(z) != Z_OK)
+				return gz_fail(ar, in, z->msg ? z->msg : "reset failed");
+			in->gz_member_end = false;
+		}
+		z->next_out = (Bytef *)in->gzbuf;
+		z->avail_out = READ_BUF;
+		int r = inflate(z, Z_NO_FLUSH);
+		size_t produced = READ_BUF - z->avail_out;
+		if (r == Z_STREAM_END)
+			in->gz_member_end = true;
+		else if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_MEM_ERROR || r == Z_STREAM_ERROR)
+			return gz_fail(ar, in, z->msg ? z->msg : "corrupt input");
+		if (produced) {
+			*buf = in->gzbuf;
+			return (la_ssize_t)produced;
+		}
 	}
 }
 
 static la_ssize_t raw_read(struct archive *ar, void *ctx, const void **buf)
 {
 	struct apply_input *in = ctx;
-	la_ssize_t n = archive_read_data(in->raw, in->rawbuf, READ_BUF);
+	/* The other buffer: the tar reader is done with it (libarchive keeps
+	 * a callback's buffer only until the next call). */
+	int k = in->cur ^ 1;
+	la_ssize_t n = archive_read_data(in->raw, in->chunk[k], READ_BUF);
 	if (n < 0) {
 		const char *s = archive_error_string(in->raw);
 		snprintf(in->raw_error, sizeof(in->raw_error), "decompress: %s", s ? s : "corrupt input");
@@ -58,8 +128,12 @@ static la_ssize_t raw_read(struct archive *ar, void *ctx, const void **buf)
 		return -1;
 	}
 	if (!in->plain)
-		snap_sha256_update(&in->diff, in->rawbuf, (size_t)n);
-	*buf = in->rawbuf;
+		snap_sha256_update(&in->diff, in->chunk[k], (size_t)n);
+	in->cur = k;
+	in->chunk_off[k] = in->raw_size;
+	in->chunk_len[k] = (size_t)n;
+	in->raw_size += (uint64_t)n;
+	*buf = in->chunk[k];
 	return n;
 }
 
@@ -70,14 +144,21 @@ void apply_input_done(struct apply_input *in)
 	snap_sha256_done(&in->blob);
 	snap_sha256_done(&in->diff);
 	free(in->fdbuf);
-	free(in->rawbuf);
+	if (in->z) {
+		inflateEnd(in->z);
+		free(in->z);
+	}
+	free(in->gzbuf);
+	free(in->chunk[0]);
+	free(in->chunk[1]);
 }
 
 int apply_input_open(struct apply_input *in, int fd, struct archive **ret_tar, struct snap_error *err)
 {
 	in->fd = fd;
 	if (snap_sha256_init(&in->blob) < 0 || snap_sha256_init(&in->diff) < 0 ||
-	    !(in->fdbuf = malloc(READ_BUF)) || !(in->rawbuf = malloc(READ_BUF)) ||
+	    !(in->fdbuf = malloc(READ_BUF)) || !(in->chunk[0] = malloc(READ_BUF)) ||
+	    !(in->chunk[1] = malloc(READ_BUF)) ||
 	    !(in->raw = archive_read_new()))
 		return snap_error_set(err, -ENOMEM, "apply layer: out of memory");
 	/* Only filters built into libarchive: none spawns an external
@@ -87,14 +168,38 @@ int apply_input_open(struct apply_input *in, int fd, struct archive **ret_tar, s
 	archive_read_support_filter_xz(in->raw);
 	archive_read_support_filter_bzip2(in->raw);
 	archive_read_support_format_raw(in->raw);
+	/* Sniff: gzip goes through zlib (see the top of this file). */
+	ssize_t n = fd_fill(in);
+	if (n < 0)
+		return snap_error_set(err, (int)n, "apply layer: read: %s", strerror((int)-n));
+	in->fd_pending = (size_t)n;
+	in->gzip = n >= 2 && (unsigned char)in->fdbuf[0] == 0x1f && (unsigned char)in->fdbuf[1] == 0x8b;
+	if (in->gzip) {
+		z_stream *z = calloc(1, sizeof(*z));
+		if (!z || !(in->gzbuf = malloc(READ_BUF))) {
+			free(z);
+			return snap_error_set(err, -ENOMEM, "apply layer: out of memory");
+		}
+		if (inflateInit2(z, 15 + 16) != Z_OK) { /* gzip wrapper only */
+			free(z);
+			return snap_error_set(err, -ENOMEM, "apply layer: gzip: out of memory");
+		}
+		in->z = z;
+	}
 	struct archive_entry *e;
-	if (archive_read_open(in->raw, in, NULL, fd_read, NULL) != ARCHIVE_OK ||
+	if (archive_read_open(in->raw, in, NULL, in->gzip ? gz_read : fd_read, NULL) != ARCHIVE_OK ||
 	    archive_read_next_header(in->raw, &e) != ARCHIVE_OK) {
-		const char *s = archive_error_string(in->raw);
+		const char *s = in->raw_error[0] ? in->raw_error : archive_error_string(in->raw);
 		int code = in->io_error ? in->io_error : -EINVAL;
 		return snap_error_set(err, code, "apply layer: %s", s ? s : "empty input");
 	}
-	in->plain = archive_filter_code(in->raw, 0) == ARCHIVE_FILTER_NONE;
+	in->plain = !in->gzip && archive_filter_code(in->raw, 0) == ARCHIVE_FILTER_NONE;
+	/* One compression at most (OCI media types name one): libarchive
+	 * would peel gzip inside gzip, or zstd inside xz, without a word. */
+	if (archive_filter_count(in->raw) > (in->gzip ? 1 : 2))
+		return snap_error_set(err, -EINVAL, "apply layer: nested compression (%s inside %s)",
+				      archive_filter_name(in->raw, 0),
+				      in->gzip ? "gzip" : archive_filter_name(in->raw, 1));
 	struct archive *tar = archive_read_new();
 	if (!tar)
 		return snap_error_set(err, -ENOMEM, "apply layer: out of memory");
@@ -114,16 +219,18 @@ int apply_input_open(struct apply_input *in, int fd, struct archive **ret_tar, s
 int apply_input_drain(struct apply_input *in, struct snap_error *err)
 {
 	for (;;) {
-		la_ssize_t n = archive_read_data(in->raw, in->rawbuf, READ_BUF);
+		la_ssize_t n = archive_read_data(in->raw, in->chunk[0], READ_BUF);
 		if (n < 0) {
 			const char *s = archive_error_string(in->raw);
+			if (in->raw_error[0])
+				s = in->raw_error;
 			return snap_error_set(err, -EINVAL, "apply layer: decompress: %s",
 					      s ? s : "corrupt input");
 		}
 		if (n == 0)
 			break;
 		if (!in->plain)
-			snap_sha256_update(&in->diff, in->rawbuf, (size_t)n);
+			snap_sha256_update(&in->diff, in->chunk[0], (size_t)n);
 	}
 	for (;;) {
 		ssize_t n = read(in->fd, in->fdbuf, READ_BUF);

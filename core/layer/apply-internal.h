@@ -45,7 +45,23 @@ struct apply_input {
 	int fd;
 	struct archive *raw; /* decompressing reader, format raw */
 	struct snap_sha256 blob, diff;
-	char *fdbuf, *rawbuf;
+	char *fdbuf;
+	size_t fd_pending; /* bytes of fdbuf sniffed at open, not yet handed out */
+	/* gzip is inflated here with zlib, which checks every member's CRC-32
+	 * and length trailer (libarchive's gzip filter does not). */
+	bool gzip;
+	void *z;           /* z_stream */
+	char *gzbuf;
+	bool gz_member_end; /* the last member ended: another may follow */
+	/* The uncompressed stream is read into two buffers in turn, so the
+	 * last two chunks stay readable (apply-pax.c looks back at the
+	 * headers of the current entry): chunk[i] holds stream bytes
+	 * [chunk_off[i], chunk_off[i] + chunk_len[i]). */
+	char *chunk[2];
+	uint64_t chunk_off[2];
+	size_t chunk_len[2];
+	int cur;           /* the chunk raw_read filled last */
+	uint64_t raw_size; /* stream bytes read so far */
 	int io_error;
 	bool plain; /* no compression: the blob is the stream, hash it once */
 	char raw_error[256];
@@ -57,6 +73,7 @@ struct apply {
 	struct archive *tar;
 	struct snap_error *err;
 	const char *entry; /* current entry name, for messages */
+	uint64_t xattrs_skipped; /* refused by the kernel on a symlink or device, or unsupported */
 
 	struct snap_strmap layer_paths; /* path -> PATH_CREATED / PATH_UPDATED */
 	/* Identities (apply_id_key) of what this apply created and of the
@@ -152,6 +169,10 @@ int apply_input_open(struct apply_input *in, int fd, struct archive **ret_tar, s
 /* Hash what the tar reader left, so the digests cover the whole blob. */
 int apply_input_drain(struct apply_input *in, struct snap_error *err);
 void apply_input_done(struct apply_input *in);
+/* apply-pax.c: refuse an entry whose PAX path or linkpath record holds a
+ * NUL byte (libarchive cuts the name there without a word; Go's
+ * archive/tar, hence containerd, refuses it). */
+int apply_pax_check(struct apply *a, struct apply_input *in);
 /* Fail with the reader's error for `what`. */
 int apply_tar_fail(struct apply *a, struct apply_input *in, const char *what);
 

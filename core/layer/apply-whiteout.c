@@ -114,8 +114,10 @@ static int apply_opaque(struct apply *a, const char *dir)
 			return r;
 		dfd = snap_openat_in_root(a->treefd, dir, O_PATH | O_DIRECTORY, 0);
 	}
-	if (dfd == -ENOENT || dfd == -ENOTDIR)
+	if (dfd == -ENOENT)
 		return 0; /* nothing below to hide */
+	if (dfd == -ENOTDIR)
+		return apply_fail(a, -EINVAL, "opaque whiteout under '%s', which is not a directory", dir);
 	if (dfd < 0)
 		return apply_fail(a, dfd, "open '%s': %s", dir, strerror(-dfd));
 	if ((r = purge(a, dfd, dir)) < 0)

@@ -158,7 +158,7 @@ int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_ho
 	if (r < 0) {
 		apply_rollback(&a);
 	} else if (ret) {
-		struct snap_layer_digests d = { .entries = a.entries };
+		struct snap_layer_digests d = { .entries = a.entries, .xattrs_skipped = a.xattrs_skipped };
 		d.blob_size = in.blob.size;
 		d.diff_size = in.plain ? in.blob.size : in.diff.size;
 		if (snap_sha256_final(&in.blob, d.blob_digest) < 0 ||

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "layer/layer-internal.h"
+#include "layer/layer-names.h"
 #include "layer/layer.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
@@ -153,19 +154,6 @@ static int add_implied(struct verifier *vf, const char *path)
 	return path[0] && snap_strmap_put(&vf->implied, "", NULL) < 0 ? -ENOMEM : 0;
 }
 
-static bool is_aufs_meta(const char *path)
-{
-	/* aufs' own bookkeeping (.wh..wh.plnk/, .wh..wh.aufs, ...): never
-	 * content, docker and containerd skip it. */
-	for (const char *c = path; c; c = strchr(c, '/')) {
-		if (*c == '/')
-			c++;
-		if (strncmp(c, ".wh..wh.", 8) == 0 && strncmp(c, ".wh..wh..opq", 12) != 0)
-			return true;
-	}
-	return false;
-}
-
 static int read_data(struct verifier *vf, struct ventry *ve, struct snap_error *err)
 {
 	struct snap_sha256 h;
@@ -252,7 +240,7 @@ static int load_layer(struct verifier *vf, int blobfd, struct snap_error *err)
 		if (!path)
 			return snap_error_set(err, negative_errno(), "verify: layer entry '%.200s': %s",
 					      raw ? raw : "", strerror(errno));
-		if (is_aufs_meta(path))
+		if (snap_layer_aufs_meta(path))
 			continue;
 		const char *slash = strrchr(path, '/');
 		const char *base = slash ? slash + 1 : path;

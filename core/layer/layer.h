@@ -42,6 +42,7 @@ struct snap_layer_digests {
 	uint64_t diff_size;                /* uncompressed bytes */
 	uint64_t blob_size;                /* bytes as read/written */
 	uint64_t entries;
+	uint64_t xattrs_skipped; /* xattrs the filesystem refused (apply only) */
 };
 
 enum snap_compression {

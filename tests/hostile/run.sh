@@ -105,6 +105,13 @@ if [ "$DRIVER" = dir ]; then MODE=dir; else core_setup; fi
 pass=0 failed=0 skipped=0
 while IFS=$'\t' read -r name file outcome checks; do
 	where=$W
+	# "known:DRIVER" in the checks: a valid case this driver still refuses
+	# (an open bug, named in docs/core.md); reported as SKIP, never hidden
+	if [[ " $checks " == *" known:$DRIVER "* ]]; then
+		echo "SKIP $name: known to fail on $DRIVER (docs/core.md, 'What a layer apply accepts')"
+		skipped=$((skipped + 1)); continue
+	fi
+	checks=$(sed -E 's/(^| )known:[^ ]+//g' <<<"$checks")
 	if [ "$outcome" = enospc ]; then
 		if [ $MODE = dir ] && mount -t tmpfs -o size=24m tmpfs "$W/small" 2>/dev/null; then
 			where=$W/small
