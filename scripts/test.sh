@@ -35,5 +35,5 @@ ninja -C "$builddir" >/dev/null
 
 unshare --mount --propagation private -- meson test -C "$builddir" "${test_opts[@]}" "$@"
 if [[ $builddir == build-asan ]]; then
-	tests/fuzz/run.sh "${FUZZ_SECONDS:-40}"
+	tests/fuzz/run.sh "${FUZZ_SECONDS:-25}"
 fi
