@@ -3,7 +3,7 @@
 #   scripts/test.sh              normal build (build/)
 #   scripts/test.sh --sanitize   ASan+UBSan build (build-asan/), then every
 #                                libFuzzer harness for FUZZ_SECONDS each
-#                                (default 40: ~3 min for all four; a crash
+#                                (default 25: under 2 min for all four; a crash
 #                                fails the run and prints its input's path)
 # Tests run in a private mount namespace, so nothing they mount survives them.
 set -euo pipefail
