@@ -47,26 +47,36 @@
  */
 static int mkdir_in_root(int rootfd, const char *path, struct snap_error *err)
 {
-	_cleanup_free_ char *done = strdup(""); /* resolved: real directories */
-	_cleanup_free_ char *todo = snap_path_normalize(path);
+	/* resolved: a prefix of real directories; remaining: the components
+	 * still to walk below it (normalized, no leading '/') */
+	_cleanup_free_ char *resolved = strdup("");
+	_cleanup_free_ char *remaining = snap_path_normalize(path);
 	int links = 0;
-	while (done && todo && *todo) {
-		char *slash = strchr(todo, '/');
-		_cleanup_free_ char *comp = slash ? strndup(todo, (size_t)(slash - todo)) : strdup(todo);
-		_cleanup_free_ char *rest = strdup(slash ? slash + 1 : "");
+	if (!resolved || !remaining)
+		return snap_error_set(err, -ENOMEM, "mount point %s: %s", path, strerror(ENOMEM));
+	while (*remaining) {
+		char *slash = strchr(remaining, '/');
+		if (slash)
+			*slash = '\0';
+		const char *comp = remaining, *rest = slash ? slash + 1 : "";
 		_cleanup_free_ char *next = NULL;
-		if (!comp || !rest || asprintf(&next, "%s%s%s", done, *done ? "/" : "", comp) < 0)
-			break;
-		_cleanup_close_ int parent = snap_openat_in_root(rootfd, done, O_PATH | O_DIRECTORY, 0);
+		if (asprintf(&next, "%s%s%s", resolved, *resolved ? "/" : "", comp) < 0)
+			return snap_error_set(err, -ENOMEM, "mount point %s: %s", path, strerror(ENOMEM));
+		_cleanup_close_ int parent = snap_openat_in_root(rootfd, resolved, O_PATH | O_DIRECTORY, 0);
 		if (parent < 0)
-			return snap_error_set(err, parent, "mount point %s: /%s: %s", path, done, strerror(-parent));
+			return snap_error_set(err, parent, "mount point %s: /%s: %s", path, resolved, strerror(-parent));
 		struct stat st;
+		char *then; /* what `remaining` becomes */
 		if (fstatat(parent, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT)
 				return snap_error_set(err, negative_errno(), "mount point %s: /%s: %m", path, next);
 			if (mkdirat(parent, comp, 0755) < 0 && errno != EEXIST)
 				return snap_error_set(err, negative_errno(), "create mount point %s: /%s: %m", path, next);
+			then = strdup(rest);
 		} else if (S_ISLNK(st.st_mode)) {
+			/* The link is replaced by its target, taken from the rootfs
+			 * (absolute) or from `resolved` (relative), and the walk
+			 * starts again from the rootfs. */
 			if (++links > 40)
 				return snap_error_set(err, -ELOOP, "mount point %s: %s", path, strerror(ELOOP));
 			char target[4096];
@@ -75,23 +85,25 @@ static int mkdir_in_root(int rootfd, const char *path, struct snap_error *err)
 				return snap_error_set(err, negative_errno(), "mount point %s: /%s: %m", path, next);
 			target[n] = '\0';
 			_cleanup_free_ char *joined = NULL;
-			if (asprintf(&joined, "%s/%s/%s", target[0] == '/' ? "" : done, target, rest) < 0)
-				break;
-			free(todo);
-			todo = snap_path_normalize(joined);
-			free(done);
-			done = strdup("");
-			continue;
-		} else if (!S_ISDIR(st.st_mode)) {
+			if (asprintf(&joined, "%s/%s/%s", target[0] == '/' ? "" : resolved, target, rest) < 0)
+				return snap_error_set(err, -ENOMEM, "mount point %s: %s", path, strerror(ENOMEM));
+			then = snap_path_normalize(joined);
+			free(next);
+			next = strdup("");
+		} else if (S_ISDIR(st.st_mode)) {
+			then = strdup(rest);
+		} else {
 			return snap_error_set(err, -ENOTDIR, "mount point %s: /%s: %s", path, next, strerror(ENOTDIR));
 		}
-		free(done);
-		done = TAKE_PTR(next);
-		free(todo);
-		todo = TAKE_PTR(rest);
+		if (!then || !next) {
+			free(then);
+			return snap_error_set(err, -ENOMEM, "mount point %s: %s", path, strerror(ENOMEM));
+		}
+		free(resolved);
+		resolved = TAKE_PTR(next);
+		free(remaining);
+		remaining = then;
 	}
-	if (!done || !todo)
-		return snap_error_set(err, -ENOMEM, "mount point %s: %s", path, strerror(ENOMEM));
 	return 0;
 }
 
