@@ -215,6 +215,16 @@ static bool meta_needed(const struct apply *a, dev_t dev, ino_t ino)
 	return !snap_strset_contains(&a->created_ids, k) && !snap_strset_contains(&a->saved_meta, k);
 }
 
+/* The resolved path of the directory holding `path` (apply_resolved_dir of
+ * its dirname). */
+static int resolved_parent(struct apply *a, const char *path, char **ret)
+{
+	_cleanup_free_ char *dir = strndup(path, snap_path_dir_len(path));
+	if (!dir)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	return apply_resolved_dir(a, dir, ret);
+}
+
 /*
  * Save a pre-existing directory's metadata once, before anything in it or
  * of it changes.  Keyed by the directory itself: two names may lead to one
@@ -233,12 +243,8 @@ int apply_save_meta(struct apply *a, int pfd, const char *name, const char *path
 		return 0;
 	_cleanup_free_ char *resolved = NULL;
 	if (path[0]) {
-		size_t dl = snap_path_dir_len(path);
-		_cleanup_free_ char *dir = strndup(path, dl);
 		_cleanup_free_ char *rdir = NULL;
-		if (!dir)
-			return apply_fail(a, -ENOMEM, "out of memory");
-		int r = apply_resolved_dir(a, dir, &rdir);
+		int r = resolved_parent(a, path, &rdir);
 		if (r < 0)
 			return r;
 		if ((rdir[0] ? asprintf(&resolved, "%s/%s", rdir, name) : asprintf(&resolved, "%s", name)) < 0)
@@ -272,12 +278,8 @@ int apply_save_parent_meta(struct apply *a, int pfd, const char *path)
 		return 0;
 	/* The first change in this directory: by its resolved path, its
 	 * own parent and name. */
-	size_t dl = snap_path_dir_len(path);
-	_cleanup_free_ char *dir = strndup(path, dl);
 	_cleanup_free_ char *rdir = NULL;
-	if (!dir)
-		return apply_fail(a, -ENOMEM, "out of memory");
-	int r = apply_resolved_dir(a, dir, &rdir);
+	int r = resolved_parent(a, path, &rdir);
 	if (r < 0)
 		return r;
 	const char *name;

@@ -129,6 +129,11 @@ struct bench_curve_fit {
 	size_t points;
 };
 int bench_curve_fit(const double *x, const double *y, size_t n, struct bench_curve_fit *out);
+/* The points (x, median) of the curve `c` belongs to (same workload, metric
+ * and x label) on `driver`, in x order, into xs/ys (room for b->n_results);
+ * their count. */
+size_t bench_curve_points(const struct bench_ctx *b, const struct bench_result *c, const char *driver, double *xs,
+			  double *ys);
 /* One chart per curve (workload, metric), drivers overlaid, log-log axes,
  * as DIR/<workload>-<metric>.svg and .png (curve-chart.c). */
 int bench_write_curve_charts(struct bench_ctx *b, const char *dir, struct snap_error *err);

@@ -41,27 +41,17 @@ static double py(const struct curve_args *a, double y)
 	return CH - BOTTOM - (log10(y) - a->ly0) / (a->ly1 - a->ly0) * (CH - TOP - BOTTOM);
 }
 
-/* The points (x, median) of one driver's curve in x order; their count. */
+/* The points of one driver's curve that log axes can show (x and median
+ * both positive), in x order; their count. */
 static size_t driver_points(struct bench_ctx *b, const struct bench_result *c, const char *driver, double *xs,
 			    double *ys)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < b->n_results; i++) {
-		const struct bench_result *o = &b->results[i];
-		if (!same_curve(o, c) || strcmp(o->driver, driver) || o->n == 0)
-			continue;
-		struct bench_stats s;
-		bench_stats_compute(o->v, o->n, &s);
-		if (!(o->x > 0) || !(s.median > 0))
-			continue;
-		size_t k = n++;
-		for (; k > 0 && xs[k - 1] > o->x; k--) {
-			xs[k] = xs[k - 1];
-			ys[k] = ys[k - 1];
+	size_t all = bench_curve_points(b, c, driver, xs, ys), n = 0;
+	for (size_t k = 0; k < all; k++)
+		if (xs[k] > 0 && ys[k] > 0) {
+			xs[n] = xs[k];
+			ys[n++] = ys[k];
 		}
-		xs[k] = o->x;
-		ys[k] = s.median;
-	}
 	return n;
 }
 
@@ -71,6 +61,39 @@ static void axis_label(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.0e", v);
 	else
 		snprintf(buf, len, "%g", v);
+}
+
+/* Grid lines of one axis at 1, 2 and 5 of every decade, labelled (2 and 5
+ * only where the axis spans few decades). */
+static void grid(cairo_t *cr, const struct curve_args *a, bool x_axis)
+{
+	static const double steps[] = { 1, 2, 5 };
+	double lo = x_axis ? a->lx0 : a->ly0, hi = x_axis ? a->lx1 : a->ly1;
+	for (double d = lo; d <= hi + 1e-9; d += 1) {
+		for (size_t k = 0; k < ELEMENTSOF(steps) && (k == 0 || hi - lo <= 3); k++) {
+			double v = steps[k] * pow(10, d);
+			if (log10(v) > hi + 1e-9)
+				break;
+			double at = x_axis ? px(a, v) : py(a, v);
+			double shade = k ? 0.94 : 0.85;
+			cairo_set_source_rgb(cr, shade, shade, shade);
+			if (x_axis) {
+				cairo_move_to(cr, at, TOP);
+				cairo_line_to(cr, at, CH - BOTTOM);
+			} else {
+				cairo_move_to(cr, LEFT, at);
+				cairo_line_to(cr, CW - RIGHT, at);
+			}
+			cairo_stroke(cr);
+			char l[32];
+			axis_label(l, sizeof(l), v);
+			cairo_set_source_rgb(cr, 0, 0, 0);
+			if (x_axis)
+				chart_text(cr, at - 8, CH - BOTTOM + 16, 11, false, l);
+			else
+				chart_text(cr, 8, at + 4, 11, false, l);
+		}
+	}
 }
 
 static void draw_curve(cairo_t *cr, void *userdata)
@@ -93,42 +116,9 @@ static void draw_curve(cairo_t *cr, void *userdata)
 	cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
 	chart_text(cr, 14, 40, 11, false, sub);
 
-	/* Grid at 1, 2 and 5 of every decade, labelled (2 and 5 only where
-	 * the axis spans few decades). */
 	cairo_set_line_width(cr, 1);
-	static const double steps[] = { 1, 2, 5 };
-	for (double d = a->lx0; d <= a->lx1 + 1e-9; d += 1) {
-		for (size_t k = 0; k < ELEMENTSOF(steps) && (k == 0 || a->lx1 - a->lx0 <= 3); k++) {
-			double v = steps[k] * pow(10, d);
-			if (log10(v) > a->lx1 + 1e-9)
-				break;
-			double x = px(a, v);
-			cairo_set_source_rgb(cr, k ? 0.94 : 0.85, k ? 0.94 : 0.85, k ? 0.94 : 0.85);
-			cairo_move_to(cr, x, TOP);
-			cairo_line_to(cr, x, CH - BOTTOM);
-			cairo_stroke(cr);
-			char l[32];
-			axis_label(l, sizeof(l), v);
-			cairo_set_source_rgb(cr, 0, 0, 0);
-			chart_text(cr, x - 8, CH - BOTTOM + 16, 11, false, l);
-		}
-	}
-	for (double d = a->ly0; d <= a->ly1 + 1e-9; d += 1) {
-		for (size_t k = 0; k < ELEMENTSOF(steps) && (k == 0 || a->ly1 - a->ly0 <= 3); k++) {
-			double v = steps[k] * pow(10, d);
-			if (log10(v) > a->ly1 + 1e-9)
-				break;
-			double y = py(a, v);
-			cairo_set_source_rgb(cr, k ? 0.94 : 0.85, k ? 0.94 : 0.85, k ? 0.94 : 0.85);
-			cairo_move_to(cr, LEFT, y);
-			cairo_line_to(cr, CW - RIGHT, y);
-			cairo_stroke(cr);
-			char l[32];
-			axis_label(l, sizeof(l), v);
-			cairo_set_source_rgb(cr, 0, 0, 0);
-			chart_text(cr, 8, y + 4, 11, false, l);
-		}
-	}
+	grid(cr, a, true);
+	grid(cr, a, false);
 	cairo_set_source_rgb(cr, 0, 0, 0);
 	cairo_rectangle(cr, LEFT, TOP, CW - LEFT - RIGHT, CH - TOP - BOTTOM);
 	cairo_stroke(cr);

@@ -125,23 +125,7 @@ static json_t *curves_json(struct bench_ctx *b)
 		_cleanup_free_ double *ys = calloc(b->n_results, sizeof(double));
 		if (!xs || !ys)
 			break;
-		size_t n = 0;
-		for (size_t j = i; j < b->n_results; j++) {
-			const struct bench_result *o = &b->results[j];
-			if (!o->x_label || strcmp(o->workload, r->workload) || strcmp(o->metric, r->metric) ||
-			    strcmp(o->driver, r->driver) || o->n == 0)
-				continue;
-			struct bench_stats s;
-			bench_stats_compute(o->v, o->n, &s);
-			/* insertion into x order */
-			size_t k = n++;
-			for (; k > 0 && xs[k - 1] > o->x; k--) {
-				xs[k] = xs[k - 1];
-				ys[k] = ys[k - 1];
-			}
-			xs[k] = o->x;
-			ys[k] = s.median;
-		}
+		size_t n = bench_curve_points(b, r, r->driver, xs, ys);
 		json_t *points = json_array();
 		for (size_t k = 0; k < n; k++)
 			json_array_append_new(points, json_pack("{s:f, s:f}", "x", xs[k], "median", ys[k]));

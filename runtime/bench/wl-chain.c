@@ -14,34 +14,13 @@ struct chain_state {
 	int layers; /* committed layers made: chain-0 .. chain-(layers-1) */
 };
 
-static int fill_layer(int dirfd, void *arg, struct snap_error *err)
-{
-	int i = *(int *)arg;
-	char name[64];
-	snprintf(name, sizeof(name), "layer-%04d", i);
-	return bench_gen_file(dirfd, name, 512, (uint64_t)i, err);
-}
-
 static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
 {
 	struct chain_state *s = calloc(1, sizeof(*s));
 	if (!s)
 		return snap_error_set(err, -ENOMEM, "bench: out of memory");
 	*state = s;
-	int max = b->scale->chain_layers[3];
-	for (int i = 0; i < max; i++) {
-		/* Hundreds of layers take a while on vfs: stop early on ^C. */
-		if (*b->interrupted)
-			return snap_error_set(err, -EINTR, "bench: interrupted");
-		char name[64], parent[64];
-		snprintf(name, sizeof(name), "chain-%d", i);
-		snprintf(parent, sizeof(parent), "chain-%d", i - 1);
-		int r = wl_make_committed(env, name, i ? parent : NULL, fill_layer, &i, err);
-		if (r < 0)
-			return r;
-		s->layers++;
-	}
-	return 0;
+	return wl_chain_make(b, env, "chain", b->scale->chain_layers[3], &s->layers, err);
 }
 
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
@@ -95,12 +74,10 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 
 static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)
 {
+	(void)b;
 	struct chain_state *s = state;
-	for (int i = s ? s->layers - 1 : -1; i >= 0; i--) {
-		char name[64];
-		snprintf(name, sizeof(name), "chain-%d", i);
-		wl_remove_quiet(env, name);
-	}
+	if (s)
+		wl_chain_remove(env, "chain", s->layers);
 	free(s);
 }
 

@@ -14,25 +14,13 @@
 
 /* Two bases: the scale's, and one a tenth of it, on which the smallest N is
  * measured again (how the cost grows with the base rather than with N). */
-struct base_arg {
-	const struct bench_ctx *b;
-	int files;
-};
-
-static int fill_base(int dirfd, void *arg, struct snap_error *err)
-{
-	const struct base_arg *a = arg;
-	struct bench_rng rng = { a->b->seed };
-	int r = bench_gen_tree(dirfd, &rng, a->files, 4096, err);
-	return r < 0 ? r : bench_gen_file(dirfd, "large.log", 16 << 20, a->b->seed, err);
-}
-
 static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
 {
-	struct base_arg big = { b, b->scale->commit_base_files }, small = { b, b->scale->commit_base_files / 10 };
-	int r = wl_make_committed(env, "commit-base", NULL, fill_base, &big, err);
+	struct wl_base big = { b, b->scale->commit_base_files, 16 << 20 },
+		       small = { b, b->scale->commit_base_files / 10, 16 << 20 };
+	int r = wl_make_committed(env, "commit-base", NULL, wl_fill_base, &big, err);
 	if (r == 0)
-		r = wl_make_committed(env, "commit-base-small", NULL, fill_base, &small, err);
+		r = wl_make_committed(env, "commit-base-small", NULL, wl_fill_base, &small, err);
 	return r < 0 ? r : bench_busybox_image(b, env, err);
 }
 
@@ -124,36 +112,16 @@ int wl_change_files(int dfd, int n, int base, struct snap_error *err)
 static int one(struct bench_ctx *b, struct bench_env *env, int runno, int n, const char *base, int base_files,
 	       struct snap_error *err)
 {
-	char key[96], name[96], metric[96];
+	char key[96], metric[96];
 	snprintf(key, sizeof(key), "commit-%d-%d-%s", runno, n, base);
-	snprintf(name, sizeof(name), "%s-done", key);
-	int r = wl_prepare_mounted(env, key, base, err);
+	double diff_ms, total;
+	int r = wl_change_commit(env, key, base, n, base_files, &diff_ms, &total, err);
 	if (r < 0)
 		return r;
-	int dfd = wl_open_mnt(env, err);
-	r = dfd < 0 ? dfd : wl_change_files(dfd, n, base_files, err);
-	if (dfd >= 0)
-		close(dfd);
-	struct snap_error uerr = { 0 };
-	wl_unmount(env, &uerr);
-	_cleanup_close_ int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	struct snap_diff_opts opts = { .compression = SNAP_COMPRESS_NONE };
-	int64_t t = bench_now_ns();
-	if (r == 0)
-		r = snap_layer_diff_fd(env->core, key, out, &opts, NULL, err);
-	double diff_ms = bench_ms_since(t);
-	if (r == 0)
-		r = snap_commit(env->core, name, key, NULL, err);
-	if (r < 0) {
-		wl_remove_quiet(env, key);
-		return r;
-	}
-	double total = bench_ms_since(t);
 	snprintf(metric, sizeof(metric), "diff N=%d (base %d)", n, base_files);
 	bench_record(b, env, metric, "ms", diff_ms);
 	snprintf(metric, sizeof(metric), "diff+commit N=%d (base %d)", n, base_files);
 	bench_record(b, env, metric, "ms", total);
-	wl_remove_quiet(env, name);
 	return 0;
 }
 

@@ -14,19 +14,6 @@
 
 #define BASE_CHANGES 10 /* the changes on the base-size curve */
 
-struct base_arg {
-	const struct bench_ctx *b;
-	int files;
-};
-
-static int fill_base(int dirfd, void *arg, struct snap_error *err)
-{
-	const struct base_arg *a = arg;
-	struct bench_rng rng = { a->b->seed };
-	int r = bench_gen_tree(dirfd, &rng, a->files, 4096, err);
-	return r < 0 ? r : bench_gen_file(dirfd, "large.log", 1 << 20, a->b->seed, err);
-}
-
 /* The base of the changes curve holds as many files as the most changes
  * (a quarter of them are new, the rest modify or delete base files). */
 static int changes_base_files(const struct bench_scale *s)
@@ -40,13 +27,13 @@ static int changes_base_files(const struct bench_scale *s)
 static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
 {
 	(void)state;
-	struct base_arg a = { b, changes_base_files(b->scale) };
-	int r = wl_make_committed(env, "cc-base", NULL, fill_base, &a, err);
+	struct wl_base a = { b, changes_base_files(b->scale), 1 << 20 };
+	int r = wl_make_committed(env, "cc-base", NULL, wl_fill_base, &a, err);
 	for (size_t k = 0; k < ELEMENTSOF(b->scale->curve_bases) && b->scale->curve_bases[k] && r == 0; k++) {
 		char name[64];
 		snprintf(name, sizeof(name), "cc-base-%d", b->scale->curve_bases[k]);
 		a.files = b->scale->curve_bases[k];
-		r = wl_make_committed(env, name, NULL, fill_base, &a, err);
+		r = wl_make_committed(env, name, NULL, wl_fill_base, &a, err);
 	}
 	return r;
 }
@@ -56,27 +43,10 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 static int one(struct bench_ctx *b, struct bench_env *env, int runno, const char *base, int base_files, int n,
 	       double *diff_ms, double *total_ms, struct snap_error *err)
 {
-	char key[96], name[112];
-	snprintf(key, sizeof(key), "cc-%d-%s-%d", runno + 1000, base, n);
-	snprintf(name, sizeof(name), "%s-done", key);
-	int r = wl_prepare_mounted(env, key, base, err);
-	if (r < 0)
-		return r;
-	int dfd = wl_open_mnt(env, err);
-	r = dfd < 0 ? dfd : wl_change_files(dfd, n, base_files, err);
-	if (dfd >= 0)
-		close(dfd);
-	struct snap_error uerr = { 0 };
-	wl_unmount(env, &uerr);
-	if (r < 0) {
-		wl_remove_quiet(env, key);
-		return r;
-	}
 	(void)b;
-	r = wl_diff_commit(env, key, name, diff_ms, total_ms, err);
-	if (r == 0)
-		wl_remove_quiet(env, name);
-	return r;
+	char key[96];
+	snprintf(key, sizeof(key), "cc-%d-%s-%d", runno + 1000, base, n);
+	return wl_change_commit(env, key, base, n, base_files, diff_ms, total_ms, err);
 }
 
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)

@@ -13,14 +13,6 @@ struct depth_state {
 	int layers; /* committed layers made: depth-0 .. depth-(layers-1) */
 };
 
-static int fill_layer(int dirfd, void *arg, struct snap_error *err)
-{
-	int i = *(int *)arg;
-	char name[64];
-	snprintf(name, sizeof(name), "layer-%04d", i);
-	return bench_gen_file(dirfd, name, 512, (uint64_t)i, err);
-}
-
 static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
 {
 	struct depth_state *s = calloc(1, sizeof(*s));
@@ -30,18 +22,7 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 	int max = 0;
 	for (size_t k = 0; k < ELEMENTSOF(b->scale->curve_depths) && b->scale->curve_depths[k]; k++)
 		max = b->scale->curve_depths[k];
-	for (int i = 0; i < max; i++) {
-		if (*b->interrupted)
-			return snap_error_set(err, -EINTR, "bench: interrupted");
-		char name[64], parent[64];
-		snprintf(name, sizeof(name), "depth-%d", i);
-		snprintf(parent, sizeof(parent), "depth-%d", i - 1);
-		int r = wl_make_committed(env, name, i ? parent : NULL, fill_layer, &i, err);
-		if (r < 0)
-			return r;
-		s->layers++;
-	}
-	return 0;
+	return wl_chain_make(b, env, "depth", max, &s->layers, err);
 }
 
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
@@ -79,11 +60,8 @@ static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)
 {
 	(void)b;
 	struct depth_state *s = state;
-	for (int i = s ? s->layers - 1 : -1; i >= 0; i--) {
-		char name[64];
-		snprintf(name, sizeof(name), "depth-%d", i);
-		wl_remove_quiet(env, name);
-	}
+	if (s)
+		wl_chain_remove(env, "depth", s->layers);
 	free(s);
 }
 

@@ -27,14 +27,6 @@ struct shared_state {
 	bool busy_mounted;
 };
 
-static int fill_base(int dirfd, void *arg, struct snap_error *err)
-{
-	const struct bench_ctx *b = arg;
-	struct bench_rng rng = { b->seed };
-	int r = bench_gen_tree(dirfd, &rng, b->scale->shared_files, 4096, err);
-	return r < 0 ? r : bench_gen_file(dirfd, "large.log", 1 << 20, b->seed, err);
-}
-
 static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
 {
 	struct shared_state *s = calloc(1, sizeof(*s));
@@ -48,7 +40,8 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 	const char *init[] = { "images", NULL };
 	if ((r = bench_snapctl(b, s->import_root, env->driver, init)) != 0)
 		return snap_error_set(err, -EIO, "bench shared-disk: snapctl images on %s exited with %d", env->driver, r);
-	if ((r = wl_make_committed(env, "sd-base", NULL, fill_base, b, err)) < 0)
+	struct wl_base base = { b, b->scale->shared_files, 1 << 20 };
+	if ((r = wl_make_committed(env, "sd-base", NULL, wl_fill_base, &base, err)) < 0)
 		return r;
 	/* The busy container: an active snapshot of the same store, mounted
 	 * on a directory of its own. */
@@ -83,28 +76,11 @@ static int import_once(struct bench_ctx *b, struct bench_env *env, struct shared
 static int commit_once(struct bench_ctx *b, struct bench_env *env, const char *tag, int runno, double *ms,
 		       struct snap_error *err)
 {
-	char key[64], name[80];
+	char key[64];
 	snprintf(key, sizeof(key), "sd-%d-%s", runno + 1000, tag);
-	snprintf(name, sizeof(name), "%s-done", key);
-	int r = wl_prepare_mounted(env, key, "sd-base", err);
-	if (r < 0)
-		return r;
-	int dfd = wl_open_mnt(env, err);
 	int n = b->scale->shared_files / 10 ? b->scale->shared_files / 10 : 1;
-	r = dfd < 0 ? dfd : wl_change_files(dfd, n, b->scale->shared_files, err);
-	if (dfd >= 0)
-		close(dfd);
-	struct snap_error uerr = { 0 };
-	wl_unmount(env, &uerr);
-	if (r < 0) {
-		wl_remove_quiet(env, key);
-		return r;
-	}
 	double diff_ms;
-	r = wl_diff_commit(env, key, name, &diff_ms, ms, err);
-	if (r == 0)
-		wl_remove_quiet(env, name);
-	return r;
+	return wl_change_commit(env, key, "sd-base", n, b->scale->shared_files, &diff_ms, ms, err);
 }
 
 static void settle(struct shared_state *s, struct bench_env *env)

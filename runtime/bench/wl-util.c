@@ -61,6 +61,49 @@ int wl_make_committed(struct bench_env *env, const char *name, const char *paren
 	return r;
 }
 
+static int chain_fill(int dirfd, void *arg, struct snap_error *err)
+{
+	int i = *(int *)arg;
+	char name[64];
+	snprintf(name, sizeof(name), "layer-%04d", i);
+	return bench_gen_file(dirfd, name, 512, (uint64_t)i, err);
+}
+
+int wl_chain_make(struct bench_ctx *b, struct bench_env *env, const char *prefix, int n, int *made,
+		  struct snap_error *err)
+{
+	for (int i = 0; i < n; i++) {
+		/* Hundreds of layers take a while on vfs: stop early on ^C. */
+		if (*b->interrupted)
+			return snap_error_set(err, -EINTR, "bench: interrupted");
+		char name[64], parent[64];
+		snprintf(name, sizeof(name), "%s-%d", prefix, i);
+		snprintf(parent, sizeof(parent), "%s-%d", prefix, i - 1);
+		int r = wl_make_committed(env, name, i ? parent : NULL, chain_fill, &i, err);
+		if (r < 0)
+			return r;
+		(*made)++;
+	}
+	return 0;
+}
+
+void wl_chain_remove(struct bench_env *env, const char *prefix, int made)
+{
+	for (int i = made - 1; i >= 0; i--) {
+		char name[64];
+		snprintf(name, sizeof(name), "%s-%d", prefix, i);
+		wl_remove_quiet(env, name);
+	}
+}
+
+int wl_fill_base(int dirfd, void *arg, struct snap_error *err)
+{
+	const struct wl_base *a = arg;
+	struct bench_rng rng = { a->b->seed };
+	int r = bench_gen_tree(dirfd, &rng, a->files, 4096, err);
+	return r < 0 ? r : bench_gen_file(dirfd, "large.log", (uint64_t)a->log_bytes, a->b->seed, err);
+}
+
 void wl_remove_quiet(struct bench_env *env, const char *key)
 {
 	struct snap_error err = { 0 };
@@ -125,18 +168,33 @@ void wl_drop_caches(void)
 	}
 }
 
-int wl_diff_commit(struct bench_env *env, const char *key, const char *name, double *diff_ms, double *total_ms,
-		   struct snap_error *err)
+int wl_change_commit(struct bench_env *env, const char *key, const char *base, int n, int base_files,
+		     double *diff_ms, double *total_ms, struct snap_error *err)
 {
+	char name[160];
+	snprintf(name, sizeof(name), "%s-done", key);
+	int r = wl_prepare_mounted(env, key, base, err);
+	if (r < 0)
+		return r;
+	int dfd = wl_open_mnt(env, err);
+	r = dfd < 0 ? dfd : wl_change_files(dfd, n, base_files, err);
+	if (dfd >= 0)
+		close(dfd);
+	struct snap_error uerr = { 0 };
+	wl_unmount(env, &uerr);
 	_cleanup_close_ int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	struct snap_diff_opts opts = { .compression = SNAP_COMPRESS_NONE };
 	int64_t t = bench_now_ns();
-	int r = snap_layer_diff_fd(env->core, key, out, &opts, NULL, err);
+	if (r == 0)
+		r = snap_layer_diff_fd(env->core, key, out, &opts, NULL, err);
 	*diff_ms = bench_ms_since(t);
 	if (r == 0)
 		r = snap_commit(env->core, name, key, NULL, err);
 	*total_ms = bench_ms_since(t);
-	if (r < 0)
+	if (r < 0) {
 		wl_remove_quiet(env, key);
-	return r;
+		return r;
+	}
+	wl_remove_quiet(env, name);
+	return 0;
 }

@@ -13,6 +13,22 @@ int wl_unmount(struct bench_env *env, struct snap_error *err);
 int wl_make_committed(struct bench_env *env, const char *name, const char *parent,
 		      int (*fill)(int dirfd, void *arg, struct snap_error *err), void *arg,
 		      struct snap_error *err);
+/* A chain of committed snapshots PREFIX-0 .. PREFIX-(n-1), each layer
+ * holding one small file of its own; *made counts those made (for
+ * wl_chain_remove, also after a failure or ^C). */
+int wl_chain_make(struct bench_ctx *b, struct bench_env *env, const char *prefix, int n, int *made,
+		  struct snap_error *err);
+/* Remove the first `made` snapshots of the chain, top first. */
+void wl_chain_remove(struct bench_env *env, const char *prefix, int made);
+/* A base tree for the commit workloads: `files` generated files (seeded by
+ * b->seed) and a `log_bytes` large.log to append to; wl_make_committed's
+ * fill with a struct wl_base argument. */
+struct wl_base {
+	const struct bench_ctx *b;
+	int files;
+	int log_bytes;
+};
+int wl_fill_base(int dirfd, void *arg, struct snap_error *err);
 /* Remove snapshots best-effort (teardown). */
 void wl_remove_quiet(struct bench_env *env, const char *key);
 /* Open env->mnt as a directory fd. */
@@ -29,10 +45,12 @@ int64_t wl_disk_used(struct bench_env *env);
  * large.log: a quarter new files, a quarter modified, the rest deleted,
  * one append to large.log (wl-commit.c). */
 int wl_change_files(int dfd, int n, int base, struct snap_error *err);
-/* diff (to /dev/null, uncompressed) + commit of the active snapshot KEY as
- * NAME; the diff's and the whole time in ms.  KEY is removed on failure. */
-int wl_diff_commit(struct bench_env *env, const char *key, const char *name, double *diff_ms, double *total_ms,
-		   struct snap_error *err);
+/* The commit workloads' step: prepare KEY on BASE and mount it, change N
+ * of its BASE_FILES files (wl_change_files), unmount, then diff and commit
+ * it, timed (diff alone, and diff+commit); the committed snapshot and, on a
+ * failure, KEY are removed again. */
+int wl_change_commit(struct bench_env *env, const char *key, const char *base, int n, int base_files,
+		     double *diff_ms, double *total_ms, struct snap_error *err);
 /* A generated one-layer image of `files` files (0-64 KiB each) as an OCI
  * archive WORK/curve-image-FILES.tar, made once per bench run
  * (wl-curve-import.c). */
