@@ -253,7 +253,7 @@ static int load_base(struct snap_core *core, const char *id, struct commit_base 
 		return r;
 	_cleanup_free_ char *mbuf = NULL, *cbuf = NULL;
 	size_t mlen, clen;
-	r = snap_content_read(core, manifest_digest, IMG_DOC_MAX, &mbuf, &mlen, err);
+	r = snap_content_read(core, manifest_digest, IMG_DOC_MAX, SNAP_CONTENT_VERIFY, &mbuf, &mlen, err);
 	if (r < 0)
 		return r;
 	struct oci_manifest m = {0};
@@ -261,7 +261,7 @@ static int load_base(struct snap_core *core, const char *id, struct commit_base 
 	if (r < 0)
 		return r;
 	b->manifest = json_incref(m.root);
-	r = snap_content_read(core, id, IMG_DOC_MAX, &cbuf, &clen, err);
+	r = snap_content_read(core, id, IMG_DOC_MAX, SNAP_CONTENT_VERIFY, &cbuf, &clen, err);
 	if (r == 0)
 		r = oci_json_load(cbuf, clen, id, &b->config, err);
 	if (r == 0)

@@ -308,14 +308,14 @@ int snap_image_export(struct snap_core *core, const char *ref, const char *path,
 		return r;
 	_cleanup_free_ char *mbuf = NULL, *cbuf = NULL;
 	size_t mlen, clen;
-	r = snap_content_read(core, manifest_digest, IMG_DOC_MAX, &mbuf, &mlen, err);
+	r = snap_content_read(core, manifest_digest, IMG_DOC_MAX, SNAP_CONTENT_VERIFY, &mbuf, &mlen, err);
 	if (r < 0)
 		return snap_error_prefix(err, "export %s", ref);
 	_cleanup_(oci_manifest_done) struct oci_manifest m = {0};
 	r = oci_manifest_parse(mbuf, mlen, manifest_digest, &m, err);
 	if (r < 0)
 		return snap_error_prefix(err, "export %s", ref);
-	r = snap_content_read(core, m.config.digest, IMG_DOC_MAX, &cbuf, &clen, err);
+	r = snap_content_read(core, m.config.digest, IMG_DOC_MAX, SNAP_CONTENT_VERIFY, &cbuf, &clen, err);
 	if (r < 0)
 		return snap_error_prefix(err, "export %s", ref);
 	_cleanup_(oci_config_done) struct oci_config c = {0};

@@ -147,7 +147,7 @@ static int config_diff_ids(struct verify_run *v, const char *id, struct img_laye
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
 	*ret_res = NULL;
-	int r = snap_content_read(v->core, id, IMG_DOC_MAX, &buf, &len, &e);
+	int r = snap_content_read(v->core, id, IMG_DOC_MAX, SNAP_CONTENT_VERIFY, &buf, &len, &e);
 	struct oci_config c = { 0 };
 	if (r == 0)
 		r = oci_config_parse(buf, len, "config", &c, &e);

@@ -17,7 +17,7 @@ static int read_config(struct snap_core *core, const char *id, json_t **ret, str
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
-	int r = snap_content_read(core, id, IMG_DOC_MAX, &buf, &len, err);
+	int r = snap_content_read(core, id, IMG_DOC_MAX, 0, &buf, &len, err);
 	if (r < 0)
 		return snap_error_prefix(err, "config of image %s", id);
 	char what[128];

@@ -111,4 +111,21 @@ set +e
 snapctl verify two:1 >"$out"; rc=$?
 set -e
 [ $rc = 1 ] && grep -q "corrupt: its" "$out" || fail "corrupt blob: exit $rc: $(cat "$out")"
+
+# ---- a corrupt config: run and history take the config as stored (it was
+# hashed as it was written), verify and export re-hash it and refuse ----
+id=$(snapctl images -q --no-trunc two:1)
+cfg=$ROOT/content/sha256/${id#sha256:}
+[ -f "$cfg" ] || fail "config blob $id not in the content store"
+sed -i 's/"architecture"/"architecturE"/' "$cfg"
+set +e
+snapctl verify two:1 >"$out"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "${id#sha256:}" "$out" || fail "corrupt config: verify exit $rc: $(cat "$out")"
+set +e
+snapctl export two:1 "$WORK/two-oci" >"$out" 2>&1; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "corrupt in the content store" "$out" ||
+	fail "corrupt config: export exit $rc: $(cat "$out")"
+[ ! -e "$WORK/two-oci" ] || fail "corrupt config: export left $WORK/two-oci behind"
 echo "verify on $DRIVER: ok"
