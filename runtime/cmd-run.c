@@ -278,17 +278,21 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	 * upper dir), and `diff`/`commit` read it unmounted anyway. */
 	if (mounted && snap_unmount_at(rootfs, &err) < 0)
 		cli_notice(ctx, "warning: %s", err.message);
+	/* --rm: gone whole, so the exit need not be recorded first (a row
+	 * left by a kill names this process, dead: ps shows it exited). */
+	bool removed = false;
+	if (o.rm) {
+		removed = container_remove(core, &rec, &err) == 0;
+		if (!removed)
+			cli_notice(ctx, "warning: %s", err.message);
+	}
 	/* Recorded once the rootfs is unmounted, so that whoever sees the
 	 * container exited may remove its snapshot.  -ENOENT: `rm -f` removed
 	 * it meanwhile. */
-	if (snap_container_store_set_exited(core, rec.id, code, &err) < 0 && err.code != -ENOENT)
+	if (!removed && snap_container_store_set_exited(core, rec.id, code, &err) < 0 && err.code != -ENOENT)
 		cli_notice(ctx, "warning: %s", err.message);
-	if (o.rm) {
-		if (container_remove(core, &rec, &err) < 0)
-			cli_notice(ctx, "warning: %s", err.message);
-	} else {
+	if (!o.rm)
 		rmdir(rootfs);
-	}
 	fflush(stdout);
 	return code;
 }
