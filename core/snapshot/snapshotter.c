@@ -70,6 +70,8 @@ static int same_namespace(struct snap_core *core, const char *what, const char *
 	return r;
 }
 
+/* A row in state CREATING: a snapshot about to be made, or (kind UNKNOWN,
+ * parent the committing snapshot, no labels) the name a commit reserves. */
 static int insert_row(struct snap_core *core, const char *key, int64_t parent_id, int kind,
 		      const struct snap_labels *labels, int64_t *ret_id, struct snap_error *err)
 {
@@ -95,12 +97,15 @@ static int insert_row(struct snap_core *core, const char *key, int64_t parent_id
 		sqlite3_bind_text(st, 6, ns, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE)
-			return snap_store_error(core->store, rc, err, "insert snapshot '%s'", key);
+			return snap_store_error(core->store, rc, err, "%s '%s'",
+						kind == SNAP_KIND_UNKNOWN ? "reserve name" : "insert snapshot", key);
 	}
 	int64_t id = sqlite3_last_insert_rowid(snap_store_db(core->store));
-	int r = snap_row_labels_store(core, id, labels, err);
-	if (r < 0)
-		return r;
+	if (labels) {
+		int r = snap_row_labels_store(core, id, labels, err);
+		if (r < 0)
+			return r;
+	}
 	*ret_id = id;
 	return 0;
 }
@@ -294,32 +299,6 @@ static int name_taken(struct snap_core *core, const char *name, bool *ret, struc
 	return 0;
 }
 
-static int reserve_name(struct snap_core *core, const char *name, int64_t committer, int64_t *ret_id,
-			struct snap_error *err)
-{
-	char ns[SNAP_NAMESPACE_MAX + 1];
-	int q = snap_core_key_namespace(core, name, ns, err);
-	if (q < 0)
-		return q;
-	static const char sql[] = "INSERT INTO snapshots(key, parent_id, kind, state, created_ns, updated_ns, "
-				  "namespace) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)";
-	_cleanup_(snap_stmt_resetp) sqlite3_stmt *st = NULL;
-	int r = snap_store_stmt(core->store, sql, &st, err);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, committer);
-	sqlite3_bind_int(st, 3, SNAP_KIND_UNKNOWN);
-	sqlite3_bind_int(st, 4, SNAP_ROW_CREATING);
-	sqlite3_bind_int64(st, 5, snap_now_ns());
-	sqlite3_bind_text(st, 6, ns, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		return snap_store_error(core->store, rc, err, "reserve name '%s'", name);
-	*ret_id = sqlite3_last_insert_rowid(snap_store_db(core->store));
-	return 0;
-}
-
 static void commit_revert(struct snap_core *core, int64_t id, int64_t reservation, const char *key)
 {
 	struct snap_error e = { 0 };
@@ -425,7 +404,7 @@ static int commit_snapshot(struct snap_core *core, const char *name, const char 
 			snap_row_done(&row);
 			return r;
 		}
-		r = reserve_name(core, name, row.id, &reservation, err);
+		r = insert_row(core, name, row.id, SNAP_KIND_UNKNOWN, NULL, &reservation, err);
 		if (r >= 0)
 			r = snap_row_set_state(core, row.id, SNAP_ROW_COMMITTING, err);
 		if (r >= 0)
