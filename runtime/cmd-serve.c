@@ -88,7 +88,7 @@ int cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
 		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 		return cli_fail(ctx, &err);
 	}
-	cli_notice(ctx, "serving containerd snapshots.v1 on %s (root %s, %u workers)",
+	cli_notice(ctx, "serving containerd snapshots.v1 on %s (root %s, %u writers, as many readers)",
 		   snap_serve_address(srv), ctx->root, workers ? workers : SNAP_SERVE_DEFAULT_WORKERS);
 
 	int sig = 0;

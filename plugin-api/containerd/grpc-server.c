@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The gRPC C-core plumbing of `snapctl serve`: server, one completion
- * queue shared by the worker threads, calls as state machines, shutdown.
+ * queue, calls as state machines, shutdown.  Two kinds of threads: the
+ * pollers take every event off the queue and answer the read-only methods
+ * (Stat, Usage, Mounts, List) themselves, each with a query-only core (in
+ * WAL mode a reader never waits for a writer); a call that changes
+ * something goes to a writer thread, with a core of its own, through a
+ * queue of ours.  So a poll of Stat or Usage (a kubelet's) never waits in
+ * line behind Prepare and Commit: no poller ever blocks on a write.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,10 +29,11 @@
 #include "service-methods.h"
 #include "unix-socket.h"
 
-/* Calls are small state machines advanced by whichever worker takes their
- * next event off the shared completion queue; the tag of every operation
- * is its call.  The handler runs in the worker that received the request
- * message, with that worker's core. */
+/* Calls are small state machines advanced by whichever poller takes their
+ * next event off the completion queue; the tag of every operation is its
+ * call.  A read runs in the poller that received its request message, a
+ * write in the writer that takes it off the writers' queue, each with its
+ * thread's core. */
 enum call_state {
 	CALL_REQUESTED, /* waiting for grpc_server_request_call to match a call */
 	CALL_RECEIVING, /* waiting for the request message */
@@ -45,21 +52,32 @@ struct call {
 	grpc_status_code status;
 	grpc_slice status_details;
 	int cancelled;
+	struct call *next; /* in the writers' queue */
 };
 
 struct worker {
 	struct snap_serve *srv;
 	pthread_t thread;
 	bool started;
-	struct snap_core *core;
+	bool writer;
+	struct snap_core *core; /* query-only for a poller */
+};
+
+/* The calls waiting for a writer, oldest first. */
+struct write_queue {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct call *head, *tail;
+	bool closed; /* the writers return once it is empty */
 };
 
 struct snap_serve {
 	grpc_server *server;
 	grpc_completion_queue *cq;          /* shared by the workers */
 	grpc_completion_queue *shutdown_cq; /* only for the shutdown tag */
-	struct worker *workers;
+	struct worker *workers; /* n writers, then n pollers */
 	size_t n_workers;
+	struct write_queue writes;
 	char *path;
 	atomic_bool stopping;
 	bool grpc_inited;
@@ -242,6 +260,52 @@ static void call_run(struct worker *w, struct call *c)
 		c->status_details = grpc_slice_from_copied_string(err.message);
 }
 
+/* Whether c runs a method that changes something (a writer's work); an
+ * unknown method or a call without a message is answered by the poller. */
+static bool is_write(const struct call *c)
+{
+	const struct snap_method *m = snap_service_method_find(
+		(const char *)GRPC_SLICE_START_PTR(c->details.method), GRPC_SLICE_LENGTH(c->details.method));
+	return m && !m->read_only && c->in;
+}
+
+static void write_queue_push(struct write_queue *q, struct call *c)
+{
+	c->next = NULL;
+	pthread_mutex_lock(&q->mu);
+	if (q->tail)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* The oldest waiting call; NULL once the queue is closed and empty. */
+static struct call *write_queue_pop(struct write_queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	while (!q->head && !q->closed)
+		pthread_cond_wait(&q->cv, &q->mu);
+	struct call *c = q->head;
+	if (c) {
+		q->head = c->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return c;
+}
+
+static void write_queue_close(struct write_queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->closed = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
 /* One event of call c, with its success flag. */
 static void call_advance(struct worker *w, struct call *c, bool ok)
 {
@@ -268,6 +332,10 @@ static void call_advance(struct worker *w, struct call *c, bool ok)
 			call_free(c);
 			return;
 		}
+		if (is_write(c)) {
+			write_queue_push(&s->writes, c);
+			return;
+		}
 		call_run(w, c);
 		if (!send_next(c))
 			call_free(c);
@@ -279,7 +347,21 @@ static void call_advance(struct worker *w, struct call *c, bool ok)
 	}
 }
 
-static void *worker_main(void *userdata)
+/* A writer: run the calls of the writers' queue; their replies' events
+ * come back to the pollers. */
+static void *writer_main(void *userdata)
+{
+	struct worker *w = userdata;
+	struct call *c;
+	while ((c = write_queue_pop(&w->srv->writes))) {
+		call_run(w, c);
+		if (!send_next(c))
+			call_free(c);
+	}
+	return NULL;
+}
+
+static void *poller_main(void *userdata)
 {
 	struct worker *w = userdata;
 	for (;;) {
@@ -338,10 +420,12 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 	int r = snap_socket_normalize(opts->address, &s->path, err);
 	if (r < 0)
 		return r;
-	s->workers = calloc(n, sizeof(*s->workers));
+	s->workers = calloc(2 * (size_t)n, sizeof(*s->workers));
 	if (!s->workers)
 		return snap_error_set(err, -ENOMEM, "serve: %s", strerror(ENOMEM));
-	s->n_workers = n;
+	s->n_workers = 2 * (size_t)n;
+	pthread_mutex_init(&s->writes.mu, NULL);
+	pthread_cond_init(&s->writes.cv, NULL);
 
 	/* A live server on the socket is reported before the root is opened
 	 * (which may provision a filesystem); a bad root or driver is
@@ -349,9 +433,14 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 	r = snap_socket_check(s->path, false, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
-		s->workers[i].srv = s;
-		r = snap_core_open(&opts->core, &s->workers[i].core, err);
+	/* The writers first: the first open makes the root. */
+	struct snap_core_opts poller_opts = opts->core;
+	poller_opts.flags |= SNAP_CORE_QUERY_ONLY;
+	for (size_t i = 0; i < s->n_workers; i++) {
+		struct worker *w = &s->workers[i];
+		w->srv = s;
+		w->writer = i < n;
+		r = snap_core_open(w->writer ? &opts->core : &poller_opts, &w->core, err);
 		if (r < 0)
 			return r;
 	}
@@ -361,7 +450,7 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 	 * closes its fds, which on a loaded machine is long enough for the
 	 * next Commit of that snapshot to find it "in use".  So let every
 	 * worker's driver probe now, while this is the only thread. */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < s->n_workers; i++) {
 		struct snap_core *core = s->workers[i].core;
 		r = snap_core_driver_info(core, ignore_info, NULL, err);
 		if (r < 0)
@@ -392,8 +481,9 @@ int snap_serve_start(const struct snap_serve_opts *opts, struct snap_serve **ret
 		if (!post_request(s))
 			return snap_error_set(err, -ENOMEM, "serve: cannot request calls from gRPC");
 
-	for (size_t i = 0; i < n; i++) {
-		r = -pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]);
+	for (size_t i = 0; i < s->n_workers; i++) {
+		struct worker *w = &s->workers[i];
+		r = -pthread_create(&w->thread, NULL, w->writer ? writer_main : poller_main, w);
 		if (r < 0)
 			return snap_error_set(err, r, "serve: start worker thread: %s", strerror(-r));
 		s->workers[i].started = true;
@@ -428,8 +518,10 @@ int snap_serve_stop(struct snap_serve *s, unsigned grace_ms)
 		cancelled = 1;
 		grpc_completion_queue_next(s->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	}
-	/* Every call is finished: the workers drain what is left (failed
-	 * requests) and return when the queue reports shutdown. */
+	/* Every call is finished, so the writers' queue is empty: the
+	 * writers return, the pollers drain what is left (failed requests)
+	 * and return when the queue reports shutdown. */
+	write_queue_close(&s->writes);
 	grpc_completion_queue_shutdown(s->cq);
 	for (size_t i = 0; i < s->n_workers; i++)
 		if (s->workers[i].started) {
@@ -475,6 +567,10 @@ void snap_serve_free(struct snap_serve *s)
 	for (size_t i = 0; s->workers && i < s->n_workers; i++)
 		if (s->workers[i].core)
 			snap_core_close(s->workers[i].core);
+	if (s->workers) {
+		pthread_mutex_destroy(&s->writes.mu);
+		pthread_cond_destroy(&s->writes.cv);
+	}
 	free(s->workers);
 	free(s->path);
 	if (s->grpc_inited)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <grpc/slice.h>
@@ -301,22 +302,34 @@ static int m_cleanup(struct snap_core *core, const ProtobufCMessage *m,
 	return reply_empty(reply) < 0 ? oom(err, "cleanup") : 0;
 }
 
-#define METHOD(n, f, in, stream)                                                       \
+#define METHOD(n, f, in, stream, ro)                                                   \
 	{ .name = n, .fn = f, .input = &containerd__services__snapshots__v1__##in##__descriptor, \
-	  .server_streaming = stream }
+	  .server_streaming = stream, .read_only = ro }
 
 static const struct snap_method methods[] = {
-	METHOD("Prepare", m_prepare, prepare_snapshot_request, false),
-	METHOD("View", m_view, view_snapshot_request, false),
-	METHOD("Mounts", m_mounts, mounts_request, false),
-	METHOD("Commit", m_commit, commit_snapshot_request, false),
-	METHOD("Remove", m_remove, remove_snapshot_request, false),
-	METHOD("Stat", m_stat, stat_snapshot_request, false),
-	METHOD("Update", m_update, update_snapshot_request, false),
-	METHOD("List", m_list, list_snapshots_request, true),
-	METHOD("Usage", m_usage, usage_request, false),
-	METHOD("Cleanup", m_cleanup, cleanup_request, false),
+	METHOD("Prepare", m_prepare, prepare_snapshot_request, false, false),
+	METHOD("View", m_view, view_snapshot_request, false, false),
+	METHOD("Mounts", m_mounts, mounts_request, false, true),
+	METHOD("Commit", m_commit, commit_snapshot_request, false, false),
+	METHOD("Remove", m_remove, remove_snapshot_request, false, false),
+	METHOD("Stat", m_stat, stat_snapshot_request, false, true),
+	METHOD("Update", m_update, update_snapshot_request, false, false),
+	METHOD("List", m_list, list_snapshots_request, true, true),
+	METHOD("Usage", m_usage, usage_request, false, true),
+	METHOD("Cleanup", m_cleanup, cleanup_request, false, false),
 };
+
+const struct snap_method *snap_service_method_at(size_t i)
+{
+	return i < ELEMENTSOF(methods) ? &methods[i] : NULL;
+}
+
+int snap_service_method_path(const struct snap_method *m, char *buf, size_t len)
+{
+	const char *service = containerd__services__snapshots__v1__snapshots__descriptor.name;
+	int n = snprintf(buf, len, "/%s/%s", service, m->name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
 
 const struct snap_method *snap_service_method_find(const char *path, size_t len)
 {

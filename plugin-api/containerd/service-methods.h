@@ -31,10 +31,18 @@ struct snap_method {
 	snap_method_fn fn;
 	const ProtobufCMessageDescriptor *input;
 	bool server_streaming;
+	/* Reads only (Stat, Usage, Mounts, List): served on a path of its own
+	 * with a read-only core, never queued behind the writes. */
+	bool read_only;
 };
 
 /* The method for an HTTP/2 path "/containerd.services.snapshots.v1.Snapshots/Prepare",
  * or NULL when the service has no such method. */
 const struct snap_method *snap_service_method_find(const char *path, size_t len);
+/* The i-th method of the service (NULL past the last). */
+const struct snap_method *snap_service_method_at(size_t i);
+/* m's HTTP/2 path, "/containerd.services.snapshots.v1.Snapshots/Stat".
+ * 0, or -ENAMETOOLONG when it does not fit in len bytes. */
+int snap_service_method_path(const struct snap_method *m, char *buf, size_t len);
 
 #endif

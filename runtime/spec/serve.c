@@ -4,7 +4,7 @@
 static const struct cli_flag flags[] = {
 	{ .name = "address", .key = 'a', .short_opt = true, .arg = "PATH", .complete = CLI_COMPLETE_FILE,
 	  .help = "unix socket to listen on (default /run/snapctl/snapctl.sock)" },
-	{ .name = "workers", .key = 'w', .short_opt = true, .arg = "N", .help = "threads answering calls, each with its own database connection (default 4)" },
+	{ .name = "workers", .key = 'w', .short_opt = true, .arg = "N", .help = "writer threads, each with its own database connection; as many reader threads answer Stat, Usage, Mounts and List beside them (default 4)" },
 	{ .name = "grace", .key = 'g', .short_opt = true, .arg = "SECONDS",
 	  .help = "on SIGTERM, how long calls in flight may take to finish (default 3)" },
 	{ 0 },

@@ -40,7 +40,31 @@ type result struct {
 	Seconds      float64            `json:"seconds"`
 	OpsPerSecond float64            `json:"ops_per_second"`
 	Extra        map[string]float64 `json:"extra,omitempty"`
+	// Per-operation latency of the concurrency run, milliseconds.
+	Latency map[string]percentiles `json:"concurrency_latency_ms"`
 }
+
+type percentiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	N   int     `json:"n"`
+}
+
+func percentilesOf(d []time.Duration) percentiles {
+	if len(d) == 0 {
+		return percentiles{}
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	at := func(q float64) float64 {
+		return float64(s[int(q*float64(len(s)-1))].Microseconds()) / 1000
+	}
+	return percentiles{P50: at(0.50), P99: at(0.99), N: len(s)}
+}
+
+// The concurrency run's cycle: a kubelet-like mix of writes and the reads
+// that poll them.
+var cycleOps = []string{"Prepare", "Mounts", "Commit", "Stat", "Usage", "Remove"}
 
 func median(d []time.Duration) float64 {
 	s := append([]time.Duration(nil), d...)
@@ -133,7 +157,7 @@ func run() error {
 	}
 
 	// Concurrency: every client on its own connection; an operation is
-	// one RPC, in cycles of Prepare, Mounts, Commit, Remove.
+	// one RPC, in cycles of cycleOps, each timed.
 	if _, err := sn.Prepare(ctx, "conc-base-a", ""); err != nil {
 		return err
 	}
@@ -142,6 +166,9 @@ func run() error {
 	}
 	var errs int64
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	lat := map[string][]time.Duration{}
+	cycles := *ops / len(cycleOps)
 	start := time.Now()
 	for c := 0; c < *clients; c++ {
 		wg.Add(1)
@@ -149,39 +176,56 @@ func run() error {
 			defer wg.Done()
 			cc, err := srv.Dial()
 			if err != nil {
-				atomic.AddInt64(&errs, int64(*ops))
+				atomic.AddInt64(&errs, int64(cycles*len(cycleOps)))
 				return
 			}
 			defer cc.Close()
 			csn := server.Snapshotter(cc)
-			fail := func(err error) {
+			mine := map[string][]time.Duration{}
+			timed := func(op string, f func() error) {
+				t := time.Now()
+				err := f()
+				mine[op] = append(mine[op], time.Since(t))
 				if err != nil {
 					atomic.AddInt64(&errs, 1)
-					fmt.Fprintf(os.Stderr, "client %d: %v\n", c, err)
+					fmt.Fprintf(os.Stderr, "client %d: %s: %v\n", c, op, err)
 				}
 			}
-			for i := 0; i < *ops/4; i++ {
+			for i := 0; i < cycles; i++ {
 				key := fmt.Sprintf("conc-%d-%d", c, i)
-				_, err := csn.Prepare(ctx, key, "conc-base")
-				fail(err)
-				_, err = csn.Mounts(ctx, key)
-				fail(err)
-				fail(csn.Commit(ctx, key+"-c", key))
-				fail(csn.Remove(ctx, key+"-c"))
+				timed("Prepare", func() error { _, err := csn.Prepare(ctx, key, "conc-base"); return err })
+				timed("Mounts", func() error { _, err := csn.Mounts(ctx, key); return err })
+				timed("Commit", func() error { return csn.Commit(ctx, key+"-c", key) })
+				timed("Stat", func() error { _, err := csn.Stat(ctx, key+"-c"); return err })
+				timed("Usage", func() error { _, err := csn.Usage(ctx, key+"-c"); return err })
+				timed("Remove", func() error { return csn.Remove(ctx, key+"-c") })
 			}
+			mu.Lock()
+			for op, d := range mine {
+				lat[op] = append(lat[op], d...)
+			}
+			mu.Unlock()
 		}(c)
 	}
 	wg.Wait()
 	res.Seconds = time.Since(start).Seconds()
 	res.Errors = errs
-	res.OpsPerSecond = float64(*clients**ops/4*4) / res.Seconds
+	res.OpsPerSecond = float64(*clients*cycles*len(cycleOps)) / res.Seconds
+	res.Latency = map[string]percentiles{}
+	for _, op := range cycleOps {
+		res.Latency[op] = percentilesOf(lat[op])
+	}
 
 	fmt.Printf("median round trip, ms (%d iterations)   snapctl serve (%s, gRPC)   containerd overlayfs (in process)\n", *n, driver)
 	fmt.Printf("  Prepare                              %8.3f                     %8.3f\n", res.Snapctl.Prepare, res.Containerd.Prepare)
 	fmt.Printf("  Mounts                               %8.3f                     %8.3f\n", res.Snapctl.Mounts, res.Containerd.Mounts)
 	fmt.Printf("  Commit                               %8.3f                     %8.3f\n", res.Snapctl.Commit, res.Containerd.Commit)
 	fmt.Printf("  Remove                               %8.3f                     %8.3f\n", res.Snapctl.Remove, res.Containerd.Remove)
-	fmt.Printf("%d clients x %d ops: %d errors, %.2f s, %.0f ops/s\n", *clients, *ops/4*4, errs, res.Seconds, res.OpsPerSecond)
+	fmt.Printf("%d clients x %d ops: %d errors, %.2f s, %.0f ops/s\n", *clients, cycles*len(cycleOps), errs, res.Seconds, res.OpsPerSecond)
+	fmt.Printf("latency under that load, ms:       p50        p99\n")
+	for _, op := range cycleOps {
+		fmt.Printf("  %-8s                     %8.3f   %8.3f\n", op, res.Latency[op].P50, res.Latency[op].P99)
+	}
 
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(res, "", "  ")
