@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "util/size-parse.h"
 #include "spec/specs.h"
 
 static const char *env_or(const char *name, const char *fallback)
@@ -65,6 +66,11 @@ int main(int argc, char **argv)
 	}
 	if (ctx.root[0] == '\0')
 		return cli_usage_error(&ctx, NULL, "--root must not be empty");
+	/* A usage error, found before any command opens (and so makes) a root. */
+	uint64_t size;
+	if (snap_parse_size(ctx.btrfs_size, &size) < 0)
+		return cli_usage_error(&ctx, NULL, "invalid btrfs image size '%s' (expected e.g. 16G, 512M)",
+				       ctx.btrfs_size);
 
 	const char *name = argv[optind];
 	for (const struct cli_command *cmd = cli_commands; cmd->spec; cmd++) {

@@ -56,10 +56,6 @@ struct btrfs_state {
 
 /* ---- loopback.c ---- */
 
-/* Parse "16G", "512M", "1T", "4096" (K/M/G/T, powers of 1024) into bytes.
- * Returns 0 or -EINVAL. */
-int btrfs_parse_size(const char *s, uint64_t *ret);
-
 /* Make ROOT/snapshots a btrfs: use it as is when it already is one, else
  * (re)attach and mount ROOT/btrfs.img on it, creating the image first when
  * missing.  Serialised between processes with flock on ROOT/btrfs.lock.

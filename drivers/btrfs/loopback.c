@@ -20,7 +20,6 @@
  * to a loop device, possibly by a process in another mount namespace:
  * attaching it twice would show the kernel two devices with one btrfs fsid).
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,42 +44,7 @@
 #include "util/loop-dev.h"
 #include "config.h"
 #include "util/macro.h"
-
-int btrfs_parse_size(const char *s, uint64_t *ret)
-{
-	if (!s || !*s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	unsigned shift = 0;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
-	default:
-		return -EINVAL;
-	}
-	if (*end) {
-		end++;
-		/* accept "16G", "16GB", "16GiB" */
-		if (*end == 'i')
-			end++;
-		if (*end == 'B' || *end == 'b')
-			end++;
-		if (*end)
-			return -EINVAL;
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*ret = (uint64_t)v << shift;
-	return 0;
-}
+#include "util/size-parse.h"
 
 static int fd_is_btrfs(int fd)
 {
@@ -209,7 +173,7 @@ static int provision_locked(const struct snap_driver_opts *opts, const char *fst
 				      strerror(errno));
 	if (imgfd < 0) {
 		const char *want = opts->btrfs_size ? opts->btrfs_size : BTRFS_DEFAULT_SIZE;
-		r = btrfs_parse_size(want, &size);
+		r = snap_parse_size(want, &size);
 		if (r < 0)
 			return snap_error_set(err, -EINVAL,
 					      "invalid btrfs image size '%s' (expected e.g. 16G, "
@@ -308,7 +272,7 @@ int btrfs_backend_setup(const struct snap_driver_opts *opts, const char *fstype,
 	 * when the image exists already and the size would not be used. */
 	uint64_t size;
 	const char *want = opts->btrfs_size ? opts->btrfs_size : BTRFS_DEFAULT_SIZE;
-	if (btrfs_parse_size(want, &size) < 0)
+	if (snap_parse_size(want, &size) < 0)
 		r = snap_error_set(err, -EINVAL, "invalid btrfs image size '%s' (expected e.g. 16G, 512M)",
 				   want);
 	_cleanup_close_ int rootfd = r < 0 ? -EBADF : open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -30,6 +30,7 @@
 #include "drivers/btrfs/btrfs-internal.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
+#include "util/size-parse.h"
 #include "tests/vfs/tree-util.h"
 
 static const struct snap_driver *drv = &snap_btrfs_driver;
@@ -358,23 +359,23 @@ static void test_bad_size(void **state)
 static void test_parse_size(void **state)
 {
 	uint64_t v;
-	assert_int_equal(btrfs_parse_size("16G", &v), 0);
+	assert_int_equal(snap_parse_size("16G", &v), 0);
 	assert_true(v == 16ull << 30);
-	assert_int_equal(btrfs_parse_size("512M", &v), 0);
+	assert_int_equal(snap_parse_size("512M", &v), 0);
 	assert_true(v == 512ull << 20);
-	assert_int_equal(btrfs_parse_size("2T", &v), 0);
+	assert_int_equal(snap_parse_size("2T", &v), 0);
 	assert_true(v == 2ull << 40);
-	assert_int_equal(btrfs_parse_size("64k", &v), 0);
+	assert_int_equal(snap_parse_size("64k", &v), 0);
 	assert_true(v == 64ull << 10);
-	assert_int_equal(btrfs_parse_size("1GiB", &v), 0);
+	assert_int_equal(snap_parse_size("1GiB", &v), 0);
 	assert_true(v == 1ull << 30);
-	assert_int_equal(btrfs_parse_size("4096", &v), 0);
+	assert_int_equal(snap_parse_size("4096", &v), 0);
 	assert_true(v == 4096);
-	assert_int_equal(btrfs_parse_size("", &v), -EINVAL);
-	assert_int_equal(btrfs_parse_size("G", &v), -EINVAL);
-	assert_int_equal(btrfs_parse_size("-1G", &v), -EINVAL);
-	assert_int_equal(btrfs_parse_size("1X", &v), -EINVAL);
-	assert_int_equal(btrfs_parse_size("99999999999T", &v), -ERANGE);
+	assert_int_equal(snap_parse_size("", &v), -EINVAL);
+	assert_int_equal(snap_parse_size("G", &v), -EINVAL);
+	assert_int_equal(snap_parse_size("-1G", &v), -EINVAL);
+	assert_int_equal(snap_parse_size("1X", &v), -EINVAL);
+	assert_int_equal(snap_parse_size("99999999999T", &v), -ERANGE);
 }
 
 int main(void)

@@ -4,7 +4,7 @@
 #   cli-errors.sh SNAPCTL
 # - a writer on a root on a read-only mount names the root and the errno
 #   text, not sqlite's "attempt to write a readonly database";
-# - --driver btrfs --btrfs-size banana fails with nothing created (no
+# - --driver btrfs --btrfs-size banana is a usage error (2) with nothing created (no
 #   metadata.db, no btrfs.lock, not even the root directory);
 # - bench --drivers foo is a usage error (2) naming the unknown driver.
 # Exit 77 (skip) without root (the read-only bind mount).
@@ -27,7 +27,7 @@ for root in "$work/fresh" "$work/empty"; do
 	[[ $root == */empty ]] && mkdir "$root"
 	rc=0
 	"$snapctl" --root "$root" --driver btrfs --btrfs-size banana images >"$work/out" 2>"$work/err" || rc=$?
-	[[ $rc -eq 1 ]] || fail "--btrfs-size banana on $root exited $rc, expected 1"
+	[[ $rc -eq 2 ]] || fail "--btrfs-size banana on $root exited $rc, expected 2 (a usage error)"
 	grep -q "invalid btrfs image size 'banana'" "$work/err" || fail "--btrfs-size banana: $(cat "$work/err")"
 	if [[ $root == */fresh ]]; then
 		[[ -e $root ]] && fail "--btrfs-size banana left the root $root: $(ls -A "$root")"
