@@ -197,9 +197,14 @@ static int apply_dir(struct apply *a, struct archive_entry *e, const char *path)
 	if (path[0] && ((r = apply_save_parent_meta(a, pfd, path)) < 0 ||
 			(r = apply_prepare_create(a, pfd, name, path)) < 0))
 		return r;
+	bool whited_out = false; /* the layer's whiteout was in the way */
 	for (int tries = 0;; tries++) {
 		if (path[0] && mkdirat(pfd, name, 0700) == 0) {
 			if ((r = apply_mark_created(a, pfd, name, path)) < 0)
+				return r;
+			/* What the whiteout hid stays hidden below the new
+			 * directory. */
+			if (whited_out && (r = apply_hide_lower_dir(a, pfd, name)) < 0)
 				return r;
 			break;
 		}
@@ -219,6 +224,7 @@ static int apply_dir(struct apply *a, struct archive_entry *e, const char *path)
 		}
 		if (!path[0])
 			return apply_fail(a, -ENOTDIR, "the root is not a directory");
+		whited_out = apply_is_layer_whiteout(a, &st);
 		if ((r = apply_remove_existing(a, pfd, name, path, &st)) < 0)
 			return r;
 	}

@@ -83,6 +83,9 @@ struct apply {
 	struct snap_strmap created_ids;
 	struct snap_strmap saved_meta;
 	struct snap_strmap opaque_done;
+	/* Identities of the whiteouts the hook made (a later entry of the
+	 * layer may need a directory there). */
+	struct snap_strmap whiteout_ids;
 	struct snap_strmap deferred_idx; /* path -> index + 1 into dirs */
 
 	struct undo *undo;
@@ -148,11 +151,17 @@ void apply_cache_drop(struct apply *a);
 /* An O_PATH fd of path's parent (owned by the caller); name = last
  * component, "." for the root "". */
 int apply_open_parent(int treefd, const char *path, const char **ret_name);
-/* mkdir -p of `dir` inside the tree, following symlinks inside the root. */
-int apply_make_parents(struct apply *a, const char *dir);
+/* mkdir -p of `dir` inside the tree, following symlinks inside the root
+ * (overlay: those of the layers below too, see apply-resolve.c);
+ * *ret_where (may be NULL) gets its resolved path, "" for the root. */
+int apply_make_parents(struct apply *a, const char *dir, char **ret_where);
 /* `dir` resolved inside the tree like snap_openat_in_root does, as a path
  * without symlinks ("" for the root), into *ret. */
 int apply_resolved_dir(struct apply *a, const char *dir, char **ret);
+/* Whether `path` exists (not followed), in the tree or (overlay) the layers
+ * below: 0, or -ENOENT / -ENOTDIR without an error set (another -errno sets
+ * one).  Creates nothing. */
+int apply_probe_entry(struct apply *a, const char *path);
 /* A borrowed fd of path's parent directory (cached across entries). */
 int apply_get_parent(struct apply *a, const char *path, const char **ret_name);
 /* Check and normalize an entry's name or link target into *ret. */
@@ -160,6 +169,11 @@ int apply_checked_path(struct apply *a, const char *raw, const char *what, char 
 
 /* apply-whiteout.c: `path` names a .wh. entry. */
 int apply_whiteout(struct apply *a, const char *path);
+/* st is a whiteout the hook made for this layer. */
+bool apply_is_layer_whiteout(struct apply *a, const struct stat *st);
+/* The directory `name` in pfd was just made where this layer whited the
+ * name out: the hook makes it opaque, so what the whiteout hid stays hidden. */
+int apply_hide_lower_dir(struct apply *a, int pfd, const char *name);
 
 /* apply-entry.c */
 int apply_entry(struct apply *a, struct apply_input *in, struct archive_entry *e);

@@ -48,16 +48,73 @@ int apply_open_parent(int treefd, const char *path, const char **ret_name)
 }
 
 /*
+ * With a whiteout hook (overlay) the tree is the upper dir and holds only
+ * this layer: what a name is below comes from the layers under it, merged
+ * (the hook's lower_root, mounted on first use).  lower_stat stats `comp`
+ * of directory `where` there: 1 with *st and *ret_pfd (its parent, owned)
+ * when it exists, 0 when it does not or there are no layers to ask.
+ */
+static int lower_stat(struct apply *a, const char *where, const char *comp, struct stat *st, int *ret_pfd)
+{
+	if (!a->hook || !a->hook->lower_root)
+		return 0;
+	struct snap_error herr = { 0 };
+	int lfd = a->hook->lower_root(a->hook->state, &herr);
+	if (lfd < 0)
+		return apply_fail(a, lfd, "open the layers below: %s", herr.message[0] ? herr.message : strerror(-lfd));
+	int pfd = where[0] ? snap_openat_in_root(lfd, where, O_PATH | O_DIRECTORY, 0)
+			   : openat(lfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pfd == -1)
+		pfd = negative_errno();
+	if (pfd == -ENOENT || pfd == -ENOTDIR)
+		return 0;
+	if (pfd < 0)
+		return apply_fail(a, pfd, "open '%s' in the layers below: %s", where, strerror(-pfd));
+	if (fstatat(pfd, comp, st, AT_SYMLINK_NOFOLLOW) < 0) {
+		int r = negative_errno();
+		close(pfd);
+		return r == -ENOENT ? 0 : apply_fail(a, r, "stat '%s' in the layers below: %s", comp, strerror(-r));
+	}
+	*ret_pfd = pfd;
+	return 1;
+}
+
+/* A directory just made in the tree over the lower one at the same path:
+ * it shows the lower one's owner, mode and xattrs, as a copy-up does. */
+static int copy_up_meta(struct apply *a, int pfd, const char *comp, int lpfd, const struct stat *lst,
+			const char *path)
+{
+	if (fchownat(pfd, comp, lst->st_uid, lst->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(pfd, comp, lst->st_mode & 07777, 0) < 0)
+		return apply_fail(a, negative_errno(), "copy up '%s': %s", path, strerror(errno));
+	_cleanup_(snap_xattrs_done) struct snap_xattrs x = { 0 };
+	int r = snap_xattrs_read_at(lpfd, comp, false, &x);
+	for (size_t i = 0; r == 0 && i < x.n; i++)
+		r = snap_xattr_set_at(pfd, comp, x.v[i].name, x.v[i].value, x.v[i].size);
+	return r < 0 ? apply_fail(a, r, "copy up the xattrs of '%s': %s", path, strerror(-r)) : 0;
+}
+
+enum walk_mode {
+	WALK_RESOLVE, /* every component must exist: fail otherwise */
+	WALK_CREATE,  /* mkdir -p */
+	WALK_PROBE,   /* -ENOENT or -ENOTDIR, quietly, when it is not a directory;
+		       * 1 when it leads below the tree, *ret_where the path there */
+};
+
+/*
  * Walk `dir` inside the tree component by component, following symlinks the
  * way RESOLVE_IN_ROOT does (absolute targets and ".." stay in the root).
- * With `create`, a missing component is made like tar does (root-owned,
+ * With WALK_CREATE, a missing component is made like tar does (root-owned,
  * 0755): mkdir -p, so that a later snap_openat_in_root of `dir` succeeds.
  * Needed where a layer's symlink points at a directory that is not in this
  * tree: overlay's upper dir holds only this layer, the directory may be in
- * a lower one.  *ret_where (may be NULL) gets the directory's resolved path
- * in the tree, without symlinks ("" for the root).
+ * a lower one; a name missing in the tree is looked up there (lower_stat):
+ * a lower symlink is followed, a lower directory made in the tree with its
+ * metadata, a lower file refused as a parent.  *ret_where (may be NULL)
+ * gets the directory's resolved path in the tree, without symlinks ("" for
+ * the root).
  */
-static int walk_dir(struct apply *a, const char *dir, bool create, char **ret_where)
+static int walk_dir(struct apply *a, const char *dir, enum walk_mode mode, char **ret_where)
 {
 	_cleanup_free_ char *pending = strdup(dir);
 	_cleanup_free_ char *where = strdup("");
@@ -101,23 +158,36 @@ static int walk_dir(struct apply *a, const char *dir, bool create, char **ret_wh
 		_cleanup_free_ char *next = NULL;
 		if ((where[0] ? asprintf(&next, "%s/%s", where, comp) : asprintf(&next, "%s", comp)) < 0)
 			return apply_fail(a, -ENOMEM, "out of memory");
-		struct stat st;
-		if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT || !create)
-				return apply_fail(a, negative_errno(), "stat '%s': %s", next, strerror(errno));
-			int r = apply_save_parent_meta(a, cur, next);
-			if (r < 0 || (r = apply_journal_absent(a, cur, next)) < 0)
-				return r;
-			if (mkdirat(cur, comp, 0755) < 0)
-				return apply_fail(a, negative_errno(), "create parent directory '%s': %s", next,
-					    strerror(errno));
-			if ((r = apply_mark_created(a, cur, comp, next)) < 0)
-				return r;
-		} else if (S_ISLNK(st.st_mode)) {
+		struct stat st, lst;
+		_cleanup_close_ int lpfd = -EBADF;
+		bool missing = fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0;
+		if (missing && errno != ENOENT)
+			return apply_fail(a, negative_errno(), "stat '%s': %s", next, strerror(errno));
+		int below = missing ? lower_stat(a, where, comp, &lst, &lpfd) : 0;
+		if (below < 0)
+			return below;
+		if (below && mode == WALK_PROBE && !S_ISLNK(lst.st_mode)) {
+			/* Only below the tree from here on: the rest is looked
+			 * up there, by the caller. */
+			if (ret_where) {
+				char *lpath;
+				if (asprintf(&lpath, "%s/%s", next, pending) < 0)
+					return apply_fail(a, -ENOMEM, "out of memory");
+				*ret_where = lpath;
+			}
+			return 1;
+		}
+		int linkfd = below && S_ISLNK(lst.st_mode) ? lpfd : !missing && S_ISLNK(st.st_mode) ? cur : -EBADF;
+		/* The layer whited the name out (a driver's whiteout in the
+		 * tree) and now puts something below it: a new directory,
+		 * opaque over the one it hid, as if the whiteout had deleted
+		 * it. */
+		bool whited_out = !missing && mode == WALK_CREATE && apply_is_layer_whiteout(a, &st);
+		if (linkfd >= 0) {
 			if (++links > 40)
 				return apply_fail(a, -ELOOP, "resolve '%s': %s", dir, strerror(ELOOP));
 			char target[PATH_MAX];
-			ssize_t n = readlinkat(cur, comp, target, sizeof(target) - 1);
+			ssize_t n = readlinkat(linkfd, comp, target, sizeof(target) - 1);
 			if (n < 0)
 				return apply_fail(a, negative_errno(), "readlink '%s': %s", next, strerror(errno));
 			target[n] = '\0';
@@ -137,8 +207,30 @@ static int walk_dir(struct apply *a, const char *dir, bool create, char **ret_wh
 				cur = fd;
 			}
 			continue;
-		} else if (!S_ISDIR(st.st_mode)) {
-			return apply_fail(a, -ENOTDIR, "open parent directory '%s': a parent is not a directory", dir);
+		}
+		bool not_dir = below ? !S_ISDIR(lst.st_mode) : !missing && !S_ISDIR(st.st_mode) && !whited_out;
+		if (not_dir || (missing && mode != WALK_CREATE)) {
+			if (mode == WALK_PROBE)
+				return not_dir ? -ENOTDIR : -ENOENT;
+			if (not_dir)
+				return apply_fail(a, -ENOTDIR, "open parent directory '%s': a parent is not a directory",
+						  dir);
+			return apply_fail(a, -ENOENT, "stat '%s': %s", next, strerror(ENOENT));
+		}
+		if (missing || whited_out) {
+			int r = apply_save_parent_meta(a, cur, next);
+			if (r < 0 || (r = whited_out ? apply_remove_existing(a, cur, comp, next, &st)
+						     : apply_journal_absent(a, cur, next)) < 0)
+				return r;
+			if (mkdirat(cur, comp, 0755) < 0)
+				return apply_fail(a, negative_errno(), "create parent directory '%s': %s", next,
+					    strerror(errno));
+			if ((r = apply_mark_created(a, cur, comp, next)) < 0)
+				return r;
+			if (whited_out && (r = apply_hide_lower_dir(a, cur, comp)) < 0)
+				return r;
+			if (below && (r = copy_up_meta(a, cur, comp, lpfd, &lst, next)) < 0)
+				return r;
 		}
 		int fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
@@ -150,14 +242,45 @@ static int walk_dir(struct apply *a, const char *dir, bool create, char **ret_wh
 	}
 }
 
-int apply_make_parents(struct apply *a, const char *dir)
+int apply_make_parents(struct apply *a, const char *dir, char **ret_where)
 {
-	return walk_dir(a, dir, true, NULL);
+	return walk_dir(a, dir, WALK_CREATE, ret_where);
 }
 
 int apply_resolved_dir(struct apply *a, const char *dir, char **ret)
 {
-	return walk_dir(a, dir, false, ret);
+	return walk_dir(a, dir, WALK_RESOLVE, ret);
+}
+
+int apply_probe_entry(struct apply *a, const char *path)
+{
+	size_t dl = snap_path_dir_len(path);
+	const char *name = snap_path_base(path);
+	_cleanup_free_ char *dir = strndup(path, dl);
+	_cleanup_free_ char *where = NULL;
+	if (!dir)
+		return apply_fail(a, -ENOMEM, "out of memory");
+	/* 0: `where` is the directory in the tree; 1: only below it. */
+	int r = walk_dir(a, dir, WALK_PROBE, &where);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		_cleanup_close_ int pfd = where[0] ? snap_openat_in_root(a->treefd, where, O_PATH | O_DIRECTORY, 0)
+						   : openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (pfd == -1)
+			pfd = negative_errno();
+		if (pfd < 0)
+			return apply_fail(a, pfd, "open '%s': %s", where, strerror(-pfd));
+		struct stat st;
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return apply_fail(a, negative_errno(), "stat '%s': %s", path, strerror(errno));
+	}
+	struct stat lst;
+	_cleanup_close_ int lpfd = -EBADF;
+	r = lower_stat(a, where, name, &lst, &lpfd);
+	return r < 0 ? r : r ? 0 : -ENOENT;
 }
 
 /* A borrowed fd of path's parent directory (cached across entries). */
@@ -174,17 +297,22 @@ int apply_get_parent(struct apply *a, const char *path, const char **ret_name)
 	_cleanup_free_ char *dir = strndup(path, dl);
 	if (!dir)
 		return apply_fail(a, -ENOMEM, "out of memory");
-	int fd;
-	for (int tries = 0;; tries++) {
-		fd = dl ? snap_openat_in_root(a->treefd, dir, O_PATH | O_DIRECTORY, 0)
-			: openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fd == -1)
-			fd = negative_errno();
-		if (fd != -ENOENT || tries > 0)
-			break;
-		int r = apply_make_parents(a, dir);
+	int fd = dl ? snap_openat_in_root(a->treefd, dir, O_PATH | O_DIRECTORY, 0)
+		    : openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		fd = negative_errno();
+	/* Missing, or (ENOTDIR) maybe this layer's whiteout in the way, or
+	 * (overlay) reached through a symlink of the layers below: mkdir -p,
+	 * which refuses any other non-directory, then open what it made. */
+	if (fd == -ENOENT || fd == -ENOTDIR) {
+		_cleanup_free_ char *where = NULL;
+		int r = walk_dir(a, dir, WALK_CREATE, &where);
 		if (r < 0)
 			return r;
+		fd = where[0] ? snap_openat_in_root(a->treefd, where, O_PATH | O_DIRECTORY, 0)
+			      : openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd == -1)
+			fd = negative_errno();
 	}
 	if (fd < 0)
 		return apply_fail(a, fd, "open parent directory '%s': %s", dir,

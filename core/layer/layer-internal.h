@@ -33,6 +33,11 @@ static inline void snap_apply_undo_name(char *buf, size_t size, int pid)
 /* The driver's whiteout hook bound to its state; NULL hook = delete. */
 struct snap_whiteout_hook {
 	int (*fn)(void *state, int dirfd, const char *name, int kind, struct snap_error *err);
+	/* A directory fd of the root of the layers below the tree, merged
+	 * (borrowed: valid until the apply returns), or -errno; NULL: an
+	 * opaque marker at the root is refused.  Asked for only by such a
+	 * marker, which becomes an ENTRY whiteout of every name there. */
+	int (*lower_root)(void *state, struct snap_error *err);
 	void *state;
 };
 
@@ -41,7 +46,8 @@ struct snap_whiteout_hook {
  * `treefd`.  Whiteouts go to hook->fn when hook and hook->fn are non-NULL:
  * SNAP_WHITEOUT_ENTRY with `dirfd` the directory holding the name and `name`
  * the hidden entry; SNAP_WHITEOUT_OPAQUE with `dirfd` the parent of the
- * opaque directory and `name` its last component ("." for the tree root).
+ * opaque directory, reached without symlinks, and `name` its last component
+ * (never the root: see lower_root).
  * Lower contents present in the tree itself are removed in both cases.
  * On failure the tree is restored as it was and -errno returned with *err
  * naming the entry.  ret may be NULL.

@@ -25,12 +25,26 @@
 #include "util/fs-util.h"
 #include "util/macro.h"
 
+struct diff_trees;
+
+/* The whiteout hook's state: the core, and the parent, mounted read-only
+ * (a view of it, in trees.targets[1]) the first time the apply asks for the
+ * layers below. */
+struct hook_ctx {
+	struct snap_core *core;
+	const char *parent;
+	struct diff_trees *lower;
+};
+
 static int whiteout_call(void *state, int dirfd, const char *name, int kind, struct snap_error *err)
 {
-	struct snap_core *core = state;
-	return snap_drv_apply_whiteout(snap_core_driver(core), snap_core_driver_state(core), dirfd, name,
+	struct hook_ctx *h = state;
+	return snap_drv_apply_whiteout(snap_core_driver(h->core), snap_core_driver_state(h->core), dirfd, name,
 				       kind, err);
 }
+
+static int lower_root_call(void *state, struct snap_error *err);
+static void hook_ctx_done(struct hook_ctx *h);
 
 int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
 			struct snap_layer_digests *ret, struct snap_error *err)
@@ -47,7 +61,8 @@ int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
 	r = snap_core_open_tree(core, key, &treefd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "apply layer to '%s'", key);
-	struct snap_whiteout_hook hook = { .fn = whiteout_call, .state = core };
+	struct hook_ctx hctx = { .core = core, .parent = info.parent, .lower = NULL };
+	struct snap_whiteout_hook hook = { .fn = whiteout_call, .lower_root = lower_root_call, .state = &hctx };
 	/* Without a parent there is nothing below to hide: the driver's
 	 * whiteouts (overlay's 0/0 devices) would only show up as devices in
 	 * a one-layer view of this snapshot, so they are not made. */
@@ -73,6 +88,7 @@ int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
 				   strerror(jfd < 0 ? errno : n < 0 ? -n : -r));
 	else
 		r = snap_layer_apply_journaled(treefd, fd, has_hook ? &hook : NULL, jfd, ret, err);
+	hook_ctx_done(&hctx);
 	/* Done or rolled back: the journal has nothing left to undo. */
 	int q = snap_rm_rf_at(AT_FDCWD, staging);
 	snap_core_staging_done(core, staging);
@@ -147,6 +163,43 @@ static int mount_tree(struct diff_trees *t, int i, const char *key, bool committ
 		return r;
 	t->mounted[i] = true;
 	return 0;
+}
+
+/* The parent's tree, mounted once per apply that asks for it. */
+static int lower_root_call(void *state, struct snap_error *err)
+{
+	struct hook_ctx *h = state;
+	if (h->lower)
+		return h->lower->oldfd;
+	struct diff_trees *t = calloc(1, sizeof(*t));
+	if (!t)
+		return snap_error_set(err, -ENOMEM, "out of memory");
+	*t = (struct diff_trees){ .core = h->core, .newfd = -EBADF, .oldfd = -EBADF };
+	h->lower = t;
+	int r = snap_core_mkstaging(h->core, "lower", &t->staging, err);
+	if (r < 0)
+		return r;
+	if (asprintf(&t->targets[1], "%s/old", t->staging) < 0) {
+		t->targets[1] = NULL;
+		return snap_error_set(err, -ENOMEM, "out of memory");
+	}
+	if (mkdir(t->targets[1], 0700) < 0)
+		return snap_error_set(err, negative_errno(), "mkdir %s: %s", t->targets[1], strerror(errno));
+	if ((r = mount_tree(t, 1, h->parent, true, err)) < 0)
+		return r;
+	t->oldfd = open(t->targets[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->oldfd < 0)
+		return snap_error_set(err, negative_errno(), "open %s: %s", t->targets[1], strerror(errno));
+	return t->oldfd;
+}
+
+static void hook_ctx_done(struct hook_ctx *h)
+{
+	if (!h->lower)
+		return;
+	diff_trees_done(h->lower);
+	free(h->lower);
+	h->lower = NULL;
 }
 
 static int diff_trees_open(struct snap_core *core, const char *key, struct diff_trees *t,

@@ -164,16 +164,31 @@ add("aufs-metadata", "ok", ["exists:etc/passwd", "absent:.wh..wh.plnk", "absent:
 
 # ---- the cases of "layer engine: accept every valid OCI layer" -------------
 # an opaque marker at the layer root hides every lower entry of the root
-add("opaque-at-root", "ok", ["known:overlay", "absent:etc", "absent:dir", "absent:plink", "content:top=t"],
+add("opaque-at-root", "ok", ["absent:etc", "absent:dir", "absent:plink", "absent:dlink", "content:top=t"],
     tar_bytes([ti("top", data=b"t"), ti(".wh..wh..opq")]))
 # a whiteout hides the lower dir; a later entry below it implies a new dir
-add("whiteout-then-child", "ok", ["known:overlay", "dir:dir", "content:dir/new=n", "absent:dir/file", "absent:dir/sub"],
+add("whiteout-then-child", "ok", ["dir:dir", "content:dir/new=n", "absent:dir/file", "absent:dir/sub"],
     tar_bytes([ti(".wh.dir"), ti("dir/new", data=b"n")]))
 # an opaque marker below a lower symlink is resolved inside the root, as
 # containerd does: plink -> etc/passwd is a file, so this is refused; a link
 # to a directory is followed inside the root
-add("opaque-through-symlink-dir", "ok", ["known:overlay", "link:sd", "absent:dir/file", "absent:dir/sub", "dir:dir"],
+add("opaque-through-symlink-dir", "ok", ["link:sd", "absent:dir/file", "absent:dir/sub", "dir:dir"],
     tar_bytes([ti("sd", tarfile.SYMTYPE, link="/dir"), ti("sd/.wh..wh..opq")]))
+# the same through the base's symlink dlink -> dir: on overlay the symlink is
+# in a lower layer, never in the tree being filled, and is followed there
+add("opaque-through-lower-symlink-dir", "ok", ["link:dlink", "dir:dir", "absent:dir/file", "absent:dir/sub"],
+    tar_bytes([ti("dlink/.wh..wh..opq")]))
+add("whiteout-through-lower-symlink-dir", "ok", ["link:dlink", "absent:dir/file", "content:dir/sub/deep=deep"],
+    tar_bytes([ti("dlink/.wh.file")]))
+add("file-through-lower-symlink-dir", "ok", ["link:dlink", "content:dir/new=n", "content:dir/file=f"],
+    tar_bytes([ti("dlink/new", data=b"n")]))
+# a whiteout, then the same name as a directory entry: a new directory,
+# nothing of the hidden one in it
+add("whiteout-then-dir", "ok", ["dir:dir", "mode:dir=700", "absent:dir/file", "absent:dir/sub"],
+    tar_bytes([ti(".wh.dir"), ti("dir/", tarfile.DIRTYPE, mode=0o700)]))
+# everything whited out at the root, then an entry below a hidden name
+add("opaque-at-root-then-child", "ok", ["absent:dir", "content:etc/new=n", "absent:etc/passwd"],
+    tar_bytes([ti(".wh..wh..opq"), ti("etc/new", data=b"n")]))
 # user.* xattrs on a symlink: the kernel refuses them (EPERM); skipped with a
 # warning, as containerd does, the symlink itself applied
 add("xattr-on-symlink", "ok", ["link:sx", "content:after=a"],

@@ -3,7 +3,10 @@
 # Apply every layer of the hostile corpus onto a fresh base tree and check
 # the expected outcome: "ok" cases pass their checks, "fail" cases exit 1
 # and leave the tree exactly as it was, "enospc" (a decompression bomb) is
-# applied on a small tmpfs and must fail with the tree intact.  No case may
+# applied on a small tmpfs and must fail with the tree intact.  Through a
+# driver, a valid case must also give the engine's own result on plain
+# directories: the same tree and changes, a fast diff equal to the generic
+# (not again under the no-openat2 wrapper, which is about resolution).  No case may
 # write outside the tree or leave an undo directory behind.
 #
 # Usage: run.sh DRIVER LAYER_TOOL TREECMP GEN_CORPUS
@@ -38,6 +41,7 @@ mk_base() {
 	echo deep > "$d/dir/sub/deep"
 	echo y > "$d/dir2/x/y"
 	ln -s etc/passwd "$d/plink"
+	ln -s dir "$d/dlink"
 	touch -d '2020-02-02 02:02:02.5' "$d/etc" "$d/dir" "$d/dir/sub" "$d/dir2" "$d"
 }
 
@@ -98,6 +102,35 @@ check() { # TREE CHECK
 	esac
 }
 
+# A valid case through a driver must give what the engine gives on plain
+# directories (no whiteout hook: lower entries really deleted): the same
+# tree (mtimes aside: "now" differs), the same changes against the base,
+# and a fast diff byte-identical to the generic one.  Sets SAME_MSG.
+same_as_engine() { # LAYER (the case's tree mounted read-only on $TREE)
+	local ref=$W/ref
+	rm -rf "$ref"; mkdir -p "$ref/base"; mk_base "$ref/base"; cp -a "$ref/base" "$ref/tree"
+	if ! $WRAP "$TOOL" apply "$ref/tree" "$1" > /dev/null 2>&1; then
+		SAME_MSG="the engine refuses it on plain directories"; return 1
+	fi
+	if ! python3 "$CMP" --mtime=none "$ref/tree" "$TREE" > "$W/cmp.out" 2>&1; then
+		SAME_MSG="tree differs from the engine's: $(tail -3 "$W/cmp.out" | tr '\n' ' ')"; return 1
+	fi
+	"$TOOL" changes "$ref/base" "$ref/tree" > "$W/changes.ref"
+	SAME_MSG=""
+}
+same_diff() { # after the view is unmounted
+	lt changes "$KEY" > "$W/changes.drv"
+	if ! diff -u "$W/changes.ref" "$W/changes.drv" > "$W/changes.diff"; then
+		SAME_MSG="changes differ from the engine's: $(sed -n '3,8p' "$W/changes.diff" | tr '\n' ' ')"; return 1
+	fi
+	[ "$DRIVER" != vfs ] || return 0 # no fast diff: both would be the generic walk
+	lt diff "$KEY" "$W/fast.tar" > /dev/null
+	lt diff "$KEY" "$W/generic.tar" generic > /dev/null
+	if ! cmp -s "$W/fast.tar" "$W/generic.tar"; then
+		SAME_MSG="the fast diff differs from the generic one"; return 1
+	fi
+}
+
 mkdir -p "$W/outside" "$W/small"
 echo sentinel > "$W/outside/sentinel"
 MODE=core SMALL_ROOT=0
@@ -135,7 +168,10 @@ while IFS=$'\t' read -r name file outcome checks; do
 		[ $rc = 0 ] || bad="exit $rc: $msg"
 		for c in $checks; do
 			check "$base" "$c" || bad="$bad check $c failed;"
-		done ;;
+		done
+		if [ $MODE = core ] && [ -z "$WRAP" ] && [ $rc = 0 ] && ! same_as_engine "$W/corpus/$file"; then
+			bad="$bad $SAME_MSG;"
+		fi ;;
 	fail|enospc)
 		[ $rc = 1 ] || bad="exit $rc, wanted 1"
 		[ -n "$msg" ] || bad="$bad no error message;"
@@ -149,6 +185,9 @@ while IFS=$'\t' read -r name file outcome checks; do
 		bad="$bad wrote outside the tree;"
 	if ls -A "$base" | grep -q '^\.snapctl-apply-'; then bad="$bad undo directory left;"; fi
 	${MODE}_view off
+	if [ $MODE = core ] && [ -z "$WRAP" ] && [ "$outcome" = ok ] && [ -z "$bad" ] && ! same_diff; then
+		bad="$SAME_MSG"
+	fi
 	${MODE}_end
 	if mountpoint -q "$W/small"; then umount "$W/small"; fi
 	if [ -n "$bad" ]; then
