@@ -159,8 +159,8 @@ int apply_make_parents(struct apply *a, const char *dir, char **ret_where);
  * without symlinks ("" for the root), into *ret. */
 int apply_resolved_dir(struct apply *a, const char *dir, char **ret);
 /* Whether `path` exists (not followed), in the tree or (overlay) the layers
- * below: 0, or -ENOENT / -ENOTDIR without an error set (another -errno sets
- * one).  Creates nothing. */
+ * below (0 too when the hook cannot show them): 0, or -ENOENT / -ENOTDIR
+ * without an error set (another -errno sets one).  Creates nothing. */
 int apply_probe_entry(struct apply *a, const char *path);
 /* A borrowed fd of path's parent directory (cached across entries). */
 int apply_get_parent(struct apply *a, const char *path, const char **ret_name);

@@ -254,6 +254,9 @@ int apply_resolved_dir(struct apply *a, const char *dir, char **ret)
 
 int apply_probe_entry(struct apply *a, const char *path)
 {
+	/* A hook that cannot show the layers below: anything may be there. */
+	if (a->hook && !a->hook->lower_root)
+		return 0;
 	size_t dl = snap_path_dir_len(path);
 	const char *name = snap_path_base(path);
 	_cleanup_free_ char *dir = strndup(path, dl);
