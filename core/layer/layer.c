@@ -28,8 +28,8 @@
 struct diff_trees;
 
 /* The whiteout hook's state: the core, and the parent, mounted read-only
- * (a view of it, in trees.targets[1]) the first time the apply asks for the
- * layers below. */
+ * (a view of it, as a diff's old tree) the first time the apply asks for
+ * the layers below. */
 struct hook_ctx {
 	struct snap_core *core;
 	const char *parent;
@@ -130,8 +130,10 @@ static void diff_trees_done(struct diff_trees *t)
 		t->targets[i] = t->views[i] = NULL;
 		t->mounted[i] = false;
 	}
-	if (t->staging)
+	if (t->staging) {
 		rmdir(t->staging);
+		snap_core_staging_done(t->core, t->staging);
+	}
 	free(t->staging);
 	t->staging = NULL;
 	snap_chain_done(&t->chain);
