@@ -32,7 +32,12 @@ PY
 done
 mk_layout "$WORK/img" "gzip:$WORK/l1.tar" "gzip:$WORK/l2.tar" "gzip:$WORK/l3.tar" >/dev/null
 
-median() { sort -n | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# "median [min-max]" of the numbers on stdin (with SPREAD=0, the median)
+stats() {
+	sort -n | awk -v spread="${SPREAD:-1}" '{v[NR] = $1} END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		if (spread) printf "%.2f [%.2f-%.2f]", m, v[1], v[NR]; else printf "%.2f", m }'
+}
 now() { date +%s.%N; }
 for DRIVER in $DRIVERS; do
 	imp=() ver=()
@@ -53,7 +58,9 @@ for DRIVER in $DRIVERS; do
 			while read -r m; do umount -l "$m"; done
 		rm -rf "$ROOT"
 	done
-	printf '%-8s import %6ss   verify %6ss   (median of %s; load %s)\n' "$DRIVER" \
-		"$(printf '%s\n' "${imp[@]}" | median)" "$(printf '%s\n' "${ver[@]}" | median)" "$RUNS" \
-		"$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-8s import %s s   verify %s s   verify/import %s   (median [min-max] of %s; load %s)\n' \
+		"$DRIVER" "$(printf '%s\n' "${imp[@]}" | stats)" "$(printf '%s\n' "${ver[@]}" | stats)" \
+		"$(paste -d' ' <(printf '%s\n' "${ver[@]}") <(printf '%s\n' "${imp[@]}") |
+			awk '{print $1 / $2}' | SPREAD=0 stats)" \
+		"$RUNS" "$(cut -d' ' -f1-3 /proc/loadavg)"
 done
