@@ -23,6 +23,7 @@ const struct cli_command cli_commands[] = {
 	{ &cli_spec_export, cmd_exec_layers },
 	{ &cli_spec_rmi, cmd_rmi },
 	{ &cli_spec_tag, cmd_tag },
+	{ &cli_spec_inspect, cmd_inspect },
 	{ &cli_spec_image, cmd_image },
 	{ &cli_spec_verify, cmd_exec_layers },
 	{ &cli_spec_serve, cmd_exec_helper },

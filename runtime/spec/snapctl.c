@@ -36,6 +36,7 @@ static const struct cli_spec *const commands[] = {
 	&cli_spec_export,
 	&cli_spec_rmi,
 	&cli_spec_tag,
+	&cli_spec_inspect,
 	&cli_spec_image,
 	&cli_spec_verify,
 	&cli_spec_snapshot,

@@ -46,6 +46,7 @@ extern const struct cli_spec cli_spec_history;
 extern const struct cli_spec cli_spec_export;
 extern const struct cli_spec cli_spec_rmi;
 extern const struct cli_spec cli_spec_tag;
+extern const struct cli_spec cli_spec_inspect;
 extern const struct cli_spec cli_spec_image;
 extern const struct cli_spec cli_spec_image_prune;
 extern const struct cli_spec cli_spec_verify;
