@@ -164,7 +164,7 @@ add("aufs-metadata", "ok", ["exists:etc/passwd", "absent:.wh..wh.plnk", "absent:
 
 # ---- the cases of "layer engine: accept every valid OCI layer" -------------
 # an opaque marker at the layer root hides every lower entry of the root
-add("opaque-at-root", "ok", ["absent:etc", "absent:dir", "absent:plink", "absent:dlink", "content:top=t"],
+add("opaque-at-root", "ok", ["absent:etc", "absent:dir", "absent:plink", "absent:dlink", "absent:uplink", "content:top=t"],
     tar_bytes([ti("top", data=b"t"), ti(".wh..wh..opq")]))
 # a whiteout hides the lower dir; a later entry below it implies a new dir
 add("whiteout-then-child", "ok", ["dir:dir", "content:dir/new=n", "absent:dir/file", "absent:dir/sub"],
@@ -182,6 +182,12 @@ add("whiteout-through-lower-symlink-dir", "ok", ["link:dlink", "absent:dir/file"
     tar_bytes([ti("dlink/.wh.file")]))
 add("file-through-lower-symlink-dir", "ok", ["link:dlink", "content:dir/new=n", "content:dir/file=f"],
     tar_bytes([ti("dlink/new", data=b"n")]))
+# the base's uplink -> ../../.. climbs out of the tree unless resolved in
+# the root, where it is the root: what goes through it stays inside
+add("file-through-lower-escaping-symlink", "ok", ["link:uplink", "content:new=n"],
+    tar_bytes([ti("uplink/new", data=b"n")]))
+add("whiteout-through-lower-escaping-symlink", "ok", ["link:uplink", "absent:plink", "exists:etc/passwd"],
+    tar_bytes([ti("uplink/.wh.plink")]))
 # a whiteout, then the same name as a directory entry: a new directory,
 # nothing of the hidden one in it
 add("whiteout-then-dir", "ok", ["dir:dir", "mode:dir=700", "absent:dir/file", "absent:dir/sub"],

@@ -42,6 +42,7 @@ mk_base() {
 	echo y > "$d/dir2/x/y"
 	ln -s etc/passwd "$d/plink"
 	ln -s dir "$d/dlink"
+	ln -s ../../.. "$d/uplink"
 	touch -d '2020-02-02 02:02:02.5' "$d/etc" "$d/dir" "$d/dir/sub" "$d/dir2" "$d"
 }
 
