@@ -3,7 +3,9 @@
  * snapctl export: an OCI image layout (directory) or an OCI archive (the
  * same layout in a tar), built under a staging name next to the target and
  * renamed into place last.  The blobs are the stored ones, byte for byte,
- * so the manifest digest survives a round trip.
+ * so the manifest digest survives a round trip.  The docker-archive tar
+ * (docker save) is written by image-export-docker.c through the same
+ * staging.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,16 +27,6 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive, archive_write_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry, archive_entry_free)
-
-struct export_job {
-	struct snap_core *core;
-	const char *path;
-	snap_image_progress_fn progress;
-	void *progress_ctx;
-	struct img_blob *blobs; /* manifest, config, layers */
-	size_t n_blobs;
-	char *index;
-};
 
 static int build_index(struct export_job *x, const char *name, const char *manifest_digest,
 		       size_t manifest_len, const char *mt, const struct oci_config *c,
@@ -191,7 +183,7 @@ static int export_dir(struct export_job *x, struct snap_error *err)
 	return r;
 }
 
-static int tar_add(struct export_job *x, struct archive *a, const char *name, int64_t size,
+int export_tar_add(struct export_job *x, struct archive *a, const char *name, int64_t size,
 		   const char *mem, const struct img_blob *b, struct snap_error *err)
 {
 	_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
@@ -246,13 +238,13 @@ static int export_tar_to(struct export_job *x, int fd, struct snap_error *err)
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (archive_write_open_fd(a, fd) != ARCHIVE_OK)
 		return snap_error_set(err, -EIO, "export: %s", archive_error_string(a));
-	int r = tar_add(x, a, "oci-layout", (int64_t)strlen(LAYOUT_JSON), LAYOUT_JSON, NULL, err);
+	int r = export_tar_add(x, a, "oci-layout", (int64_t)strlen(LAYOUT_JSON), LAYOUT_JSON, NULL, err);
 	if (r == 0)
-		r = tar_add(x, a, "index.json", (int64_t)strlen(x->index), x->index, NULL, err);
+		r = export_tar_add(x, a, "index.json", (int64_t)strlen(x->index), x->index, NULL, err);
 	if (r == 0)
-		r = tar_add(x, a, "blobs/", -1, NULL, NULL, err);
+		r = export_tar_add(x, a, "blobs/", -1, NULL, NULL, err);
 	if (r == 0)
-		r = tar_add(x, a, "blobs/sha256/", -1, NULL, NULL, err);
+		r = export_tar_add(x, a, "blobs/sha256/", -1, NULL, NULL, err);
 	for (size_t i = 0; r == 0 && i < x->n_blobs; i++) {
 		bool dup = false;
 		for (size_t k = 0; k < i; k++)
@@ -261,14 +253,17 @@ static int export_tar_to(struct export_job *x, int fd, struct snap_error *err)
 			continue;
 		char name[128];
 		snprintf(name, sizeof(name), "blobs/sha256/%s", snap_digest_hex(x->blobs[i].digest));
-		r = tar_add(x, a, name, (int64_t)x->blobs[i].size, NULL, &x->blobs[i], err);
+		r = export_tar_add(x, a, name, (int64_t)x->blobs[i].size, NULL, &x->blobs[i], err);
 	}
 	if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
 		r = snap_error_set(err, -EIO, "export: %s", archive_error_string(a));
 	return r;
 }
 
-static int export_tar(struct export_job *x, struct snap_error *err)
+/* Write the tar with `write_to` under a staging name next to x->path,
+ * fsync, rename into place. */
+static int export_tar(struct export_job *x, int (*write_to)(struct export_job *, int, struct snap_error *),
+		      struct snap_error *err)
 {
 	_cleanup_free_ char *staging = NULL;
 	if (asprintf(&staging, "%s.tmp-XXXXXX", x->path) < 0)
@@ -279,7 +274,7 @@ static int export_tar(struct export_job *x, struct snap_error *err)
 		return snap_error_set(err, r, "export to %s: create %s: %s", x->path, staging, strerror(-r));
 	}
 	fchmod(fd, 0644);
-	int r = export_tar_to(x, fd, err);
+	int r = write_to(x, fd, err);
 	if (r == 0 && fsync(fd) < 0)
 		r = snap_error_set(err, negative_errno(), "export: fsync %s: %m", staging);
 	if (r == 0 && rename(staging, x->path) < 0)
@@ -289,7 +284,7 @@ static int export_tar(struct export_job *x, struct snap_error *err)
 	return r;
 }
 
-int snap_image_export(struct snap_core *core, const char *ref, const char *path,
+int snap_image_export(struct snap_core *core, const char *ref, const char *path, enum snap_export_format format,
 		      snap_image_progress_fn progress, void *progress_ctx, struct snap_error *err)
 {
 	char id[SNAP_DIGEST_MAX], manifest_digest[SNAP_DIGEST_MAX];
@@ -343,14 +338,21 @@ int snap_image_export(struct snap_core *core, const char *ref, const char *path,
 		.progress_ctx = progress_ctx,
 		.blobs = blobs,
 		.n_blobs = m.n_layers + 2,
+		.name = name,
+		.manifest = &m,
+		.config = &c,
 	};
+	if (format == SNAP_EXPORT_DOCKER_ARCHIVE) {
+		r = export_tar(&x, export_docker_to, err);
+		return r < 0 ? snap_error_prefix(err, "export %s", ref) : 0;
+	}
 	r = build_index(&x, name, manifest_digest, mlen, mt ? mt : MT_OCI_MANIFEST, &c, err);
 	index = x.index;
 	if (r < 0)
 		return r;
 	size_t n = strlen(path);
 	if (n > 4 && strcmp(path + n - 4, ".tar") == 0)
-		r = export_tar(&x, err);
+		r = export_tar(&x, export_tar_to, err);
 	else
 		r = export_dir(&x, err);
 	if (r < 0)

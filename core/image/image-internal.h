@@ -188,4 +188,26 @@ int img_create(struct snap_core *core, json_t *config, const struct img_layer *l
 	       const char *const *layer_media_types, const uint64_t *blob_sizes, size_t n,
 	       const char *tag, char ret_id[SNAP_DIGEST_MAX], struct snap_error *err);
 
+
+/* ---- export (image-export.c, image-export-docker.c) -------------------- */
+
+struct archive;
+struct export_job {
+	struct snap_core *core;
+	const char *path;
+	snap_image_progress_fn progress;
+	void *progress_ctx;
+	struct img_blob *blobs; /* manifest, config, layers (the manifest's order) */
+	size_t n_blobs;
+	char *index;
+	const char *name;                    /* NAME:TAG normalised, or NULL */
+	const struct oci_manifest *manifest;
+	const struct oci_config *config;
+};
+/* One member: a directory (size < 0), `mem` (a string), or blob `b`. */
+int export_tar_add(struct export_job *x, struct archive *a, const char *name, int64_t size,
+		   const char *mem, const struct img_blob *b, struct snap_error *err);
+/* The docker-archive (docker save) tar of x's image into fd. */
+int export_docker_to(struct export_job *x, int fd, struct snap_error *err);
+
 #endif

@@ -154,8 +154,15 @@ int snap_image_import_rootfs(struct snap_core *core, const char *path,
 /* Write IMAGE as an OCI image layout directory at `path` (which must not
  * exist, or be an empty directory), or as an OCI archive when `path` ends
  * in ".tar".  The index names the image with org.opencontainers.image.ref.name
- * (the tag) and io.containerd.image.name (NAME:TAG). */
-int snap_image_export(struct snap_core *core, const char *ref, const char *path,
+ * (the tag) and io.containerd.image.name (NAME:TAG).  SNAP_EXPORT_DOCKER_ARCHIVE
+ * writes what `docker save` writes (manifest.json, repositories, the config
+ * as <hex>.json, each layer uncompressed as <diff-id-hex>/layer.tar), for
+ * docker load, podman load and skopeo's docker-archive:. */
+enum snap_export_format {
+	SNAP_EXPORT_OCI = 0,            /* layout directory, or OCI archive for "*.tar" */
+	SNAP_EXPORT_DOCKER_ARCHIVE = 1, /* docker save's tar, whatever the name */
+};
+int snap_image_export(struct snap_core *core, const char *ref, const char *path, enum snap_export_format format,
 		      snap_image_progress_fn progress, void *progress_ctx, struct snap_error *err);
 
 /* ---- commit (snapctl commit) ------------------------------------------- */
