@@ -155,7 +155,7 @@ static int container_json(struct snap_core *core, const char *ref, json_t **ret,
 		json_array_append(args, json_array_get(argv, i));
 
 	json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:o, s:s, s:s, s:o,"
-			      " s:{s:s, s:b, s:I, s:O?, s:s?}, s:s, s:o}",
+			      " s:{s:s, s:b, s:I, s:o?, s:s?}, s:s, s:o}",
 			      "Id", rec.id,
 			      "Name", rec.name,
 			      "Created", created,
