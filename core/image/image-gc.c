@@ -103,7 +103,7 @@ int img_collect(struct snap_core *core, const struct img_blob *blobs, size_t n_b
 struct gc_walk {
 	char **keys;
 	size_t n;
-	char **stale; /* staging snapshots of dead imports */
+	char **stale; /* temporary snapshots of dead processes */
 	size_t n_stale;
 };
 
@@ -119,24 +119,12 @@ static int strv_push(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-/* A staging snapshot "snapctl-unpack-PID-..." whose process is gone: an
- * import, commit or import-rootfs that crashed between prepare and
- * commit.  (A live process always removes its own on failure.) */
-static bool unpack_key_stale(const char *key)
-{
-	if (strncmp(key, UNPACK_KEY_PREFIX, strlen(UNPACK_KEY_PREFIX)) != 0)
-		return false;
-	char *end;
-	long pid = strtol(key + strlen(UNPACK_KEY_PREFIX), &end, 10);
-	if (pid <= 0 || *end != '-')
-		return false;
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
-}
-
 static int gc_walk_cb(const struct snap_info *info, void *userdata)
 {
 	struct gc_walk *g = userdata;
-	if (info->kind == SNAP_KIND_ACTIVE && unpack_key_stale(info->key))
+	/* The staging snapshot or diff view of an import, commit or diff that
+	 * was killed (a live process always removes its own, also on failure). */
+	if (info->kind != SNAP_KIND_COMMITTED && snap_temp_key_stale(info->key))
 		return strv_push(&g->stale, &g->n_stale, info->key);
 	if (info->kind != SNAP_KIND_COMMITTED || !snap_labels_get(&info->labels, LABEL_LAYER))
 		return 0;

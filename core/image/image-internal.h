@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "snapshot/temp-keys.h"
 #include "core-internal.h"
 #include "image/content.h"
 #include "image/image.h"
@@ -33,7 +34,7 @@
 /* Labels of the committed layer snapshots the image store creates. */
 #define LABEL_LAYER "snapctl.image.layer"          /* "1": collectable by gc */
 /* Active staging snapshots of an unpack: "snapctl-unpack-PID-RANDOM". */
-#define UNPACK_KEY_PREFIX "snapctl-unpack-"
+#define UNPACK_KEY_PREFIX SNAP_TEMP_UNPACK_PREFIX
 #define LABEL_DIFF_ID "snapctl.image.diff-id"
 #define LABEL_DIFF_SIZE "snapctl.image.diff-size"
 

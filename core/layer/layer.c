@@ -20,6 +20,7 @@
 
 #include "core-internal.h"
 #include "snapshot/driver-call.h"
+#include "snapshot/temp-keys.h"
 #include "layer/layer-internal.h"
 #include "layer/layer.h"
 #include "util/fs-util.h"
@@ -146,7 +147,7 @@ static int mount_tree(struct diff_trees *t, int i, const char *key, bool committ
 	static unsigned counter;
 	const char *mkey = key;
 	if (committed) {
-		if (asprintf(&t->views[i], "snapctl-diff-%d-%u-%s", (int)getpid(), counter++,
+		if (asprintf(&t->views[i], SNAP_TEMP_DIFF_PREFIX "%d-%u-%s", (int)getpid(), counter++,
 			     i == 0 ? "self" : "parent") < 0) {
 			t->views[i] = NULL;
 			return snap_error_set(err, -ENOMEM, "out of memory");

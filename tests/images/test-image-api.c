@@ -267,7 +267,9 @@ static void test_rmi_in_use(void **state)
 }
 
 /* An unpack that crashed between prepare and commit leaves an active
- * staging snapshot; gc removes it once its process is gone, and only then. */
+ * staging snapshot, a diff (commit, verify) killed while it read a
+ * committed snapshot leaves a view of it; gc removes them once their
+ * process is gone, and only then. */
 static void test_gc_crashed_unpack(void **state)
 {
 	struct ut_root *r = *state;
@@ -286,12 +288,20 @@ static void test_gc_crashed_unpack(void **state)
 	snprintf(live, sizeof(live), "snapctl-unpack-%d-0-1", (int)getpid());
 	ut_ok(snap_prepare(r->core, dead, base.top_chain_id, NULL, NULL, &err), &err);
 	ut_ok(snap_prepare(r->core, live, base.top_chain_id, NULL, NULL, &err), &err);
+	char dead_view[64], live_view[64];
+	snprintf(dead_view, sizeof(dead_view), "snapctl-diff-%d-0-parent", (int)child);
+	snprintf(live_view, sizeof(live_view), "snapctl-diff-%d-0-parent", (int)getpid());
+	ut_ok(snap_view(r->core, dead_view, base.top_chain_id, NULL, NULL, &err), &err);
+	ut_ok(snap_view(r->core, live_view, base.top_chain_id, NULL, NULL, &err), &err);
 	uint64_t blobs = 0, snaps = 0;
 	ut_ok(snap_image_gc(r->core, &blobs, &snaps, &err), &err);
-	assert_int_equal(snaps, 1);
+	assert_int_equal(snaps, 2);
 	struct snap_info info = { 0 };
 	ut_fails(snap_stat(r->core, dead, &info, &err), -ENOENT, &err);
+	ut_fails(snap_stat(r->core, dead_view, &info, &err), -ENOENT, &err);
 	ut_ok(snap_stat(r->core, live, &info, &err), &err);
+	snap_info_done(&info);
+	ut_ok(snap_stat(r->core, live_view, &info, &err), &err);
 	snap_info_done(&info);
 	ut_ok(snap_stat(r->core, base.top_chain_id, &info, &err), &err);
 	snap_info_done(&info);
