@@ -44,6 +44,7 @@ struct snap_core {
 	 * each key (containerd's own keys, "NS/ID/KEY"). */
 	char ns[SNAP_NAMESPACE_MAX + 1];
 	bool ns_from_key;
+	bool no_sync; /* SNAP_CORE_NO_SYNC */
 };
 
 struct snap_store *snap_core_store(struct snap_core *core);

@@ -50,6 +50,11 @@ struct snap_loader *snap_core_loader(struct snap_core *core)
 	return core->loader;
 }
 
+bool snap_core_no_sync(const struct snap_core *core)
+{
+	return core->no_sync;
+}
+
 int snap_core_rootfd(const struct snap_core *core)
 {
 	return core->rootfd;
@@ -366,6 +371,7 @@ static int open_query_only(const struct snap_core_opts *opts, struct snap_core *
 	/* Warnings only once the open stands (a failed one is retried as a
 	 * writer's, which gives them). */
 	core->notice = opts->notice;
+	core->no_sync = opts->flags & SNAP_CORE_NO_SYNC;
 	core->notice_ctx = opts->notice_ctx;
 	loader_warnings(core);
 	*ret = TAKE_PTR(core);
@@ -488,6 +494,7 @@ int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, st
 		return snap_error_set(err, -ENOMEM, "open root %s: out of memory", opts->root);
 	core->rootfd = core->snapfd = core->tmpfd = -EBADF;
 	core->notice = opts->notice;
+	core->no_sync = opts->flags & SNAP_CORE_NO_SYNC;
 	core->notice_ctx = opts->notice_ctx;
 
 	int r = setup_loader(core, opts, err);

@@ -52,6 +52,12 @@ struct snap_core_opts {
  * root not made yet, a schema to migrate) the root is opened as a writer
  * would open it, so the answer is the same either way. */
 #define SNAP_CORE_QUERY_ONLY 0x4u
+/* Durability off (--sync=none, for scratch roots): layers, blobs and the
+ * last metadata transaction of import/commit are not flushed; they reach
+ * the disk when the kernel writes them back.  A crash of the process
+ * still leaves an old or a new state; a power loss may lose or tear
+ * anything done since the last writeback.  docs/core.md says more. */
+#define SNAP_CORE_NO_SYNC 0x8u
 
 int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, struct snap_error *err);
 void snap_core_close(struct snap_core *core);
@@ -73,6 +79,8 @@ struct sqlite3 *snap_core_db(struct snap_core *core);
 struct snap_loader *snap_core_loader(struct snap_core *core);
 /* Directory fd of ROOT (O_PATH), valid while the core is open. */
 int snap_core_rootfd(const struct snap_core *core);
+/* Opened with SNAP_CORE_NO_SYNC. */
+bool snap_core_no_sync(const struct snap_core *core);
 
 /* ---- namespaces --------------------------------------------------------- */
 

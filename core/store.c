@@ -150,6 +150,7 @@ struct snap_store {
 	sqlite3 *db;
 	char *path;
 	bool in_txn;
+	bool durable; /* this transaction commits with synchronous=FULL */
 	bool readonly; /* SNAP_STORE_QUERY_ONLY */
 	struct stmt_cache_entry *cache;
 	size_t n_cache;
@@ -264,6 +265,16 @@ int snap_store_prepare(struct snap_store *s, const char *sql, sqlite3_stmt **ret
 	return 0;
 }
 
+/* Back to synchronous=NORMAL after a durable transaction.  Failing to
+ * would only make later commits slower, never less safe. */
+static void durable_end(struct snap_store *s)
+{
+	if (!s->durable)
+		return;
+	sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	s->durable = false;
+}
+
 int snap_store_begin(struct snap_store *s, struct snap_error *err)
 {
 	if (s->in_txn)
@@ -303,6 +314,7 @@ int snap_store_commit(struct snap_store *s, struct snap_error *err)
 		return r;
 	}
 	s->in_txn = false;
+	durable_end(s);
 	return 0;
 }
 
@@ -314,11 +326,39 @@ void snap_store_rollback(struct snap_store *s)
 	 * back by itself after an I/O error), which is what we want anyway. */
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->in_txn = false;
+	durable_end(s);
+}
+
+int snap_store_begin_durable(struct snap_store *s, struct snap_error *err)
+{
+	if (s->in_txn)
+		return snap_error_set(err, -EINVAL, "metadata %s: transaction already open", s->path);
+	/* sqlite refuses to change the safety level inside a transaction:
+	 * it is set before BEGIN and put back after COMMIT or ROLLBACK. */
+	if (!s->readonly) {
+		int r = snap_store_exec(s, "PRAGMA synchronous = FULL", err);
+		if (r < 0)
+			return r;
+		s->durable = true;
+	}
+	int r = snap_store_begin(s, err);
+	if (r < 0)
+		durable_end(s);
+	return r;
 }
 
 int snap_txn_begin(struct snap_store *s, struct snap_store **guard, struct snap_error *err)
 {
 	int r = snap_store_begin(s, err);
+	if (r < 0)
+		return r;
+	*guard = s;
+	return 0;
+}
+
+int snap_txn_begin_durable(struct snap_store *s, struct snap_store **guard, struct snap_error *err)
+{
+	int r = snap_store_begin_durable(s, err);
 	if (r < 0)
 		return r;
 	*guard = s;

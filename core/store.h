@@ -68,6 +68,13 @@ int snap_store_error(struct snap_store *s, int rc, struct snap_error *err, const
  * a cleanup on every error path. */
 int snap_store_begin(struct snap_store *s, struct snap_error *err);
 int snap_store_commit(struct snap_store *s, struct snap_error *err);
+/* The same, committed with synchronous=FULL: when COMMIT returns, the
+ * -wal is on disk, and with it every transaction committed before (the
+ * -wal is appended in order; a checkpoint syncs the database before it
+ * restarts the -wal).  For the last transaction of an operation that
+ * promises durability on return (import, commit): the others stay
+ * synchronous=NORMAL, durable at the next checkpoint or durable commit. */
+int snap_store_begin_durable(struct snap_store *s, struct snap_error *err);
 void snap_store_rollback(struct snap_store *s);
 bool snap_store_in_txn(const struct snap_store *s);
 
@@ -75,6 +82,7 @@ bool snap_store_in_txn(const struct snap_store *s);
  *   _cleanup_(snap_txn_done) struct snap_store *txn = NULL;
  *   r = snap_txn_begin(store, &txn, err);  ...  r = snap_txn_commit(&txn, err); */
 int snap_txn_begin(struct snap_store *s, struct snap_store **guard, struct snap_error *err);
+int snap_txn_begin_durable(struct snap_store *s, struct snap_store **guard, struct snap_error *err);
 int snap_txn_commit(struct snap_store **guard, struct snap_error *err);
 void snap_txn_done(struct snap_store **guard);
 

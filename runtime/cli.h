@@ -26,6 +26,7 @@ struct cli_ctx {
 	const char *driver;     /* --driver / SNAPCTL_DRIVER / auto */
 	const char *btrfs_size; /* --btrfs-size / SNAPCTL_BTRFS_SIZE / 16G */
 	const char *plugin_dir; /* --plugin-dir / SNAPCTL_PLUGIN_PATH */
+	const char *sync;       /* --sync / SNAPCTL_SYNC / full */
 	bool json;              /* --json */
 	int verbosity;          /* -1 quiet, 0 normal, 1 verbose */
 	bool tty;               /* stdout is a terminal (progress bars) */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * snapctl commit [-m MSG] [-a AUTHOR] [-c CHANGE]... [--pause=false] CONTAINER NAME:TAG
+ * snapctl commit [-m MSG] [-a AUTHOR] [-c CHANGE]... [--pause=false] [--compression gzip|zstd]
+ *                CONTAINER NAME:TAG
  *
  * The container's changes become a new layer on its image (the image
  * store's commit: layer tar from the layer engine into the content store,
@@ -62,6 +63,15 @@ int cmd_commit(struct cli_ctx *ctx, int argc, char **argv)
 			changes[opts.n_changes++] = optarg;
 			break;
 		}
+		case 'z':
+			if (strcmp(optarg, "gzip") == 0)
+				opts.compression = SNAP_COMPRESS_GZIP;
+			else if (strcmp(optarg, "zstd") == 0)
+				opts.compression = SNAP_COMPRESS_ZSTD;
+			else
+				return cli_spec_usage_error(ctx, &cli_spec_commit, "--compression is gzip or zstd, not \"%s\"",
+							    optarg);
+			break;
 		case 'p':
 			if (parse_pause(optarg, &pause) < 0)
 				return cli_spec_usage_error(ctx, &cli_spec_commit, "--pause is true or false, not \"%s\"",

@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 		.driver = env_or("SNAPCTL_DRIVER", "auto"),
 		.btrfs_size = env_or("SNAPCTL_BTRFS_SIZE", "16G"),
 		.plugin_dir = env_or("SNAPCTL_PLUGIN_PATH", NULL),
+		.sync = env_or("SNAPCTL_SYNC", "full"),
 		.tty = isatty(STDOUT_FILENO),
 		.argv0 = argv[0],
 		.argv_all = argv,
@@ -40,6 +41,9 @@ int main(int argc, char **argv)
 			break;
 		case GLOBAL_BTRFS_SIZE:
 			ctx.btrfs_size = optarg;
+			break;
+		case GLOBAL_SYNC:
+			ctx.sync = optarg;
 			break;
 		case GLOBAL_PLUGIN_DIR:
 			ctx.plugin_dir = optarg;
@@ -71,6 +75,8 @@ int main(int argc, char **argv)
 	if (snap_parse_size(ctx.btrfs_size, &size) < 0)
 		return cli_usage_error(&ctx, NULL, "invalid btrfs image size '%s' (expected e.g. 16G, 512M)",
 				       ctx.btrfs_size);
+	if (strcmp(ctx.sync, "full") != 0 && strcmp(ctx.sync, "none") != 0)
+		return cli_usage_error(&ctx, NULL, "--sync must be 'full' or 'none', not '%s'", ctx.sync);
 
 	const char *name = argv[optind];
 	for (const struct cli_command *cmd = cli_commands; cmd->spec; cmd++) {

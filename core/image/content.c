@@ -113,7 +113,7 @@ static int writer_sync(struct snap_content_writer *w, struct snap_error *err)
 {
 	/* The data must be on disk before the rename publishes the name: a
 	 * crash must never leave a blob whose content does not match it. */
-	if (fsync(w->fd) < 0) {
+	if (!snap_core_no_sync(w->core) && fsync(w->fd) < 0) {
 		int r = negative_errno();
 		return snap_error_set(err, r, "fsync staging blob %s: %s", w->staging, strerror(-r));
 	}
@@ -193,6 +193,14 @@ int snap_content_writer_publish(struct snap_content_writer *w, bool *ret_new, st
 					      w->staging, strerror(-r));
 		unlink(w->staging);
 		added = false;
+	}
+	/* The name too, before an image row names the blob. */
+	if (added && !snap_core_no_sync(w->core)) {
+		_cleanup_close_ int dfd = openat(snap_core_rootfd(w->core), BLOBS_DIR,
+						 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || fsync(dfd) < 0)
+			return snap_error_set(err, negative_errno(), "publish blob %s: fsync %s: %s", w->digest,
+					      BLOBS_DIR, strerror(errno));
 	}
 	if (added) {
 		/* Sealed once in place.  The kernel refuses verity while a

@@ -106,8 +106,11 @@ static int insert_rows(struct snap_core *core, const struct img_record *rec, con
 int img_db_insert(struct snap_core *core, const struct img_record *rec, const char *tag,
 		  struct snap_error *err)
 {
+	/* The last transaction of import and commit: durable when it
+	 * returns (docs/core.md, "What is durable when"). */
 	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
-	int r = snap_txn_begin(snap_core_store(core), &txn, err);
+	struct snap_store *s = snap_core_store(core);
+	int r = snap_core_no_sync(core) ? snap_txn_begin(s, &txn, err) : snap_txn_begin_durable(s, &txn, err);
 	if (r < 0)
 		return r;
 	r = insert_rows(core, rec, tag, err);

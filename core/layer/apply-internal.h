@@ -107,6 +107,7 @@ struct apply {
 
 	char *buf;
 	uint64_t entries;
+	bool no_sync; /* SNAP_APPLY_NO_SYNC */
 };
 
 /* layer-apply.c: set *a->err naming the current entry; returns code. */

@@ -84,8 +84,11 @@ static int finish(struct apply *a)
 		if (root)
 			apply_deferred(a, root);
 	}
-	/* Durability: one syncfs for the whole tree instead of an fsync per
-	 * file; the caller commits the snapshot only after this. */
+	/* Durability: one syncfs for the whole tree (docs/core.md says why
+	 * not an fsync per file); the caller commits the snapshot only after
+	 * this.  SNAP_APPLY_NO_SYNC (--sync=none) skips it. */
+	if (a->no_sync)
+		return 0;
 	_cleanup_close_ int sfd = openat(a->treefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sfd < 0 || syncfs(sfd) < 0)
 		return snap_error_set(a->err, negative_errno(), "apply layer: syncfs: %s", strerror(errno));
@@ -118,11 +121,11 @@ static void apply_done(struct apply *a)
 int snap_layer_apply_dirfd(int treefd, int fd, const struct snap_whiteout_hook *hook,
 			   struct snap_layer_digests *ret, struct snap_error *err)
 {
-	return snap_layer_apply_journaled(treefd, fd, hook, -EBADF, ret, err);
+	return snap_layer_apply_journaled(treefd, fd, hook, -EBADF, 0, ret, err);
 }
 
 int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_hook *hook, int journalfd,
-			       struct snap_layer_digests *ret, struct snap_error *err)
+			       unsigned flags, struct snap_layer_digests *ret, struct snap_error *err)
 {
 	struct apply_input in = { 0 };
 	struct apply a = {
@@ -135,6 +138,7 @@ int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_ho
 	};
 	snap_apply_undo_name(a.backup_name, sizeof(a.backup_name), (int)getpid());
 	int r = apply_input_open(&in, fd, &a.tar, err);
+	a.no_sync = flags & SNAP_APPLY_NO_SYNC;
 	_cleanup_free_ char *last = NULL;
 	while (r == 0) {
 		struct archive_entry *e;

@@ -54,10 +54,15 @@ struct snap_whiteout_hook {
  */
 int snap_layer_apply_dirfd(int treefd, int fd, const struct snap_whiteout_hook *hook,
 			   struct snap_layer_digests *ret, struct snap_error *err);
+/* No syncfs at the end: the tree is durable whenever the kernel writes it
+ * back (--sync=none, scratch roots).  Without it, what the apply wrote is
+ * on disk when it returns. */
+#define SNAP_APPLY_NO_SYNC 0x1u
 /* The same, also writing every step to `journalfd` (O_APPEND, already
- * holding the header) before taking it, for snap_layer_journal_replay. */
+ * holding the header) before taking it, for snap_layer_journal_replay;
+ * flags: SNAP_APPLY_*. */
 int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_hook *hook, int journalfd,
-			       struct snap_layer_digests *ret, struct snap_error *err);
+			       unsigned flags, struct snap_layer_digests *ret, struct snap_error *err);
 
 /*
  * Apply journals (apply-replay.c).  The core runs every apply into a

@@ -88,7 +88,8 @@ int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
 				   "apply layer to '%s': create the undo journal in %s: %s", key, staging,
 				   strerror(jfd < 0 ? errno : n < 0 ? -n : -r));
 	else
-		r = snap_layer_apply_journaled(treefd, fd, has_hook ? &hook : NULL, jfd, ret, err);
+		r = snap_layer_apply_journaled(treefd, fd, has_hook ? &hook : NULL, jfd,
+					       snap_core_no_sync(core) ? SNAP_APPLY_NO_SYNC : 0, ret, err);
 	hook_ctx_done(&hctx);
 	/* Done or rolled back: the journal has nothing left to undo. */
 	int q = snap_rm_rf_at(AT_FDCWD, staging);

@@ -5,12 +5,13 @@
  * through a struct snap_change_sink; the collector sorts them into the
  * canonical form described in layer.h and writes a PAX tar.
  *
- * Digests: the tar is written by a first libarchive writer (pax, no filter)
+ * Digests: the tar is written by a libarchive writer (pax, no filter)
  * whose write callback hashes the uncompressed stream (the diff ID).  With
- * compression, that callback hands the bytes to a second writer in "raw"
- * format carrying the gzip/zstd filter, whose own callback hashes what
- * reaches the fd (the blob digest).  Both digests come out of one pass
- * without a pipe, a thread or decompressing the result again.
+ * compression, that callback hands the bytes to a compressor on several
+ * cores (compress.h: gzip in pigz's manner, zstd with its workers), whose
+ * output callback hashes what reaches the fd (the blob digest) on this
+ * thread.  Both digests come out of one pass without a pipe or
+ * decompressing the result again.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "util/fs-util.h"
+#include "layer/compress.h"
 #include "layer/layer-internal.h"
 #include "layer/layer.h"
 #include "util/macro.h"
@@ -420,7 +422,7 @@ static int collector_finish(struct snap_diff_collector *c, struct snap_error *er
 
 struct tar_out {
 	int fd;
-	struct archive *inner; /* raw + compression filter, or NULL */
+	struct compressor *comp; /* NULL: the tar is the blob */
 	struct snap_sha256 diff, blob;
 	int io_error;
 };
@@ -434,32 +436,22 @@ static int out_write_fd(struct tar_out *o, const void *buf, size_t len)
 	return r;
 }
 
-static la_ssize_t inner_write(struct archive *a, void *ctx, const void *buf, size_t len)
+/* The compressor's output, in order, on this thread. */
+static int compressed_out(void *ctx, const void *buf, size_t len)
 {
-	struct tar_out *o = ctx;
-	if (out_write_fd(o, buf, len) < 0) {
-		archive_set_error(a, -o->io_error, "write layer: %s", strerror(-o->io_error));
-		return -1;
-	}
-	return (la_ssize_t)len;
+	return out_write_fd(ctx, buf, len);
 }
 
 static la_ssize_t outer_write(struct archive *a, void *ctx, const void *buf, size_t len)
 {
 	struct tar_out *o = ctx;
 	snap_sha256_update(&o->diff, buf, len);
-	if (!o->inner) {
-		if (out_write_fd(o, buf, len) < 0) {
+	int r = o->comp ? compressor_write(o->comp, buf, len) : out_write_fd(o, buf, len);
+	if (r < 0) {
+		if (o->io_error)
 			archive_set_error(a, -o->io_error, "write layer: %s", strerror(-o->io_error));
-			return -1;
-		}
-		return (la_ssize_t)len;
-	}
-	la_ssize_t n = archive_write_data(o->inner, buf, len);
-	if (n != (la_ssize_t)len) {
-		archive_set_error(a, archive_errno(o->inner) ? archive_errno(o->inner) : EIO, "%s",
-				  archive_error_string(o->inner) ? archive_error_string(o->inner)
-								 : "compress layer failed");
+		else
+			archive_set_error(a, -r, "%s", compressor_error(o->comp));
 		return -1;
 	}
 	return (la_ssize_t)len;
@@ -673,43 +665,15 @@ int snap_diff_collector_write(struct snap_diff_collector *c, int fd, int compres
 		snap_sha256_done(&o.diff);
 		return snap_error_set(err, -ENOMEM, "diff: out of memory");
 	}
-	_cleanup_(archive_freep) struct archive *inner = NULL;
 	_cleanup_(archive_freep) struct archive *outer = archive_write_new();
 	if (!outer)
 		r = snap_error_set(err, -ENOMEM, "diff: out of memory");
 	if (r == 0 && compression != SNAP_COMPRESS_NONE) {
-		inner = archive_write_new();
-		if (!inner) {
-			r = snap_error_set(err, -ENOMEM, "diff: out of memory");
-		} else {
-			archive_write_set_format_raw(inner);
-			int f = compression == SNAP_COMPRESS_GZIP ? archive_write_add_filter_gzip(inner)
-				: compression == SNAP_COMPRESS_ZSTD ? archive_write_add_filter_zstd(inner)
-								    : ARCHIVE_FATAL;
-			/* No gzip header timestamp: the same tree gives the same blob. */
-			if (f == ARCHIVE_OK && compression == SNAP_COMPRESS_GZIP)
-				f = archive_write_set_filter_option(inner, "gzip", "timestamp", NULL);
-			/* The compressed stream ends where the compressor stops,
-			 * without padding to a block. */
-			if (f == ARCHIVE_OK)
-				f = archive_write_set_bytes_in_last_block(inner, 1);
-			if (f != ARCHIVE_OK)
-				r = archive_err(inner, err, "diff: set up compression");
-			else if (archive_write_open(inner, &o, NULL, inner_write, NULL) != ARCHIVE_OK)
-				r = archive_err(inner, err, "diff: open compressor");
-			if (r == 0) {
-				_cleanup_(entry_freep) struct archive_entry *e = archive_entry_new();
-				if (!e)
-					r = snap_error_set(err, -ENOMEM, "diff: out of memory");
-				else {
-					archive_entry_set_pathname(e, "layer.tar");
-					archive_entry_set_filetype(e, AE_IFREG);
-					if (archive_write_header(inner, e) != ARCHIVE_OK)
-						r = archive_err(inner, err, "diff: open compressor");
-				}
-			}
-			o.inner = inner;
-		}
+		int q = compression == SNAP_COMPRESS_GZIP ? compressor_gzip_new(0, 0, compressed_out, &o, &o.comp)
+			: compression == SNAP_COMPRESS_ZSTD ? compressor_zstd_new(0, 0, compressed_out, &o, &o.comp)
+							    : -EINVAL;
+		if (q < 0)
+			r = snap_error_set(err, q, "diff: set up compression: %s", strerror(-q));
 	}
 	if (r == 0 && (archive_write_set_format_pax(outer) != ARCHIVE_OK ||
 		       archive_write_add_filter_none(outer) != ARCHIVE_OK ||
@@ -736,8 +700,10 @@ int snap_diff_collector_write(struct snap_diff_collector *c, int fd, int compres
 	parent_cache_done(&pc);
 	if (r == 0 && archive_write_close(outer) != ARCHIVE_OK)
 		r = archive_err(outer, err, "diff: finish tar");
-	if (r == 0 && inner && archive_write_close(inner) != ARCHIVE_OK)
-		r = archive_err(inner, err, "diff: finish compression");
+	if (r == 0 && o.comp && compressor_finish(o.comp) < 0)
+		r = snap_error_set(err, o.io_error ? o.io_error : -EIO, "diff: finish compression: %s",
+				   o.io_error ? strerror(-o.io_error) : compressor_error(o.comp));
+	compressor_free(o.comp);
 	if (r < 0) {
 		snap_sha256_done(&o.diff);
 		snap_sha256_done(&o.blob);

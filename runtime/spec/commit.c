@@ -10,6 +10,9 @@ static const struct cli_flag flags[] = {
 	{ .name = "pause", .key = 'p', .arg = "BOOL", .flags = CLI_FLAG_OPTARG, .complete = CLI_COMPLETE_WORDS,
 	  .words = "true false",
 	  .help = "freeze a running container while its layer is read (default true; --pause=false reads it live)" },
+	{ .name = "compression", .key = 'z', .arg = "ALGO", .complete = CLI_COMPLETE_WORDS, .words = "gzip zstd",
+	  .help = "compression of the new layer: gzip (default; on every core, pigz-style) or zstd "
+		  "(application/vnd.oci.image.layer.v1.tar+zstd, with libzstd's workers)" },
 	{ 0 },
 };
 

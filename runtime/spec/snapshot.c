@@ -130,8 +130,11 @@ static const struct cli_flag diff_flags[] = {
 	{ .name = "output", .key = 'o', .short_opt = true, .arg = "FILE", .complete = CLI_COMPLETE_FILE,
 	  .help = "write the tar to FILE (made under a temporary name, renamed when complete) instead of "
 		  "standard output" },
+	{ .name = "compression", .key = 'c', .arg = "ALGO", .complete = CLI_COMPLETE_WORDS, .words = "none gzip zstd",
+	  .help = "compress the tar with none (default), gzip (on every core, pigz-style) or zstd (libzstd's "
+		  "workers), as commit --compression does" },
 	{ .name = "compress", .key = 'c', .arg = "ALGO", .complete = CLI_COMPLETE_WORDS, .words = "none gzip zstd",
-	  .help = "compress the tar with none (default), gzip or zstd" },
+	  .help = "the same as --compression" },
 	{ .name = "generic", .key = 'g',
 	  .help = "compare the trees file by file instead of the driver's fast path (to compare drivers)" },
 	{ 0 },

@@ -14,6 +14,7 @@ enum {
 	GLOBAL_PLUGIN_DIR,
 	GLOBAL_JSON,
 	GLOBAL_VERSION,
+	GLOBAL_SYNC,
 };
 
 extern const struct cli_spec cli_spec_snapshot;

@@ -40,12 +40,13 @@ refs = {d["name"] for d in doc["drivers"] if d.get("reference")}
 assert ran, "no driver ran"
 workloads = {r["workload"] for r in doc["results"]}
 want = {"snapshot-ops", "unpack", "commit", "copy-up", "deep-chains", "sharing", "read", "snapshot-process",
-        "fio", "curve-depth", "curve-commit", "curve-import", "curve-snapshots", "shared-disk"}
+        "fio", "curve-depth", "curve-commit", "curve-import", "curve-snapshots", "shared-disk",
+        "import-dirty"}
 # Only the I/O workloads run on the bare backing filesystem as well.
 reference_workloads = {"fio"}
 assert refs == {"backing-fs"}, refs
 if sys.argv[3] == "1":
-    want.add("start")
+    want |= {"start", "commit-image"}
 missing = want - workloads
 assert not missing, f"workloads without results: {sorted(missing)}"
 # A workload that failed on one driver (a child snapctl that crashed, say)
