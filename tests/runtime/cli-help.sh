@@ -79,7 +79,7 @@ check_usage_error "unknown option '--bogus'" --bogus images
 "$snapctl" run --help | grep -q -- "-e, --env K=V" || fail "run --help lacks -e, --env"
 # the environment variables snapctl reads and its helper executables
 for w in SNAPCTL_ROOT SNAPCTL_DRIVER SNAPCTL_BTRFS_SIZE SNAPCTL_PLUGIN_PATH SNAPCTL_NAMESPACE \
-	SNAPCTL_NO_OPENAT2 TMPDIR snapctl-layers snapctl-serve snapctl-bench; do
+	SNAPCTL_SYNC SNAPCTL_NO_OPENAT2 TMPDIR snapctl-layers snapctl-serve snapctl-bench; do
 	grep -qF -- "$w" <<<"$("$snapctl" help)" || fail "snapctl help does not document $w"
 done
 grep -qF SNAPCTL_NAMESPACE <<<"$("$snapctl" help snapshot)" || fail "help snapshot lacks SNAPCTL_NAMESPACE"

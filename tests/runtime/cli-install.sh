@@ -53,7 +53,7 @@ grep -q "prepare" <(MANWIDTH=200 man -l "$mandir/snapctl-snapshot.1" 2>/dev/null
 # every environment variable snapctl reads, and the helper executables
 main_page=$(MANWIDTH=200 man -l "$mandir/snapctl.1" 2>/dev/null)
 for w in SNAPCTL_ROOT SNAPCTL_DRIVER SNAPCTL_BTRFS_SIZE SNAPCTL_PLUGIN_PATH SNAPCTL_NAMESPACE \
-	SNAPCTL_NO_OPENAT2 TMPDIR snapctl-layers snapctl-serve snapctl-bench snapctl-fstest; do
+	SNAPCTL_SYNC SNAPCTL_NO_OPENAT2 TMPDIR snapctl-layers snapctl-serve snapctl-bench snapctl-fstest; do
 	grep -qF -- "$w" <<<"$main_page" || fail "snapctl(1) does not document $w"
 done
 grep -qF SNAPCTL_NAMESPACE <(MANWIDTH=200 man -l "$mandir/snapctl-snapshot.1" 2>/dev/null) ||
