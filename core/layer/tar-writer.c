@@ -703,6 +703,10 @@ int snap_diff_collector_write(struct snap_diff_collector *c, int fd, int compres
 	if (r == 0 && o.comp && compressor_finish(o.comp) < 0)
 		r = snap_error_set(err, o.io_error ? o.io_error : -EIO, "diff: finish compression: %s",
 				   o.io_error ? strerror(-o.io_error) : compressor_error(o.comp));
+	/* The tar writer goes first: freeing one still open (an entry failed)
+	 * flushes what it holds into outer_write, so into the compressor. */
+	archive_write_free(outer);
+	outer = NULL;
 	compressor_free(o.comp);
 	if (r < 0) {
 		snap_sha256_done(&o.diff);
