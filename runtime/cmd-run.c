@@ -27,6 +27,7 @@
 #include "run-secret.h"
 #include "run-volumes.h"
 #include "run-isolation.h"
+#include "run-storage.h"
 #include "spec/specs.h"
 #include "util/fs-util.h"
 #include "image/image.h"
@@ -38,6 +39,7 @@ struct run_opts {
 	struct run_config_flags config; /* --entrypoint, -e, -w, -u, the command */
 	struct run_secrets secrets;     /* --secret-env */
 	struct run_volumes volumes;     /* -v */
+	struct run_storage storage;     /* --storage-opt */
 	struct snap_container_spec isolation; /* net, limits, seccomp */
 };
 
@@ -109,6 +111,10 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 		case 'w':
 			o->config.workdir = optarg;
 			break;
+		case RUN_FLAG_STORAGE_OPT:
+			if (run_storage_opt(ctx, optarg, &o->storage) != 0)
+				return EXIT_USAGE;
+			break;
 		case RUN_FLAG_HOSTNAME:
 			o->hostname = optarg;
 			break;
@@ -173,8 +179,12 @@ static int run_container(struct cli_ctx *ctx, struct snap_core *core, const stru
 	}
 	/* The runtime's mount points the image lacks go into an init layer
 	 * under the container's own, out of diff and commit. */
+	struct snap_label extra_v[RUN_ROOTFS_LABELS_MAX];
+	struct snap_labels extra = { .v = extra_v, .n = 0 };
+	if (o->storage.size[0])
+		extra_v[extra.n++] = (struct snap_label){ SNAP_LABEL_SIZE, o->storage.size };
 	if (run_rootfs_setup(core, rec->id, rec->snapshot, img->top_chain_id[0] ? img->top_chain_id : NULL, &spec,
-			     rootfs, o->rm, &err) < 0) {
+			     rootfs, o->rm, &extra, &err) < 0) {
 		cli_fail(ctx, &err);
 		return EXIT_RUN_FAILED;
 	}

@@ -208,14 +208,26 @@ static int usage_one(const struct snap_info *info, void *userdata)
 	int r = snap_usage_get(s->core, info->key, &u, s->err);
 	if (r < 0)
 		return r;
-	if (s->arr)
-		return json_array_append_new(s->arr, json_pack("{s:s, s:I, s:I}", "name", info->key,
-							       "size", (json_int_t)u.size,
-							       "inodes", (json_int_t)u.inodes));
-	char size[32], inodes[32];
+	/* the writable layer's limit is its snapctl.size label (the core
+	 * refused the prepare where the driver could not enforce it) */
+	const char *limit = NULL;
+	for (size_t i = 0; i < info->labels.n; i++)
+		if (strcmp(info->labels.v[i].key, SNAP_LABEL_SIZE) == 0)
+			limit = info->labels.v[i].value;
+	long long limit_bytes = limit ? strtoll(limit, NULL, 10) : 0;
+	if (s->arr) {
+		json_t *o = json_pack("{s:s, s:I, s:I}", "name", info->key, "size", (json_int_t)u.size,
+				      "inodes", (json_int_t)u.inodes);
+		if (o && limit)
+			json_object_set_new(o, "limit", json_integer(limit_bytes));
+		return json_array_append_new(s->arr, o);
+	}
+	char size[32], inodes[32], lim[32] = "-";
 	cli_format_size(size, sizeof(size), u.size);
 	snprintf(inodes, sizeof(inodes), "%lld", (long long)u.inodes);
-	const char *cells[] = { info->key, size, inodes };
+	if (limit)
+		cli_format_size(lim, sizeof(lim), limit_bytes);
+	const char *cells[] = { info->key, size, inodes, lim };
 	return cli_table_add(s->table, cells);
 }
 
@@ -226,13 +238,13 @@ static int sc_usage(struct cli_ctx *ctx, int argc, char **argv)
 	struct snap_core *core = cli_core_reader(ctx);
 	if (!core)
 		return EXIT_FAILURE;
-	static const char *const headers[] = { "KEY", "SIZE", "INODES" };
+	static const char *const headers[] = { "KEY", "SIZE", "INODES", "LIMIT" };
 	struct snap_error err = { 0 };
 	struct usage_state s = { .core = core, .err = &err };
 	if (ctx->json)
 		s.arr = json_array();
 	else
-		s.table = cli_table_new(3, headers);
+		s.table = cli_table_new(4, headers);
 	if (optind < argc) {
 		struct snap_info info = { 0 };
 		r = snap_stat(core, argv[optind], &info, &err);

@@ -70,13 +70,17 @@ int run_init_layer_remove(struct snap_core *core, const char *id, struct snap_er
 
 int run_rootfs_setup(struct snap_core *core, const char *id, const char *key, const char *parent,
 		     const struct snap_container_spec *spec, const char *rootfs, bool volatile_,
-		     struct snap_error *err)
+		     const struct snap_labels *extra, struct snap_error *err)
 {
 	/* A --rm container's writes never outlive it: overlay may then skip
 	 * the syncfs at unmount (drivers that know no such label ignore it). */
-	struct snap_label volatile_label = { "snapctl.volatile", "true" };
-	struct snap_labels labels = { .v = &volatile_label, .n = 1 };
-	int r = snap_prepare(core, key, parent, volatile_ ? &labels : NULL, NULL, err);
+	struct snap_label v[RUN_ROOTFS_LABELS_MAX + 1];
+	struct snap_labels labels = { .v = v, .n = 0 };
+	if (volatile_)
+		v[labels.n++] = (struct snap_label){ "snapctl.volatile", "true" };
+	for (size_t i = 0; extra && i < extra->n && i < RUN_ROOTFS_LABELS_MAX; i++)
+		v[labels.n++] = extra->v[i];
+	int r = snap_prepare(core, key, parent, labels.n ? &labels : NULL, NULL, err);
 	if (r < 0)
 		return r;
 	r = snap_mount_at(core, key, rootfs, 0, err);
@@ -100,7 +104,7 @@ int run_rootfs_setup(struct snap_core *core, const char *id, const char *key, co
 		return r;
 	char init_key[KEY_MAX];
 	run_init_layer_key(id, init_key, sizeof(init_key));
-	r = snap_prepare(core, key, init_key, volatile_ ? &labels : NULL, NULL, err);
+	r = snap_prepare(core, key, init_key, labels.n ? &labels : NULL, NULL, err);
 	if (r < 0)
 		return r;
 	return snap_mount_at(core, key, rootfs, 0, err);

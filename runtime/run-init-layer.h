@@ -30,16 +30,19 @@
 #include "core.h"
 
 #define RUN_INIT_LABEL SNAP_CONTAINER_INIT_LABEL
+#define RUN_ROOTFS_LABELS_MAX 4
 
 /* Prepare the container's snapshot `key` on `parent` (the image's top
  * chain ID, NULL for an image without layers) and mount it on `rootfs`;
  * when the image lacks a mount point of `spec`, through an init layer made
- * for it.  `volatile_`: a --rm container (label snapctl.volatile).  0 with
+ * for it.  `volatile_`: a --rm container (label snapctl.volatile); `extra`:
+ * more labels of the container's snapshot (at most RUN_ROOTFS_LABELS_MAX:
+ * snapctl.size, the id mappings), or NULL.  0 with
  * rootfs mounted, or -errno with nothing mounted (the snapshots made are
  * left to container_remove). */
 int run_rootfs_setup(struct snap_core *core, const char *id, const char *key, const char *parent,
 		     const struct snap_container_spec *spec, const char *rootfs, bool volatile_,
-		     struct snap_error *err);
+		     const struct snap_labels *extra, struct snap_error *err);
 
 /* The keys of container `id`'s init layer and its stage. */
 void run_init_layer_key(const char *id, char *buf, size_t len);

@@ -5,6 +5,7 @@
  *   loopback.c  find or provision the btrfs that holds ROOT/snapshots
  *   subvol.c    libbtrfsutil wrappers and raw tree-search helpers
  *   usage.c     per-snapshot disk usage
+ *   qgroup.c    size limits (snapctl.size) as qgroup limits
  *   diff.c      the change list from inode generations
  *
  * Layout: ROOT/snapshots is on btrfs (ROOT itself is, or a loopback image
@@ -150,6 +151,17 @@ int btrfs_usage_load(int snapdirfd, struct snap_usage *u);
 bool btrfs_quotas_enabled(int fd);
 /* How usage is measured now (quotas may be switched on or off any time). */
 const char *btrfs_usage_method(int fd);
+
+/* ---- qgroup.c ---- */
+
+/* Quotas on, or -EOPNOTSUPP naming the mount point when they are off and
+ * may_enable is false (a btrfs the driver did not make). */
+int btrfs_quotas_ensure(int snapfd, bool may_enable, const char *mountpoint,
+			struct snap_error *err);
+/* Limit the exclusive bytes of the subvolume open at subvolfd. */
+int btrfs_qgroup_limit(int subvolfd, uint64_t bytes, const char *what, struct snap_error *err);
+/* Delete the qgroup of a deleted subvolume, best effort. */
+void btrfs_qgroup_forget(int snapfd, uint64_t subvolid);
 
 /* ---- diff.c ---- */
 int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain *parents,

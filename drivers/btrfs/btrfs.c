@@ -23,6 +23,7 @@
 #include "util/fs-util.h"
 #include "util/idmap.h"
 #include "util/macro.h"
+#include "util/size-label.h"
 
 #define WHAT_FMT "snapshot %" PRIu64 " ('%s')"
 #define WHAT_ARGS(s) (s)->id, (s)->key ? (s)->key : ""
@@ -154,8 +155,8 @@ static int remove_tree(int dirfd, const struct snap_ref *snap, struct snap_error
 	return 0;
 }
 
-static int btrfs_create(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
-			struct snap_error *err)
+static int create_tree(const struct snap_ref *snap, const struct snap_chain *parents,
+		       struct snap_error *err)
 {
 	char what[256];
 	snprintf(what, sizeof(what), WHAT_FMT " (%s/fs)", WHAT_ARGS(snap), snap->path);
@@ -195,6 +196,49 @@ static int btrfs_create(void *state, const struct snap_ref *snap, const struct s
 		(void)remove_tree(dirfd, snap, &ignored);
 	}
 	return r;
+}
+
+/* snapctl.size on an active snapshot: its subvolume's qgroup limit. */
+static int apply_size_limit(struct btrfs_state *st, const struct snap_ref *snap, uint64_t bytes,
+			    struct snap_error *err)
+{
+	char what[256];
+	snprintf(what, sizeof(what), WHAT_FMT " (%s/fs)", WHAT_ARGS(snap), snap->path);
+	_cleanup_close_ int fd = -EBADF;
+	int r = btrfs_open_subvol(snap, &fd, err);
+	if (r < 0)
+		return r;
+	return btrfs_qgroup_limit(fd, bytes, what, err);
+}
+
+static int btrfs_create(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
+			struct snap_error *err)
+{
+	struct btrfs_state *st = state;
+	const char *size = snap->kind == SNAP_KIND_ACTIVE ? snap_ref_label(snap, SNAP_LABEL_SIZE) : NULL;
+	uint64_t bytes = 0;
+	if (size && snap_size_label_parse(size, &bytes) < 0)
+		return snap_error_set(err, -EINVAL, "create " WHAT_FMT ": " SNAP_LABEL_SIZE
+				      " must be a byte count, not \"%s\"", WHAT_ARGS(snap), size);
+	int r;
+	if (size) {
+		r = btrfs_quotas_ensure(st->snapfd, st->be.backing == BTRFS_BACKING_LOOPBACK,
+					st->be.snapdir, err);
+		if (r < 0)
+			return snap_error_prefix(err, "create " WHAT_FMT, WHAT_ARGS(snap));
+	}
+	r = create_tree(snap, parents, err);
+	if (r < 0 || !size)
+		return r;
+	r = apply_size_limit(st, snap, bytes, err);
+	if (r < 0) {
+		struct snap_error ignored;
+		_cleanup_close_ int dirfd = open(snap->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd >= 0)
+			(void)remove_tree(dirfd, snap, &ignored);
+		return snap_error_prefix(err, "create " WHAT_FMT, WHAT_ARGS(snap));
+	}
+	return 0;
 }
 
 static int btrfs_mounts(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
@@ -306,9 +350,20 @@ static int btrfs_remove(void *state, const struct snap_ref *snap, struct snap_er
 		return snap_error_set(err, negative_errno(), "remove " WHAT_FMT ": open %s: %s",
 				      WHAT_ARGS(snap), snap->path, strerror(errno));
 	}
+	/* The subvolume's qgroup outlives it: note its id to delete it too. */
+	uint64_t subvolid = 0;
+	{
+		_cleanup_close_ int fd = openat(dirfd, BTRFS_SUBVOL_NAME,
+						O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && btrfs_subvol_id(fd, &subvolid) < 0)
+			subvolid = 0;
+	}
 	int r = remove_tree(dirfd, snap, err);
 	if (r < 0)
 		return r;
+	struct btrfs_state *st = state;
+	if (subvolid > BTRFS_FS_TREE_OBJECTID && btrfs_quotas_enabled(st->snapfd))
+		btrfs_qgroup_forget(st->snapfd, subvolid);
 	(void)unlinkat(dirfd, BTRFS_USAGE_NAME, 0);
 	(void)unlinkat(dirfd, BTRFS_USAGE_NAME ".tmp", 0);
 	return 0;
@@ -368,7 +423,17 @@ static int btrfs_info(void *state, void (*emit)(void *ctx, const char *key, cons
 		snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)sv.f_bavail * sv.f_frsize);
 		emit(ctx, "free", buf);
 	}
-	emit(ctx, "quotas", btrfs_quotas_enabled(st->snapfd) ? "enabled" : "disabled");
+	bool quotas = btrfs_quotas_enabled(st->snapfd);
+	emit(ctx, "quotas", quotas ? "enabled" : "disabled");
+	if (quotas || st->be.backing == BTRFS_BACKING_LOOPBACK)
+		emit(ctx, "size-limits",
+		     quotas ? "yes: qgroup limit on the subvolume's exclusive bytes"
+			    : "yes: qgroup limit on the subvolume's exclusive bytes (quotas are "
+			      "enabled on the loopback image by the first snapshot with a limit)");
+	else
+		emit(ctx, "size-limits",
+		     "no: quotas are disabled on this btrfs (not made by snapctl; enable them "
+		     "with btrfs quota enable MOUNTPOINT)");
 	emit(ctx, "flushoncommit", st->be.flushoncommit ? "yes" : "no (commit syncs for usage)");
 	emit(ctx, "usage method", btrfs_usage_method(st->snapfd));
 	emit(ctx, "diff",

@@ -25,6 +25,7 @@
 #include "drivers/plugins/plugin-name.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
+#include "util/prjquota.h"
 #include "ovl-internal.h"
 
 static int ovl_probe(const char *root, struct snap_error *err)
@@ -158,6 +159,12 @@ static int ovl_create(void *state, const struct snap_ref *snap, const struct sna
 			return r;
 	}
 
+	/* snapctl.size: the snapshot's directory becomes a project before
+	 * the upper and work dirs are made in it. */
+	int q = snap_prjquota_from_label(snap, err);
+	if (q < 0)
+		return snap_error_prefix(err, "create snapshot '%s'", snap->key);
+
 	_cleanup_close_ int dfd = open(snap->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return snap_error_set(err, negative_errno(), "create snapshot '%s': open %s: %s", snap->key,
@@ -283,6 +290,7 @@ static int ovl_remove(void *state, const struct snap_ref *snap, struct snap_erro
 	if (fchmodat(dfd, "work/work", 0700, 0) < 0 && errno != ENOENT)
 		return snap_error_set(err, negative_errno(), "remove snapshot '%s': chmod %s/work/work: %s",
 				      snap->key, snap->path, strerror(errno));
+	snap_prjquota_release_path(snap->path);
 	static const char *const parts[] = { "fs", "work", OVL_OPTS_FILE };
 	for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
 		int r = snap_rm_rf_at(dfd, parts[i]);

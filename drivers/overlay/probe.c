@@ -25,6 +25,7 @@
 
 #include "util/fs-util.h"
 #include "util/macro.h"
+#include "util/prjquota.h"
 #include "util/userns.h"
 #include "ovl-internal.h"
 
@@ -373,5 +374,8 @@ int ovl_info(void *state, void (*emit)(void *ctx, const char *key, const char *v
 		emit(ctx, feats[i].key, feats[i].on ? "yes" : "no");
 	emit(ctx, "xattrs", f->need_userxattr ? "user.overlay.* (userxattr)" : "trusted.overlay.*");
 	emit(ctx, "usage", "walk of the upper dir (active), stored at commit (committed)");
+	char limits[SNAP_ERROR_MSG_MAX];
+	snap_prjquota_describe(st->root, limits, sizeof(limits));
+	emit(ctx, "size-limits", limits);
 	return 0;
 }

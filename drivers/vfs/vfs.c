@@ -13,6 +13,7 @@
 #include "drivers/plugins/plugin-name.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
+#include "util/prjquota.h"
 #include "remap.h"
 
 /* Layout inside ROOT/snapshots/<id>: the tree, and the name it is built
@@ -144,6 +145,11 @@ static int vfs_create(void *state, const struct snap_ref *snap, const struct sna
 	if (r < 0)
 		return snap_error_prefix(err, "create snapshot '%s' (id %llu)", snap->key, (unsigned long long)snap->id);
 	bool remap = r > 0;
+	/* snapctl.size: the snapshot's directory becomes a project before
+	 * the copy is made in it (the copy of the parent counts too). */
+	r = snap_prjquota_from_label(snap, err);
+	if (r < 0)
+		return snap_error_prefix(err, "create snapshot '%s' (id %llu)", snap->key, (unsigned long long)snap->id);
 	/* The parent is committed, so it never changes: a view of it is its
 	 * own tree mounted read-only, and there is nothing to make here
 	 * (unless it must be chowned: then the view is a chowned copy). */
@@ -215,6 +221,7 @@ static int vfs_remove(void *state, const struct snap_ref *snap, struct snap_erro
 	if (dir < 0)
 		return snap_error_set(err, negative_errno(), "remove snapshot '%s' (id %llu): open %s: %s", snap->key,
 				      (unsigned long long)snap->id, snap->path, strerror(errno));
+	snap_prjquota_release_path(snap->path);
 	static const char *const names[] = { VFS_FS, VFS_FS_STAGING, VFS_REMAP_FILE };
 	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
 		int r = snap_rm_rf_at(dir, names[i]);
@@ -267,6 +274,9 @@ static int vfs_info(void *state, void (*emit)(void *ctx, const char *key, const 
 {
 	struct vfs_state *s = state;
 	emit(ctx, "layout", "snapshots/<id>/fs: a full copy per active snapshot; views bind their parent");
+	char limits[SNAP_ERROR_MSG_MAX];
+	snap_prjquota_describe(s->root, limits, sizeof(limits));
+	emit(ctx, "size-limits", limits);
 	bool reflink = false, cfr = false;
 	int r = vfs_copy_probe(s->rootfd, &reflink, &cfr);
 	if (r < 0) {

@@ -36,6 +36,10 @@ static const struct cli_flag flags[] = {
 	{ .name = "memory", .key = RUN_FLAG_MEMORY, .arg = "SIZE",
 	  .help = "memory limit: bytes, or with a unit: 512m, 1g (at least 6m)" },
 	{ .name = "cpus", .key = RUN_FLAG_CPUS, .arg = "N", .help = "CPU quota in CPUs: 0.5, 2" },
+	{ .name = "storage-opt", .key = RUN_FLAG_STORAGE_OPT, .arg = "size=SIZE",
+	  .help = "limit the container's writable layer to SIZE (512m, 10g): btrfs (a qgroup limit), "
+		  "overlay and vfs on XFS/ext4 mounted with prjquota (a project quota); "
+		  "elsewhere run refuses it (snapctl info: size-limits)" },
 	{ .name = "security-opt", .key = RUN_FLAG_SECURITY_OPT, .arg = "OPT", .flags = CLI_FLAG_MULTI,
 	  .complete = CLI_COMPLETE_WORDS, .words = "seccomp=unconfined",
 	  .help = "seccomp=unconfined: no seccomp profile (default: docker's default profile)" },
