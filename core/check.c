@@ -33,6 +33,7 @@
 #include "util/macro.h"
 #include "layer/layer-internal.h"
 #include "snapshot/snapshot-rows.h"
+#include "snapshot/temp-keys.h"
 #include "store.h"
 
 const char *snap_check_kind_name(int kind)
@@ -60,6 +61,8 @@ const char *snap_check_kind_name(int kind)
 		return "interrupted-apply";
 	case SNAP_CHECK_UNPROVEN_LAYER:
 		return "unproven-layer";
+	case SNAP_CHECK_STALE_TEMP:
+		return "stale-temp-snapshot";
 	default:
 		return "unknown";
 	}
@@ -396,6 +399,23 @@ static int check_reservation(struct checker *c, const struct row_brief *row, str
 	       "name reserved by a commit that did not finish; repair frees the name", true, repaired,
 	       c->repair && !repaired ? e.message : NULL);
 	return 0;
+}
+
+/* A snapshot a process made for its own work (an unpack's staging
+ * snapshot, a diff's view: core/snapshot/temp-keys.h) left by a process
+ * that was killed; gc removes it too.  1 when row is one (reported), else 0. */
+static int check_stale_temp(struct checker *c, const struct row_brief *row)
+{
+	if (!row->default_ns || row->kind == SNAP_KIND_COMMITTED || !snap_temp_key_stale(row->key))
+		return 0;
+	bool repaired = false;
+	struct snap_error e = { 0 };
+	if (c->repair)
+		repaired = snap_remove(c->core, row->key, &e) == 0;
+	report(c, SNAP_CHECK_STALE_TEMP, row->key,
+	       "a snapshot made for its own work by a process that was killed; repair removes it", true,
+	       repaired, c->repair && !repaired ? e.message : NULL);
+	return 1;
 }
 
 /* A row left CREATING or COMMITTING: stale when no live process holds its
@@ -749,6 +769,8 @@ static int run_check(struct checker *c, bool full, struct snap_error *err)
 			r = check_reservation(c, &rows[i], err);
 		else if (rows[i].state != SNAP_ROW_READY)
 			r = check_stale_row(c, &rows[i], err);
+		else if (check_stale_temp(c, &rows[i]))
+			r = 0;
 		else if ((r = check_missing_dir(c, &rows[i], err)) >= 0 && full &&
 			 (r = check_interrupted_apply(c, &rows[i], err)) >= 0)
 			r = check_unproven_layer(c, &rows[i], err);

@@ -24,6 +24,7 @@ enum snap_check_kind {
 	SNAP_CHECK_METADATA,          /* the database fails sqlite's integrity or foreign-key check */
 	SNAP_CHECK_INTERRUPTED_APPLY, /* a layer apply into an active snapshot died half-way */
 	SNAP_CHECK_UNPROVEN_LAYER,    /* a snapshot named like a chain ID the unpacker did not make */
+	SNAP_CHECK_STALE_TEMP,        /* an unpack's staging snapshot or a diff's view, its process killed */
 };
 
 struct snap_check_item {
