@@ -57,11 +57,15 @@ static int make_peer_btrfs(struct bench_ctx *b, char *reason, size_t len)
 		return -1;
 	}
 	int fd = open(img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	/* Room for the fio image twice (containerd's content store and its
-	 * snapshot, podman's layer) beside the small images: 1 GiB at least. */
+	/* A sparse file, so room costs nothing: the fio image's two lower
+	 * files in containerd's content store, in its snapshot and in
+	 * podman's layer (6 fio files), then per run a sequential file and a
+	 * copied-up lower file in each peer's container (4 more), with room
+	 * for btrfs' metadata: 12 fio files, 1 GiB at least.  With 6, podman
+	 * btrfs ran out of space after containerd btrfs at --scale small. */
 	off_t size = (off_t)1 << 30;
-	if (size < 6 * b->scale->fio_size)
-		size = (off_t)(6 * b->scale->fio_size);
+	if (size < 12 * b->scale->fio_size)
+		size = (off_t)(12 * b->scale->fio_size);
 	if (fd < 0 || ftruncate(fd, size) < 0) {
 		snprintf(reason, len, "cannot create %s: %m", img);
 		if (fd >= 0)
