@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "store.h"
+#include "store-write-lock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -152,6 +153,11 @@ struct snap_store {
 	bool in_txn;
 	bool durable; /* this transaction commits with synchronous=FULL */
 	bool readonly; /* SNAP_STORE_QUERY_ONLY */
+	/* Shared by this process's writers of the database; held from
+	 * BEGIN to COMMIT or ROLLBACK when wlock_held. */
+	struct snap_write_lock *wlock;
+	bool wlock_held;
+	bool checkpoint_due; /* the -wal passed WAL_AUTOCHECKPOINT_PAGES */
 	struct stmt_cache_entry *cache;
 	size_t n_cache;
 };
@@ -275,6 +281,47 @@ static void durable_end(struct snap_store *s)
 	s->durable = false;
 }
 
+/*
+ * When to checkpoint.  Connections never checkpoint on close (most CLI
+ * commands are a process of their own: a checkpoint at every exit cost
+ * three fdatasync, of the -wal, of ROOT and of the database, even after a
+ * read).  Writers checkpoint when the -wal passes this many pages instead.
+ * The number is small because every process that is the only one on the
+ * root rebuilds the wal-index from the -wal at its first read (one pread
+ * per page); a snapshot operation writes about ten pages.
+ */
+#define WAL_AUTOCHECKPOINT_PAGES 128
+
+/* sqlite's automatic checkpoint would run inside COMMIT, with this
+ * process's write lock still held: its two fdatasync would stall every
+ * other writer of the process.  The hook only notes that one is due; the
+ * commit runs it once the lock is released (a passive checkpoint runs
+ * beside the next writer). */
+static int wal_hook(void *userdata, sqlite3 *db, const char *name, int pages)
+{
+	struct snap_store *s = userdata;
+	if (pages >= WAL_AUTOCHECKPOINT_PAGES)
+		s->checkpoint_due = true;
+	return SQLITE_OK;
+}
+
+static void write_lock_release(struct snap_store *s)
+{
+	if (!s->wlock_held)
+		return;
+	snap_write_lock_release(s->wlock);
+	s->wlock_held = false;
+}
+
+static void checkpoint_if_due(struct snap_store *s)
+{
+	if (!s->checkpoint_due)
+		return;
+	s->checkpoint_due = false;
+	/* A failed or partial checkpoint is retried after a later commit. */
+	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
 int snap_store_begin(struct snap_store *s, struct snap_error *err)
 {
 	if (s->in_txn)
@@ -286,10 +333,20 @@ int snap_store_begin(struct snap_store *s, struct snap_error *err)
 	int r = snap_store_stmt(s, sql, &st, err);
 	if (r < 0)
 		return r;
+	/* This process's other writers queue here (store-write-lock.h says
+	 * why), other processes' in sqlite's busy handler. */
+	if (s->wlock) {
+		r = snap_write_lock_acquire(s->wlock, SNAP_STORE_BUSY_TIMEOUT_MS, &s->wlock_held);
+		if (r < 0)
+			return snap_error_set(err, r, "metadata %s: begin transaction: %s", s->path,
+					      r == -EBUSY ? "database is locked" : strerror(-r));
+	}
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		write_lock_release(s);
 		return snap_store_error(s, rc, err, "metadata %s: begin transaction", s->path);
+	}
 	s->in_txn = true;
 	return 0;
 }
@@ -314,7 +371,9 @@ int snap_store_commit(struct snap_store *s, struct snap_error *err)
 		return r;
 	}
 	s->in_txn = false;
+	write_lock_release(s);
 	durable_end(s);
+	checkpoint_if_due(s);
 	return 0;
 }
 
@@ -326,6 +385,7 @@ void snap_store_rollback(struct snap_store *s)
 	 * back by itself after an I/O error), which is what we want anyway. */
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->in_txn = false;
+	write_lock_release(s);
 	durable_end(s);
 }
 
@@ -474,6 +534,7 @@ void snap_store_close(struct snap_store *s)
 		sqlite3_finalize(s->cache[i].stmt);
 	free(s->cache);
 	sqlite3_close_v2(s->db);
+	snap_write_lock_put(s->wlock);
 	free(s->path);
 	free(s);
 }
@@ -531,16 +592,6 @@ static int open_readonly(struct snap_store *s, struct snap_error *err)
 	return 0;
 }
 
-/*
- * When to checkpoint.  Connections never checkpoint on close (most CLI
- * commands are a process of their own: a checkpoint at every exit cost
- * three fdatasync, of the -wal, of ROOT and of the database, even after a
- * read).  Writers checkpoint when the -wal passes this many pages instead.
- * The number is small because every process that is the only one on the
- * root rebuilds the wal-index from the -wal at its first read (one pread
- * per page); a snapshot operation writes about ten pages.
- */
-#define WAL_AUTOCHECKPOINT_PAGES 128
 
 static int open_readwrite(struct snap_store *s, unsigned flags, struct snap_error *err)
 {
@@ -563,6 +614,9 @@ static int open_readwrite(struct snap_store *s, unsigned flags, struct snap_erro
 	int r = pragma_int(s, "PRAGMA user_version", &version, err);
 	if (r < 0)
 		return r;
+	r = snap_write_lock_get(s->path, &s->wlock, err);
+	if (r < 0)
+		return r;
 
 	/* WAL: readers never block the writer.  synchronous=NORMAL in WAL mode
 	 * is still crash-safe for the process (a committed transaction survives
@@ -575,7 +629,7 @@ static int open_readwrite(struct snap_store *s, unsigned flags, struct snap_erro
 	int persist = 1;
 	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	sqlite3_wal_autocheckpoint(s->db, WAL_AUTOCHECKPOINT_PAGES);
+	sqlite3_wal_hook(s->db, wal_hook, s);
 	r = set_wal(s, err);
 	if (r < 0)
 		return r;
