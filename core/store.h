@@ -6,8 +6,11 @@
  * Concurrency model: every writer uses BEGIN IMMEDIATE (the write lock is
  * taken up front, so two writers never deadlock upgrading a read lock) and a
  * busy timeout of 10 s; the journal is WAL so readers never block writers.
- * No connection checkpoints on close; writers checkpoint every few hundred
- * KiB of WAL (store.c says why), readers never.
+ * The writers of one process queue on a mutex of their database before
+ * BEGIN (store-write-lock.h), so only other processes meet sqlite's
+ * sleeping busy handler.  No connection checkpoints on close; writers
+ * checkpoint every few hundred KiB of WAL (store.c says why), after the
+ * transaction's lock is released, readers never.
  * Long filesystem work never runs inside a transaction (see snapshotter.c).
  */
 #ifndef SNAP_STORE_H
