@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "container-cli.h"
 #include "container-store.h"
+#include "run-userns.h"
 #include "image/content.h"
 #include "image/image.h"
 #include "inspect-format.h"
@@ -154,8 +155,10 @@ static int container_json(struct snap_core *core, const char *ref, json_t **ret,
 	for (size_t i = 1; args && json_is_array(argv) && i < json_array_size(argv); i++)
 		json_array_append(args, json_array_get(argv, i));
 
+	char userns[128];
+	run_userns_describe(core, rec.snapshot, userns, sizeof(userns));
 	json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:o, s:s, s:s, s:o,"
-			      " s:{s:s, s:b, s:I, s:o?, s:s?}, s:s, s:o}",
+			      " s:{s:s, s:b, s:I, s:o?, s:s?}, s:s, s:o, s:{s:s}}",
 			      "Id", rec.id,
 			      "Name", rec.name,
 			      "Created", created,
@@ -169,7 +172,9 @@ static int container_json(struct snap_core *core, const char *ref, json_t **ret,
 			      "ExitCode", exited && rec.exit_code >= 0 ? json_integer(rec.exit_code) : NULL,
 			      "FinishedAt", *finished ? finished : NULL,
 			      "Driver", snap_core_driver_name(core),
-			      "Snapshot", snapshot_json(core, rec.snapshot));
+			      "Snapshot", snapshot_json(core, rec.snapshot),
+			      /* docker's name: "" without a user namespace */
+			      "HostConfig", "UsernsMode", userns);
 	json_decref(argv);
 	if (!o)
 		return snap_error_set(err, -ENOMEM, "inspect %s: out of memory", ref);

@@ -11,12 +11,14 @@
 #include "container-cgroup.h"
 #include "container-cli.h"
 #include "container-store.h"
+#include "run-userns.h"
 #include "spec/specs.h"
 #include "util/macro.h"
 
 
 struct ps_ctx {
 	struct cli_ctx *cli;
+	struct snap_core *core;
 	bool all, quiet, no_trunc;
 	struct cli_table *table;
 	int failed;
@@ -50,7 +52,8 @@ static const char *state_name(const struct snap_container_rec *rec, bool running
 	return rec->state == SNAP_CONTAINER_CREATED ? "created" : "exited";
 }
 
-static int print_json(const struct snap_container_rec *rec, bool running, const char *status)
+static int print_json(struct snap_core *core, const struct snap_container_rec *rec, bool running,
+		      const char *status)
 {
 	json_t *cmd = json_loads(rec->command, 0, NULL);
 	char created[64];
@@ -68,6 +71,10 @@ static int print_json(const struct snap_container_rec *rec, bool running, const 
 	if (running)
 		snap_cgroup_describe(rec->id, cgroup, sizeof(cgroup));
 	json_object_set_new(o, "cgroup", cgroup[0] ? json_string(cgroup) : json_null());
+	/* the user namespace's mapping (run --userns), null without one */
+	char userns[128];
+	run_userns_describe(core, rec->snapshot, userns, sizeof(userns));
+	json_object_set_new(o, "userns", userns[0] ? json_string(userns) : json_null());
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!s)
@@ -93,7 +100,7 @@ static int add_row(const struct snap_container_rec *rec, void *userdata)
 	char status[96];
 	format_status(rec, running, status, sizeof(status));
 	if (p->cli->json)
-		return print_json(rec, running, status);
+		return print_json(p->core, rec, running, status);
 
 	_cleanup_free_ char *display = container_command_display(rec->command);
 	if (!display)
@@ -130,6 +137,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_flags_exit(c);
 
 	struct snap_core *core = cli_core_reader(ctx);
+	p.core = core;
 	if (!core)
 		return EXIT_FAILURE;
 	static const char *const headers[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES" };

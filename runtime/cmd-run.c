@@ -2,7 +2,8 @@
 /*
  * snapctl run [--rm] [--name N] [-e K=V] [--secret-env NAME=VALUE] [-w DIR]
  *             [--entrypoint CMD] [--hostname H] [--net none|host] [--pids-limit N] [--memory SIZE] [--cpus N]
- *             [--security-opt seccomp=unconfined] [-u USER] [-i] [-t]
+ *             [--security-opt seccomp=unconfined] [--userns host|auto|0:HOST:SIZE]
+ *             [--storage-opt size=SIZE] [-u USER] [-i] [-t]
  *             IMAGE [CMD [ARG...]]
  *
  * resolve IMAGE -> record the container -> prepare its active snapshot on
@@ -28,6 +29,7 @@
 #include "run-volumes.h"
 #include "run-isolation.h"
 #include "run-storage.h"
+#include "run-userns.h"
 #include "spec/specs.h"
 #include "util/fs-util.h"
 #include "image/image.h"
@@ -40,6 +42,7 @@ struct run_opts {
 	struct run_secrets secrets;     /* --secret-env */
 	struct run_volumes volumes;     /* -v */
 	struct run_storage storage;     /* --storage-opt */
+	struct run_userns userns;       /* --userns */
 	struct snap_container_spec isolation; /* net, limits, seccomp */
 };
 
@@ -48,6 +51,7 @@ static void run_opts_done(struct run_opts *o)
 	free((char **)o->config.env);
 	run_secrets_done(&o->secrets);
 	run_volumes_done(&o->volumes);
+	run_userns_release(&o->userns);
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(char *, run_secret_env_free)
@@ -115,6 +119,12 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 			if (run_storage_opt(ctx, optarg, &o->storage) != 0)
 				return EXIT_USAGE;
 			break;
+		case RUN_FLAG_USERNS: {
+			int r = run_userns_opt(ctx, optarg, &o->userns);
+			if (r != 0)
+				return r;
+			break;
+		}
 		case RUN_FLAG_HOSTNAME:
 			o->hostname = optarg;
 			break;
@@ -147,7 +157,7 @@ static int parse_opts(struct cli_ctx *ctx, int argc, char **argv, struct run_opt
 
 /* Set up the container's row, snapshot and rootfs mount, run it, record
  * the exit.  Returns the exit code (125 when it could not start). */
-static int run_container(struct cli_ctx *ctx, struct snap_core *core, const struct run_opts *o,
+static int run_container(struct cli_ctx *ctx, struct snap_core *core, struct run_opts *o,
 			 const struct snap_container_rec *rec, const struct snap_image *img,
 			 const struct run_config *cfg, char **argv, char **env, bool *ret_mounted,
 			 const char *rootfs)
@@ -183,8 +193,17 @@ static int run_container(struct cli_ctx *ctx, struct snap_core *core, const stru
 	struct snap_labels extra = { .v = extra_v, .n = 0 };
 	if (o->storage.size[0])
 		extra_v[extra.n++] = (struct snap_label){ SNAP_LABEL_SIZE, o->storage.size };
-	if (run_rootfs_setup(core, rec->id, rec->snapshot, img->top_chain_id[0] ? img->top_chain_id : NULL, &spec,
-			     rootfs, o->rm, &extra, &err) < 0) {
+	/* --userns=auto's choice is locked until the snapshot carries it */
+	if (o->userns.set && (run_userns_check_kernel(&err) < 0 || run_userns_choose(core, &o->userns, &err) < 0)) {
+		cli_fail(ctx, &err);
+		return EXIT_RUN_FAILED;
+	}
+	run_userns_labels(&o->userns, extra_v, &extra.n);
+	run_userns_spec(&o->userns, &spec);
+	r = run_rootfs_setup(core, rec->id, rec->snapshot, img->top_chain_id[0] ? img->top_chain_id : NULL, &spec,
+			     rootfs, o->rm, &extra, &err);
+	run_userns_release(&o->userns);
+	if (r < 0) {
 		cli_fail(ctx, &err);
 		return EXIT_RUN_FAILED;
 	}
@@ -214,6 +233,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
 	_cleanup_(run_opts_done) struct run_opts o = { 0 };
 	snap_container_spec_init(&o.isolation);
+	o.userns.lock_fd = -EBADF;
 	int r = parse_opts(ctx, argc, argv, &o);
 	if (r != 0)
 		return r < 0 ? EXIT_SUCCESS : r;

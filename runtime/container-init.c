@@ -362,8 +362,11 @@ _Noreturn void container_init_main(struct container_launch *l)
 	 * below fail.) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "snapctl-init");
+	if (l->userns_fd >= 0 && container_userns_wait(l->userns_fd, &err) < 0)
+		_exit(EXIT_RUN_FAILED); /* the host gave up and says why */
 	/* Into the container's cgroup first, so that everything init starts
-	 * is counted and limited there. */
+	 * is counted and limited there.  In a user namespace init becomes its
+	 * root once the rootfs is bound (container_mounts_setup). */
 	if (l->cgroup && container_cgroup_join(l->cgroup, &err) < 0)
 		fail(l->sock, &err);
 	if (container_keyring_new(&err) < 0)

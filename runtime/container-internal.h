@@ -6,7 +6,7 @@
  * (bind mounts of host paths, mount points), container-masks.c
  * (masked and read-only paths), container-etc.c (hostname, hosts,
  * resolv.conf), container-net.c (loopback), container-keyring.c,
- * container-seccomp.c (the profile), container-cgroup.c with cgroup-v1.c
+ * container-seccomp.c (the profile), container-userns.c (user namespace), container-cgroup.c with cgroup-v1.c
  * and cgroup-v2.c, container-user.c (passwd/group), container-pty.c
  * (terminal), and container-sync.c (messages to the host). */
 #ifndef SNAP_CONTAINER_INTERNAL_H
@@ -49,6 +49,7 @@ struct container_launch {
 	struct container_cgroup *cgroup; /* NULL: the caller's cgroups */
 	void *seccomp;         /* scmp_filter_ctx, NULL when unconfined */
 	int hidden_fd;         /* the command: EOF once init's cmdline is clean */
+	int userns_fd;         /* init: a byte once the id maps are written, or -EBADF */
 };
 
 /* Run as pid 1 in the new namespaces; never returns. */
@@ -88,6 +89,18 @@ int container_mount_fd(const char *source, int target_fd, const char *fstype, un
 		       const char *data, const char *what, struct snap_error *err);
 int container_remount_ro_fd(int target_fd, unsigned long keep_flags, const char *what,
 			    struct snap_error *err);
+
+/* The user namespace (spec->userns), container-userns.c.  Host side,
+ * between the clone and letting init go on: write init's uid_map and
+ * gid_map.  Init, first thing: wait for that (EOF on `wait_fd` without a
+ * byte: the host gave up, exit), then become root of the namespace. */
+int container_userns_write_maps(pid_t pid, const struct snap_container_spec *spec, struct snap_error *err);
+int container_userns_wait(int wait_fd, struct snap_error *err);
+int container_userns_become_root(struct snap_error *err);
+/* /sys where sysfs cannot be mounted: in a user namespace that does not own
+ * the network namespace (--net host), a read-only recursive bind of the
+ * host's, as runc does. */
+int container_userns_bind_sys(int target_fd, struct snap_error *err);
 
 /* Bring lo up in the container's own network namespace. */
 int container_net_setup(const struct snap_container_spec *spec, struct snap_error *err);

@@ -80,11 +80,14 @@ static int setup_proc(int rootfd, struct snap_error *err)
 				  "proc on /proc", err);
 }
 
-static int setup_sys(int rootfd, struct snap_error *err)
+static int setup_sys(int rootfd, const struct snap_container_spec *spec, struct snap_error *err)
 {
 	_cleanup_close_ int target = open_dir_in_root(rootfd, "/sys", err);
 	if (target < 0)
 		return target;
+	/* sysfs needs a network namespace owned by the mounter's user namespace */
+	if (spec->userns && spec->net == SNAP_NET_HOST)
+		return container_userns_bind_sys(target, err);
 	return container_mount_fd("sysfs", target, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
 			"sysfs on /sys", err);
 }
@@ -118,12 +121,18 @@ int container_mounts_setup(const struct snap_container_spec *spec, struct snap_e
 		return snap_error_set(err, negative_errno(), "open the rootfs %s: %m", spec->rootfs);
 
 	int r = container_devices_rootfs_nodev(spec->rootfs, err);
+	/* In a user namespace, the host paths above are reachable as the
+	 * host's root alone (owner of the 0700 state directory); from here
+	 * on everything goes through rootfd, and what is created gets ids
+	 * of the namespace. */
+	if (r >= 0 && spec->userns)
+		r = container_userns_become_root(err);
 	if (r >= 0)
 		r = setup_proc(rootfd, err);
 	if (r >= 0)
 		r = container_devices_setup(rootfd, err);
 	if (r >= 0)
-		r = setup_sys(rootfd, err);
+		r = setup_sys(rootfd, spec, err);
 	if (r >= 0)
 		r = protect_paths(rootfd, err);
 	if (r >= 0)

@@ -247,24 +247,47 @@ int snap_container_start(const struct snap_container_spec *spec, struct snap_con
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (spec->net == SNAP_NET_NONE)
 		flags |= CLONE_NEWNET;
-	pid_t pid = clone_namespaces(flags);
+	/* With a user namespace, init waits on this pipe for its id maps. */
+	int userns_pipe[2] = { -EBADF, -EBADF };
+	if (spec->userns) {
+		flags |= CLONE_NEWUSER;
+		if (pipe2(userns_pipe, O_CLOEXEC) < 0)
+			userns_pipe[0] = userns_pipe[1] = -EBADF;
+	}
+	l.userns_fd = userns_pipe[0];
+	pid_t pid = spec->userns && userns_pipe[0] < 0 ? -1 : clone_namespaces(flags);
 	if (pid == 0) {
 		close(sv[0]);
+		close(userns_pipe[1]);
 		l.sock = sv[1];
 		container_init_main(&l);
 	}
 	int clone_errno = errno;
 	close(sv[1]);
+	if (userns_pipe[0] >= 0)
+		close(userns_pipe[0]);
+	_cleanup_close_ int userns_go = userns_pipe[1];
 	container_user_done(&l.user);
 	strv_free(l.env);
 	container_seccomp_free(l.seccomp);
 	if (c->cgroup)
 		container_cgroup_close_fds(c->cgroup);
 	_cleanup_close_ int sock = sv[0];
+	if (pid < 0 && spec->userns)
+		return snap_error_set(err, -clone_errno, "create the container's user namespace (and the others): %s",
+				      strerror(clone_errno));
 	if (pid < 0)
 		return snap_error_set(err, -clone_errno, "create the container's namespaces: %s",
 				      strerror(clone_errno));
 	c->pid = pid;
+	if (spec->userns) {
+		/* init goes on only once its ids mean something */
+		r = container_userns_write_maps(pid, spec, err);
+		if (r < 0)
+			return r; /* init reads EOF and exits; freep reaps it */
+		if (write(userns_go, "", 1) != 1)
+			return snap_error_set(err, negative_errno(), "let the container go on: %m");
+	}
 
 	r = wait_started(c, sock, err);
 	if (r < 0)

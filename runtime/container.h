@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The container launcher: run one command in new mount, pid, uts, ipc and
- * network namespaces (the host's network with SNAP_NET_HOST), a cgroup of
+ * network namespaces (and a user namespace with spec->userns) (the host's network with SNAP_NET_HOST), a cgroup of
  * its own, a fresh session keyring and docker's default seccomp profile, on
  * a root filesystem that is already mounted (or a plain directory).
  * docs/runtime.md describes the isolation and why it is built this way.
@@ -70,6 +70,10 @@ struct snap_container_spec {
 	bool seccomp_unconfined; /* --security-opt seccomp=unconfined */
 	const struct snap_container_volume *volumes; /* bound after /proc, /dev, /sys */
 	size_t n_volumes;
+	bool userns;            /* a new user namespace: container ids 0..userns_size-1 are
+				 * host uids userns_uid.. and gids userns_gid.. (written
+				 * by the host before init goes on; container-userns.c) */
+	uint32_t userns_uid, userns_gid, userns_size;
 	uint64_t reserved[4];
 };
 

@@ -16,6 +16,7 @@ enum {
 	RUN_FLAG_ENTRYPOINT,  /* run-config.c */
 	RUN_FLAG_SECRET_ENV,  /* run-secret.c */
 	RUN_FLAG_STORAGE_OPT, /* run-storage.c */
+	RUN_FLAG_USERNS,      /* run-userns.c */
 };
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,8 +19,16 @@ int vfs_remap_wanted(int rootfd, const struct snap_ref *snap, struct snap_idmap 
 		return r;
 	const char *how = snap_ref_label(snap, VFS_LABEL_IDMAP);
 	if (!how || !strcmp(how, "auto")) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", rootfd);
+		/* By name, not /proc/self/fd/N: open_tree refuses (EINVAL) a
+		 * mount of another mount namespace, which rootfd's is once the
+		 * caller unshared one after opening the store (run does). */
+		char fdpath[64], path[PATH_MAX];
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", rootfd);
+		ssize_t n = readlink(fdpath, path, sizeof(path) - 1);
+		if (n < 0 || (size_t)n >= sizeof(path) - 1 || path[0] != '/')
+			snprintf(path, sizeof(path), "%s", fdpath);
+		else
+			path[n] = '\0';
 		struct snap_error why = { 0 };
 		r = snap_idmap_supported(path, &why);
 		return r < 0 ? snap_error_set(err, r, "%s", why.message) : r == 0;

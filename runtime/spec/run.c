@@ -40,6 +40,13 @@ static const struct cli_flag flags[] = {
 	  .help = "limit the container's writable layer to SIZE (512m, 10g): btrfs (a qgroup limit), "
 		  "overlay and vfs on XFS/ext4 mounted with prjquota (a project quota); "
 		  "elsewhere run refuses it (snapctl info: size-limits)" },
+	{ .name = "userns", .key = RUN_FLAG_USERNS, .arg = "MODE", .complete = CLI_COMPLETE_WORDS,
+	  .words = "host auto",
+	  .help = "user namespace: host (the default: none), auto (65536 ids no other container uses, from "
+		  "the \"containers\" ranges of /etc/subuid and /etc/subgid, else from [2^30, 2^31)) or "
+		  "0:HOST_ID:SIZE (container ids 0..SIZE-1 are host uids and gids HOST_ID..); root inside is "
+		  "that unprivileged host id outside, on an idmapped rootfs, so files keep the ids as inside "
+		  "on disk and commit gives the same layer" },
 	{ .name = "security-opt", .key = RUN_FLAG_SECURITY_OPT, .arg = "OPT", .flags = CLI_FLAG_MULTI,
 	  .complete = CLI_COMPLETE_WORDS, .words = "seccomp=unconfined",
 	  .help = "seccomp=unconfined: no seccomp profile (default: docker's default profile)" },
@@ -64,7 +71,8 @@ const struct cli_spec cli_spec_run = {
 		    "snapctl run --name build -e CFLAGS=-O2 -w /src busybox make\n"
 		    "snapctl run -it busybox sh\n"
 		    "snapctl run --rm --entrypoint /bin/ls busybox -l /\n"
-		    "snapctl run --rm --secret-env TOKEN busybox printenv TOKEN",
+		    "snapctl run --rm --secret-env TOKEN busybox printenv TOKEN\n"
+		    "snapctl run --rm --userns=auto busybox id",
 	.flags = flags,
 	.min_args = 1, .max_args = -1,
 	.complete_args = CLI_COMPLETE_IMAGE,

@@ -219,6 +219,19 @@ static void network(void)
 
 /* ---- 5. masked and read-only paths ------------------------------------ */
 
+
+/* Is this process in a user namespace of its own (uid_map not the
+ * identity of all ids)? */
+static bool in_user_namespace(void)
+{
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	unsigned long a = 0, b = 0, n = 0;
+	bool own = f && (fscanf(f, "%lu %lu %lu", &a, &b, &n) != 3 || a != 0 || b != 0 || n != 4294967295UL);
+	if (f)
+		fclose(f);
+	return own;
+}
+
 static void masks(void)
 {
 	static const char *const masked[] = {
@@ -253,8 +266,11 @@ static void masks(void)
 		}
 		check(sv.f_flag & ST_RDONLY, "read-only", "%s: %s", ro[i], sv.f_flag & ST_RDONLY ? "ro" : "WRITABLE");
 	}
+	/* EACCES first for a non-root user, and for root of a user namespace
+	 * (the file is the host root's, out of its reach before the mount's
+	 * read-only flag is looked at) */
 	int fd = open("/proc/sys/kernel/hostname", O_WRONLY | O_CLOEXEC);
-	check(fd < 0 && (errno == EROFS || (errno == EACCES && getuid() != 0)), "read-only",
+	check(fd < 0 && (errno == EROFS || (errno == EACCES && (getuid() != 0 || in_user_namespace()))), "read-only",
 	      "write /proc/sys/kernel/hostname: %s",
 	      fd < 0 ? strerror(errno) : "WRITABLE");
 	if (fd >= 0)
