@@ -6,9 +6,10 @@
  * (bind mounts of host paths, mount points), container-masks.c
  * (masked and read-only paths), container-etc.c (hostname, hosts,
  * resolv.conf), container-net.c (loopback), container-keyring.c,
- * container-seccomp.c (the profile), container-userns.c (user namespace), container-cgroup.c with cgroup-v1.c
- * and cgroup-v2.c, container-user.c (passwd/group), container-pty.c
- * (terminal), and container-sync.c (messages to the host). */
+ * container-seccomp.c (the profile), container-userns.c (user
+ * namespace), container-cgroup.c with cgroup-v1.c and cgroup-v2.c,
+ * container-user.c (passwd/group), container-pty.c (terminal), and
+ * container-sync.c (messages to the host). */
 #ifndef SNAP_CONTAINER_INTERNAL_H
 #define SNAP_CONTAINER_INTERNAL_H
 

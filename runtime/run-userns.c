@@ -17,10 +17,9 @@
 #include "util/idmap.h"
 #include "util/macro.h"
 
-/* Without "containers" in /etc/subuid and /etc/subgid: ids no distribution
- * hands out to users (useradd's subordinate ranges start at 100000 and
- * grow by 65536 per user; systemd-nspawn's begin at 0x80000 and stay below
- * 0x6FFFFFFF only when allocated: this pool is [2^30, 2^31)). */
+/* Without "containers" in /etc/subuid and /etc/subgid: [2^30, 2^31), far
+ * above useradd's subordinate ranges (from 100000, 65536 per user); it
+ * lies in systemd-nspawn -U's random range (docs/runtime.md says so). */
 #define AUTO_POOL_BASE (UINT32_C(1) << 30)
 #define AUTO_POOL_SIZE (UINT32_C(1) << 30)
 #define AUTO_USER "containers"
