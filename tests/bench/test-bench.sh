@@ -10,7 +10,7 @@ trap 'rm -rf "$out"' EXIT
 
 # Two runs each for the snapshot workloads; one for the I/O and curve
 # workloads, whose tiny runs are still the longest (fio starts each job).
-old=(snapshot-ops unpack start commit copy-up deep-chains sharing read snapshot-process)
+old=(snapshot-ops unpack start commit copy-up deep-chains sharing read snapshot-process idmap)
 "$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 2 --warmup 0 --drivers overlay,btrfs,vfs \
 	"${old[@]/#/--workload=}" --workdir "$out" --json "$out/r.json" --svg "$out/r.svg" --png "$out/r.png" \
 	>"$out/table.txt"
