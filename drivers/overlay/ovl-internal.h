@@ -23,7 +23,7 @@ struct ovl_features {
 	bool volatile_;
 	bool nfs_export;
 	bool xino;          /* xino=on is taken without falling back (needs inode numbers to spare) */
-	bool idmap;         /* an overlay mount can be idmapped (mount_setattr) */
+	bool idmap;         /* a layer directory can be idmapped (open_tree + mount_setattr) */
 };
 
 struct ovl_state {

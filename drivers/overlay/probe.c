@@ -208,19 +208,22 @@ static int probe_mount(struct scratch *s, bool new_api, bool lowerdir_plus, bool
 	return 1;
 }
 
-static bool probe_idmap(struct scratch *s, bool lowerdir_plus)
+/*
+ * What an idmapped snapshot needs (idmap.c): a detached clone of a layer
+ * directory that mount_setattr(MOUNT_ATTR_IDMAP) accepts.  The overlay
+ * superblock itself cannot be idmapped (overlayfs lacks FS_ALLOW_IDMAP),
+ * so that is not what is asked here.
+ */
+static bool probe_idmap(struct scratch *s)
 {
-	_cleanup_close_ int fsfd = -EBADF;
-	if (probe_mount(s, true, lowerdir_plus, true, NULL, 0, &fsfd) != 1)
-		return false;
-	_cleanup_close_ int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
-	if (mfd < 0)
+	_cleanup_close_ int tree = open_tree(s->dirfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
 		return false;
 	_cleanup_close_ int ns = snap_userns_fd();
 	if (ns < 0)
 		return false;
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
-	return mount_setattr(mfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0;
+	return mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0;
 }
 
 static void probe_all(struct ovl_state *st, struct ovl_features *f)
@@ -267,7 +270,7 @@ static void probe_all(struct ovl_state *st, struct ovl_features *f)
 	o[nb] = (struct probe_opt){ "xino", "on" };
 	f->xino = probe_mount(&s, na, lp, true, o, nb + 1, NULL) == 1;
 	if (na)
-		f->idmap = probe_idmap(&s, lp);
+		f->idmap = probe_idmap(&s);
 	scratch_done(&s);
 }
 
@@ -290,7 +293,7 @@ static const size_t feature_offsets[] = {
 	offsetof(struct ovl_features, xino),
 };
 
-/* "v2 BOOT_ID DEV": what the cached answers hold for. */
+/* "v3 BOOT_ID DEV": what the cached answers hold for. */
 static int features_key(struct ovl_state *st, char *buf, size_t len)
 {
 	_cleanup_free_ char *boot = NULL;
@@ -301,7 +304,7 @@ static int features_key(struct ovl_state *st, char *buf, size_t len)
 	struct stat sb;
 	if (fstat(st->rootfd, &sb) < 0)
 		return negative_errno();
-	snprintf(buf, len, "v2 %s %llx", boot, (unsigned long long)sb.st_dev);
+	snprintf(buf, len, "v3 %s %llx", boot, (unsigned long long)sb.st_dev);
 	return 0;
 }
 
@@ -368,7 +371,7 @@ int ovl_info(void *state, void (*emit)(void *ctx, const char *key, const char *v
 		{ "volatile", f->volatile_ },
 		{ "nfs_export", f->nfs_export },
 		{ "xino", f->xino },
-		{ "idmapped_mounts", f->idmap },
+		{ "idmapped_layers", f->idmap },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(feats); i++)
 		emit(ctx, feats[i].key, feats[i].on ? "yes" : "no");

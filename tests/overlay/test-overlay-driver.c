@@ -531,7 +531,7 @@ static void test_info(void **state)
 	struct snap_error e = { 0 };
 	assert_int_equal(t->drv->info(t->state, info_emit, &i, &e), 0);
 	static const char *const want[] = { "lowerdir+", "userxattr", "metacopy", "redirect_dir",
-					    "index", "volatile", "nfs_export", "idmapped_mounts" };
+					    "index", "volatile", "nfs_export", "idmapped_layers" };
 	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
 		bool found = false;
 		for (int k = 0; k < i.n; k++)
