@@ -7,20 +7,28 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
+	"github.com/containerd/containerd/contrib/snapshotservice"
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/containerd/snapshots"
 	"github.com/containerd/containerd/snapshots/overlay"
+
+	"google.golang.org/grpc"
 
 	"snapctl-serve/server"
 )
@@ -42,6 +50,21 @@ type result struct {
 	Extra        map[string]float64 `json:"extra,omitempty"`
 	// Per-operation latency of the concurrency run, milliseconds.
 	Latency map[string]percentiles `json:"concurrency_latency_ms"`
+	Prober  map[string]percentiles `json:"prober_latency_ms"`
+	// The same concurrency run against containerd's overlayfs snapshotter
+	// behind the same proxy API (contrib/snapshotservice, gRPC on a unix
+	// socket, its own process): what any proxy snapshotter costs here.
+	Proxied concRun `json:"containerd_overlayfs_proxied"`
+}
+
+type concRun struct {
+	// A kubelet's view: one process of its own polling Stat and Usage of
+	// the base snapshot every millisecond while the clients run.
+	Prober       map[string]percentiles `json:"prober_latency_ms"`
+	Errors       int64                  `json:"errors"`
+	Seconds      float64                `json:"seconds"`
+	OpsPerSecond float64                `json:"ops_per_second"`
+	Latency      map[string]percentiles `json:"latency_ms"`
 }
 
 type percentiles struct {
@@ -114,7 +137,16 @@ func run() error {
 	clients := flag.Int("clients", 8, "concurrent clients")
 	ops := flag.Int("ops", 1000, "operations per client")
 	jsonOut := flag.String("json", "", "write the figures to this file")
+	probeSocket := flag.String("probe", "", "(internal) poll Stat and Usage on this socket until stdin closes")
+	serveSocket := flag.String("serve-containerd", "", "(internal) serve containerd's overlayfs snapshotter on this socket")
+	serveRoot := flag.String("serve-root", "", "(internal) its root")
 	flag.Parse()
+	if *probeSocket != "" {
+		return probe(*probeSocket)
+	}
+	if *serveSocket != "" {
+		return serveContainerd(*serveSocket, *serveRoot)
+	}
 
 	bin, driver, err := server.FromEnv()
 	if err != nil {
@@ -156,25 +188,76 @@ func run() error {
 		return fmt.Errorf("snapctl: %w", err)
 	}
 
-	// Concurrency: every client on its own connection; an operation is
-	// one RPC, in cycles of cycleOps, each timed.
-	if _, err := sn.Prepare(ctx, "conc-base-a", ""); err != nil {
-		return err
+	conc := concurrency(ctx, srv.Dial, server.SocketIn(dir), *clients, *ops)
+	res.Seconds, res.Errors, res.OpsPerSecond, res.Latency = conc.Seconds, conc.Errors, conc.OpsPerSecond, conc.Latency
+	res.Prober = conc.Prober
+	errs := conc.Errors
+	if res.Proxied, err = proxiedContainerd(ctx, dir, *clients, *ops); err != nil {
+		return fmt.Errorf("containerd overlayfs behind the proxy API: %w", err)
 	}
-	if err := sn.Commit(ctx, "conc-base", "conc-base-a"); err != nil {
-		return err
+
+	fmt.Printf("median round trip, ms (%d iterations)   snapctl serve (%s, gRPC)   containerd overlayfs (in process)\n", *n, driver)
+	fmt.Printf("  Prepare                              %8.3f                     %8.3f\n", res.Snapctl.Prepare, res.Containerd.Prepare)
+	fmt.Printf("  Mounts                               %8.3f                     %8.3f\n", res.Snapctl.Mounts, res.Containerd.Mounts)
+	fmt.Printf("  Commit                               %8.3f                     %8.3f\n", res.Snapctl.Commit, res.Containerd.Commit)
+	fmt.Printf("  Remove                               %8.3f                     %8.3f\n", res.Snapctl.Remove, res.Containerd.Remove)
+	fmt.Printf("%d clients x %d ops: %d errors, %.2f s, %.0f ops/s\n", *clients, *ops/len(cycleOps)*len(cycleOps), errs, res.Seconds, res.OpsPerSecond)
+	fmt.Printf("containerd overlayfs behind the same proxy API: %d errors, %.2f s, %.0f ops/s\n",
+		res.Proxied.Errors, res.Proxied.Seconds, res.Proxied.OpsPerSecond)
+	fmt.Printf("a prober process polling Stat/Usage every ms, ms:  snapctl p50   p99   containerd proxied p50   p99\n")
+	for _, op := range []string{"Stat", "Usage"} {
+		fmt.Printf("  %-8s                     %8.3f %8.3f              %8.3f %8.3f\n", op,
+			res.Prober[op].P50, res.Prober[op].P99, res.Proxied.Prober[op].P50, res.Proxied.Prober[op].P99)
+	}
+	fmt.Printf("latency under that load, ms:   snapctl p50   p99   containerd proxied p50   p99\n")
+	for _, op := range cycleOps {
+		fmt.Printf("  %-8s                     %8.3f %8.3f              %8.3f %8.3f\n", op,
+			res.Latency[op].P50, res.Latency[op].P99, res.Proxied.Latency[op].P50, res.Proxied.Latency[op].P99)
+	}
+
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0644); err != nil {
+			return err
+		}
+	}
+	if errs > 0 || res.Proxied.Errors > 0 {
+		return fmt.Errorf("%d operations failed (%d on the proxied containerd)", errs, res.Proxied.Errors)
+	}
+	return nil
+}
+
+// concurrency runs the kubelet-like load: every client on its own
+// connection; an operation is one RPC, in cycles of cycleOps, each timed.
+func concurrency(ctx context.Context, dial func() (*grpc.ClientConn, error), socket string, clients, ops int) concRun {
+	base, err := dial()
+	if err == nil {
+		sn := server.Snapshotter(base)
+		if _, err = sn.Prepare(ctx, "conc-base-a", ""); err == nil {
+			err = sn.Commit(ctx, "conc-base", "conc-base-a")
+		}
+		base.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "concurrency run: base snapshot: %v\n", err)
+		return concRun{Errors: int64(clients * ops)}
+	}
+	prober, err := startProber(socket)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "concurrency run: prober: %v\n", err)
+		return concRun{Errors: int64(clients * ops)}
 	}
 	var errs int64
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	lat := map[string][]time.Duration{}
-	cycles := *ops / len(cycleOps)
+	cycles := ops / len(cycleOps)
 	start := time.Now()
-	for c := 0; c < *clients; c++ {
+	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			cc, err := srv.Dial()
+			cc, err := dial()
 			if err != nil {
 				atomic.AddInt64(&errs, int64(cycles*len(cycleOps)))
 				return
@@ -208,40 +291,144 @@ func run() error {
 		}(c)
 	}
 	wg.Wait()
-	res.Seconds = time.Since(start).Seconds()
-	res.Errors = errs
-	res.OpsPerSecond = float64(*clients*cycles*len(cycleOps)) / res.Seconds
-	res.Latency = map[string]percentiles{}
-	for _, op := range cycleOps {
-		res.Latency[op] = percentilesOf(lat[op])
+	r := concRun{Errors: errs, Seconds: time.Since(start).Seconds(), Latency: map[string]percentiles{}}
+	if r.Prober, err = prober.stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "concurrency run: prober: %v\n", err)
+		r.Errors++
 	}
-
-	fmt.Printf("median round trip, ms (%d iterations)   snapctl serve (%s, gRPC)   containerd overlayfs (in process)\n", *n, driver)
-	fmt.Printf("  Prepare                              %8.3f                     %8.3f\n", res.Snapctl.Prepare, res.Containerd.Prepare)
-	fmt.Printf("  Mounts                               %8.3f                     %8.3f\n", res.Snapctl.Mounts, res.Containerd.Mounts)
-	fmt.Printf("  Commit                               %8.3f                     %8.3f\n", res.Snapctl.Commit, res.Containerd.Commit)
-	fmt.Printf("  Remove                               %8.3f                     %8.3f\n", res.Snapctl.Remove, res.Containerd.Remove)
-	fmt.Printf("%d clients x %d ops: %d errors, %.2f s, %.0f ops/s\n", *clients, cycles*len(cycleOps), errs, res.Seconds, res.OpsPerSecond)
-	fmt.Printf("latency under that load, ms:       p50        p99\n")
+	r.OpsPerSecond = float64(clients*cycles*len(cycleOps)) / r.Seconds
 	for _, op := range cycleOps {
-		fmt.Printf("  %-8s                     %8.3f   %8.3f\n", op, res.Latency[op].P50, res.Latency[op].P99)
+		r.Latency[op] = percentilesOf(lat[op])
 	}
+	return r
+}
 
-	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(res, "", "  ")
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0644); err != nil {
-			return err
+// proxiedContainerd starts this program again as a proxy snapshotter
+// serving containerd's overlayfs snapshotter (-serve-containerd), and runs
+// the concurrency load against it.
+func proxiedContainerd(ctx context.Context, dir string, clients, ops int) (concRun, error) {
+	socket := filepath.Join(dir, "containerd-proxy.sock")
+	cmd := exec.Command("/proc/self/exe", "-serve-containerd", socket, "-serve-root", filepath.Join(dir, "containerd-proxied"))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return concRun{}, err
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(socket); err == nil {
+			break
 		}
+		if i == 500 {
+			return concRun{}, fmt.Errorf("no socket %s after 5 s", socket)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if errs > 0 {
-		return fmt.Errorf("%d operations failed", errs)
+	r := concurrency(ctx, func() (*grpc.ClientConn, error) { return server.Dial(socket) }, socket, clients, ops)
+	return r, nil
+}
+
+// serveContainerd is the proxied peer's process: containerd's overlayfs
+// snapshotter behind snapshots.v1 on a unix socket, as a proxy plugin is.
+func serveContainerd(socket, root string) error {
+	sn, err := overlay.NewSnapshotter(root)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer sn.Close()
+	l, err := net.Listen("unix", socket+".tmp")
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(socket+".tmp", socket); err != nil {
+		return err
+	}
+	s := grpc.NewServer()
+	snapshotsapi.RegisterSnapshotsServer(s, snapshotservice.FromSnapshotter(sn))
+	return s.Serve(l)
 }
 
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "serve-bench:", err)
 		os.Exit(1)
+	}
+}
+
+type proberProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   bytes.Buffer
+}
+
+// startProber starts this program again as the kubelet-like prober.
+func startProber(socket string) (*proberProc, error) {
+	p := &proberProc{cmd: exec.Command("/proc/self/exe", "-probe", socket)}
+	p.cmd.Stdout = &p.out
+	p.cmd.Stderr = os.Stderr
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *proberProc) stop() (map[string]percentiles, error) {
+	p.stdin.Close()
+	if err := p.cmd.Wait(); err != nil {
+		return nil, err
+	}
+	var r map[string]percentiles
+	if err := json.Unmarshal(p.out.Bytes(), &r); err != nil {
+		return nil, fmt.Errorf("prober output %q: %w", p.out.String(), err)
+	}
+	return r, nil
+}
+
+// probe is the prober's process: Stat and Usage of conc-base, one call
+// per millisecond, until stdin closes; then their percentiles as JSON.
+func probe(socket string) error {
+	done := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(done)
+	}()
+	conn, err := server.Dial(socket)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	sn := server.Snapshotter(conn)
+	ctx := namespaces.WithNamespace(context.Background(), "bench")
+	lat := map[string][]time.Duration{}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-done:
+			r := map[string]percentiles{}
+			for op, d := range lat {
+				r[op] = percentilesOf(d)
+			}
+			return json.NewEncoder(os.Stdout).Encode(r)
+		case <-tick.C:
+		}
+		op := "Stat"
+		t := time.Now()
+		if i%2 == 0 {
+			_, err = sn.Stat(ctx, "conc-base")
+		} else {
+			op = "Usage"
+			_, err = sn.Usage(ctx, "conc-base")
+		}
+		lat[op] = append(lat[op], time.Since(t))
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
 	}
 }
