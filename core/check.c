@@ -19,7 +19,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <libmount.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include "util/fs-util.h"
 #include "util/macro.h"
 #include "layer/layer-internal.h"
+#include "snapshot/mount-lib.h"
 #include "snapshot/snapshot-rows.h"
 #include "snapshot/temp-keys.h"
 #include "store.h"
@@ -202,8 +202,18 @@ static int check_metadata(struct checker *c, struct snap_error *err)
 
 /* ---- stale mounts -------------------------------------------------------- */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table, mnt_unref_table)
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter, mnt_free_iter)
+/* Through the loaded library: these run only on what it made. */
+static void tablep_unref(struct libmnt_table **tb)
+{
+	if (*tb)
+		snap_libmount(NULL)->unref_table(*tb);
+}
+
+static void iterp_free(struct libmnt_iter **it)
+{
+	if (*it)
+		snap_libmount(NULL)->free_iter(*it);
+}
 
 /* Is `path` inside ROOT/snapshots/<id> (returns 1, id set), inside
  * ROOT/tmp/<name> (returns 2, name copied), or neither (0)? */
@@ -266,24 +276,27 @@ static int mount_is_stale(struct checker *c, const char *path, char *why, size_t
 
 static int check_mounts(struct checker *c, struct snap_error *err)
 {
-	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = mnt_new_table_from_file("/proc/self/mountinfo");
+	const struct snap_libmount *mnt = snap_libmount(err);
+	if (!mnt)
+		return snap_error_prefix(err, "check mounts");
+	_cleanup_(tablep_unref) struct libmnt_table *tb = mnt->new_table_from_file("/proc/self/mountinfo");
 	if (!tb)
 		return 0; /* no /proc: nothing we can say about mounts */
-	_cleanup_(mnt_free_iterp) struct libmnt_iter *it = mnt_new_iter(MNT_ITER_BACKWARD);
+	_cleanup_(iterp_free) struct libmnt_iter *it = mnt->new_iter(MNT_ITER_BACKWARD);
 	if (!it)
 		return snap_error_set(err, -ENOMEM, "check mounts: out of memory");
 	/* Backward: children before their parents, so that unmounting in
 	 * this order never trips over a mount stacked on top. */
 	struct libmnt_fs *fs;
-	while (mnt_table_next_fs(tb, it, &fs) == 0) {
-		const char *target = mnt_fs_get_target(fs);
+	while (mnt->table_next_fs(tb, it, &fs) == 0) {
+		const char *target = mnt->fs_get_target(fs);
 		if (!target)
 			continue;
 		char why[PATH_MAX + 128];
 		int stale = mount_is_stale(c, target, why, sizeof(why));
 		/* An overlay mounted elsewhere (a container's rootfs) whose
 		 * upper or lower dirs are gone is stale too. */
-		const char *opts = mnt_fs_get_fs_options(fs);
+		const char *opts = mnt->fs_get_fs_options(fs);
 		if (!stale && opts && strstr(opts, snap_core_root(c->core))) {
 			_cleanup_free_ char *copy = strdup(opts);
 			char *save = NULL;

@@ -2,15 +2,21 @@
 #include "snapshot/mount.h"
 
 #include <errno.h>
-#include <libmount.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 
+#include "snapshot/mount-lib.h"
 #include "util/idmap.h"
 #include "util/macro.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_context, mnt_free_context)
+/* The context's free, through the loaded library (the cleanup runs only
+ * on contexts it made, so it is loaded then). */
+static void context_freep(struct libmnt_context **cxt)
+{
+	if (*cxt)
+		snap_libmount(NULL)->free_context(*cxt);
+}
 
 char *snap_mount_options_join(const struct snap_mount *m, const char *extra)
 {
@@ -44,11 +50,11 @@ static bool has_option(const struct snap_mount *m, const char *opt)
 
 /* libmount returns a negative errno for its own failures and, after the
  * mount(2) syscall failed, MNT_ERR_* codes with the errno in
- * mnt_context_get_syscall_errno; fold both into -errno. */
-static int context_errno(struct libmnt_context *cxt, int rc)
+ * mnt->context_get_syscall_errno; fold both into -errno. */
+static int context_errno(const struct snap_libmount *mnt, struct libmnt_context *cxt, int rc)
 {
-	if (mnt_context_syscall_called(cxt)) {
-		int e = mnt_context_get_syscall_errno(cxt);
+	if (mnt->context_syscall_called(cxt)) {
+		int e = mnt->context_get_syscall_errno(cxt);
 		if (e > 0)
 			return -e;
 	}
@@ -93,27 +99,30 @@ static int mount_plain(const struct snap_mount *m, const char *target, unsigned 
 	_cleanup_free_ char *opts = snap_mount_options_join(m, ro ? "ro" : NULL);
 	if (!opts)
 		return snap_error_set(err, -ENOMEM, "mount %s: out of memory", target);
-	_cleanup_(mnt_free_contextp) struct libmnt_context *cxt = mnt_new_context();
+	const struct snap_libmount *mnt = snap_libmount(err);
+	if (!mnt)
+		return snap_error_prefix(err, "mount %s", target);
+	_cleanup_(context_freep) struct libmnt_context *cxt = mnt->new_context();
 	if (!cxt)
 		return snap_error_set(err, -ENOMEM, "mount %s: out of memory", target);
 	/* Never exec /sbin/mount.<type> helpers and never look at fstab: the
 	 * list is complete as given.  No canonicalisation: paths come from
 	 * the driver and must be used as they are. */
-	mnt_context_disable_helpers(cxt, 1);
-	mnt_context_disable_canonicalize(cxt, 1);
-	mnt_context_set_optsmode(cxt, MNT_OMODE_IGNORE);
+	mnt->context_disable_helpers(cxt, 1);
+	mnt->context_disable_canonicalize(cxt, 1);
+	mnt->context_set_optsmode(cxt, MNT_OMODE_IGNORE);
 	/* "bind"/"rbind" are passed as options; libmount then ignores the
 	 * type.  libmount itself does the remount needed for a read-only
 	 * bind mount. */
 	bool bind = has_option(m, "bind") || has_option(m, "rbind");
-	if (!bind && mnt_context_set_fstype(cxt, m->type) < 0)
+	if (!bind && mnt->context_set_fstype(cxt, m->type) < 0)
 		return snap_error_set(err, -ENOMEM, "mount %s: out of memory", target);
-	if (mnt_context_set_source(cxt, m->source) < 0 || mnt_context_set_target(cxt, target) < 0 ||
-	    (opts[0] && mnt_context_set_options(cxt, opts) < 0))
+	if (mnt->context_set_source(cxt, m->source) < 0 || mnt->context_set_target(cxt, target) < 0 ||
+	    (opts[0] && mnt->context_set_options(cxt, opts) < 0))
 		return snap_error_set(err, -ENOMEM, "mount %s: out of memory", target);
-	int rc = mnt_context_mount(cxt);
+	int rc = mnt->context_mount(cxt);
 	if (rc != 0) {
-		int r = context_errno(cxt, rc);
+		int r = context_errno(mnt, cxt, rc);
 		return snap_error_set(err, r, "mount %s %s on %s (%s): %s", m->type, m->source, target, opts,
 				      strerror(-r));
 	}
@@ -142,20 +151,23 @@ int snap_unmount_at(const char *target, struct snap_error *err)
 {
 	if (!target || !*target)
 		return snap_error_set(err, -EINVAL, "unmount: no target");
+	const struct snap_libmount *mnt = snap_libmount(err);
+	if (!mnt)
+		return err ? snap_error_prefix(err, "unmount %s", target) : -ELIBACC;
 	for (int lazy = 0; lazy <= 1; lazy++) {
-		_cleanup_(mnt_free_contextp) struct libmnt_context *cxt = mnt_new_context();
+		_cleanup_(context_freep) struct libmnt_context *cxt = mnt->new_context();
 		if (!cxt)
 			return snap_error_set(err, -ENOMEM, "unmount %s: out of memory", target);
-		mnt_context_disable_helpers(cxt, 1);
-		mnt_context_disable_canonicalize(cxt, 1);
+		mnt->context_disable_helpers(cxt, 1);
+		mnt->context_disable_canonicalize(cxt, 1);
 		if (lazy)
-			mnt_context_enable_lazy(cxt, 1);
-		if (mnt_context_set_target(cxt, target) < 0)
+			mnt->context_enable_lazy(cxt, 1);
+		if (mnt->context_set_target(cxt, target) < 0)
 			return snap_error_set(err, -ENOMEM, "unmount %s: out of memory", target);
-		int rc = mnt_context_umount(cxt);
+		int rc = mnt->context_umount(cxt);
 		if (rc == 0)
 			return 0;
-		int r = context_errno(cxt, rc);
+		int r = context_errno(mnt, cxt, rc);
 		/* A busy mount is detached lazily as the last resort: the tree
 		 * goes away once its last user does. */
 		if (r == -EBUSY && !lazy)
