@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "store.h"
+#include "store-vfs.h"
 #include "store-write-lock.h"
 
 #include <errno.h>
@@ -645,6 +646,7 @@ int snap_store_open(const char *path, unsigned flags, struct snap_store **ret, s
 	if (!s || !(s->path = strdup(path)))
 		return snap_error_set(err, -ENOMEM, "open metadata %s: out of memory", path);
 
+	snap_store_vfs_setup();
 	int r;
 	if (flags & SNAP_STORE_QUERY_ONLY) {
 		r = open_readonly(s, err);
