@@ -8,8 +8,9 @@ packages=(
 	build-essential meson ninja-build pkg-config git
 	libmount-dev libbtrfsutil-dev libjansson-dev libsqlite3-dev
 	libarchive-dev libssl-dev libcmocka-dev libseccomp-dev libcairo2-dev
-	# layer compression: parallel gzip over zlib, zstd with its workers
-	zlib1g-dev libzstd-dev
+	# layer compression: parallel gzip over zlib or ISA-L's igzip, zstd
+	# with its workers
+	zlib1g-dev libzstd-dev libisal-dev
 	# containerd snapshots.v1 service
 	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
 	libprotobuf-dev golang-go golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev

@@ -10,6 +10,17 @@
  * last block ends with Z_FINISH.  The gzip trailer's CRC is the blocks'
  * CRCs joined with crc32_combine.  Memory: (2 * threads + 2) blocks in
  * flight, ~0.5 MiB each.
+ *
+ * The default level deflates each block with ISA-L's igzip at its level 1
+ * where snapctl is built with it (HAVE_ISAL): on this 2-core VM a commit's
+ * compression took about half the time of zlib's level 6, for a blob ~6 %
+ * larger (docs/core.md, "Commit").  igzip has the same raw-deflate,
+ * dictionary and sync-flush operations, so the block scheme is unchanged.
+ * Its bytes depend only on the input, like zlib's, within one build; they
+ * may differ between CPUs (igzip picks its hash code by CPU features) and
+ * library versions, as zlib's differ between its versions: the digest is
+ * computed over the bytes written, so it is always right.  An explicit
+ * level (1-9) uses zlib.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+#include "config.h"
+#if HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "layer/compress.h"
 #include "util/macro.h"
@@ -44,6 +60,7 @@ struct gz_job {
 struct gz {
 	struct compressor base;
 	int level;
+	bool isal; /* deflate with igzip level 1 (the default level, HAVE_ISAL) */
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
 	pthread_t *threads;
@@ -69,39 +86,140 @@ static struct gz_job *job_at(struct gz *g, uint64_t seq)
 	return &g->jobs[seq % g->n_jobs];
 }
 
-static int deflate_job(z_stream *s, struct gz_job *j)
+/* Make room for `need` bytes of output in the job's buffer. */
+static int job_reserve(struct gz_job *j, size_t need)
+{
+	if (j->out_cap >= need)
+		return 0;
+	unsigned char *n = realloc(j->out, need);
+	if (!n)
+		return -ENOMEM;
+	j->out = n;
+	j->out_cap = need;
+	return 0;
+}
+
+/* A worker's deflater: zlib at the asked level, or igzip (g->isal). */
+struct deflater {
+	bool ready;
+	z_stream z;
+#if HAVE_ISAL
+	struct isal_zstream is;
+	uint8_t *level_buf;
+#endif
+};
+
+static int zlib_job(z_stream *s, struct gz_job *j)
 {
 	if (deflateReset(s) != Z_OK)
 		return -EINVAL;
 	if (j->dict_len && deflateSetDictionary(s, j->in + GZ_DICT - j->dict_len, (uInt)j->dict_len) != Z_OK)
 		return -EINVAL;
-	size_t need = deflateBound(s, (uLong)j->len) + 64;
-	if (j->out_cap < need) {
-		unsigned char *n = realloc(j->out, need);
-		if (!n)
-			return -ENOMEM;
-		j->out = n;
-		j->out_cap = need;
-	}
+	int r = job_reserve(j, deflateBound(s, (uLong)j->len) + 64);
+	if (r < 0)
+		return r;
 	s->next_in = j->in + GZ_DICT;
 	s->avail_in = (uInt)j->len;
 	s->next_out = j->out;
 	s->avail_out = (uInt)j->out_cap;
 	int flush = j->last ? Z_FINISH : Z_SYNC_FLUSH;
-	int r = deflate(s, flush);
+	r = deflate(s, flush);
 	/* deflateBound covers the block and the flush marker: one call does. */
 	if ((j->last && r != Z_STREAM_END) || (!j->last && (r != Z_OK || s->avail_in != 0 || s->avail_out == 0)))
 		return -EIO;
 	j->out_len = j->out_cap - s->avail_out;
-	j->crc = crc32(0L, j->in + GZ_DICT, (uInt)j->len);
 	return 0;
+}
+
+#if HAVE_ISAL
+static int isal_job(struct deflater *d, struct gz_job *j)
+{
+	struct isal_zstream *s = &d->is;
+	isal_deflate_reset(s);
+	if (j->dict_len && isal_deflate_set_dict(s, j->in + GZ_DICT - j->dict_len, (uint32_t)j->dict_len) != COMP_OK)
+		return -EINVAL;
+	s->next_in = j->in + GZ_DICT;
+	s->avail_in = (uint32_t)j->len;
+	s->end_of_stream = j->last;
+	s->flush = j->last ? NO_FLUSH : SYNC_FLUSH;
+	/* igzip has no deflateBound: start with the block's size plus a
+	 * stored block's overhead and grow until it has flushed all
+	 * (the end state for the last block, the next block's header state
+	 * after a sync flush: igzip_lib.h's documented test). */
+	size_t done = 0;
+	for (size_t cap = j->len + j->len / 16 + 1024;; cap *= 2) {
+		int r = job_reserve(j, cap);
+		if (r < 0)
+			return r;
+		s->next_out = j->out + done;
+		s->avail_out = (uint32_t)(j->out_cap - done);
+		if (isal_deflate(s) != COMP_OK)
+			return -EIO;
+		done = j->out_cap - s->avail_out;
+		enum isal_zstate_state st = s->internal_state.state;
+		if (s->avail_in == 0 && (j->last ? st == ZSTATE_END : st == ZSTATE_NEW_HDR))
+			break;
+	}
+	j->out_len = done;
+	return 0;
+}
+#endif
+
+static int deflater_init(struct deflater *d, int level, bool isal)
+{
+#if HAVE_ISAL
+	if (isal) {
+		d->level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
+		if (!d->level_buf)
+			return -ENOMEM;
+		isal_deflate_init(&d->is);
+		d->is.level = 1;
+		d->is.level_buf = d->level_buf;
+		d->is.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+		d->is.gzip_flag = IGZIP_DEFLATE; /* raw: the gzip frame is ours */
+		d->ready = true;
+		return 0;
+	}
+#else
+	(void)isal;
+#endif
+	if (deflateInit2(&d->z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	d->ready = true;
+	return 0;
+}
+
+static void deflater_end(struct deflater *d)
+{
+#if HAVE_ISAL
+	if (d->level_buf) {
+		free(d->level_buf);
+		return;
+	}
+#endif
+	if (d->ready)
+		deflateEnd(&d->z);
+}
+
+static int deflate_job(struct deflater *d, struct gz_job *j)
+{
+	int r;
+#if HAVE_ISAL
+	if (d->level_buf)
+		r = isal_job(d, j);
+	else
+#endif
+		r = zlib_job(&d->z, j);
+	if (r == 0)
+		j->crc = crc32(0L, j->in + GZ_DICT, (uInt)j->len);
+	return r;
 }
 
 static void *gz_worker(void *arg)
 {
 	struct gz *g = arg;
-	z_stream s = { 0 };
-	int init = deflateInit2(&s, g->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+	struct deflater d = { 0 };
+	int init = deflater_init(&d, g->level, g->isal);
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
 		while (!g->stop && g->work_seq == g->submitted)
@@ -110,15 +228,14 @@ static void *gz_worker(void *arg)
 			break;
 		struct gz_job *j = job_at(g, g->work_seq++);
 		pthread_mutex_unlock(&g->mu);
-		int r = init == Z_OK ? deflate_job(&s, j) : -ENOMEM;
+		int r = init == 0 ? deflate_job(&d, j) : init;
 		pthread_mutex_lock(&g->mu);
 		j->error = r;
 		j->state = JOB_DONE;
 		pthread_cond_broadcast(&g->done_cv);
 	}
 	pthread_mutex_unlock(&g->mu);
-	if (init == Z_OK)
-		deflateEnd(&s);
+	deflater_end(&d);
 	return NULL;
 }
 
@@ -300,6 +417,9 @@ int compressor_gzip_new(unsigned threads, int level, compress_out_fn out, void *
 		return -ENOMEM;
 	g->base = (struct compressor){ .write = gz_write, .finish = gz_finish, .free = gz_free, .out = out, .out_ctx = ctx };
 	g->level = level ? level : Z_DEFAULT_COMPRESSION;
+#if HAVE_ISAL
+	g->isal = level == 0;
+#endif
 	g->crc = crc32(0L, Z_NULL, 0);
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->work_cv, NULL);

@@ -7,7 +7,8 @@
  * the number of threads and however the input is cut into writes, so a
  * layer's blob digest depends only on its content:
  *
- *   compress-gzip.c  gzip in pigz's manner over zlib: independent 128 KiB
+ *   compress-gzip.c  gzip in pigz's manner over zlib or igzip (ISA-L, the
+ *                    default level where built with it): independent 128 KiB
  *                    blocks, each a raw deflate primed with the 32 KiB
  *                    before it and ended by a sync flush (the last by
  *                    Z_FINISH), CRCs joined with crc32_combine: one valid
@@ -26,7 +27,8 @@ typedef int (*compress_out_fn)(void *ctx, const void *buf, size_t len);
 struct compressor;
 
 /* threads: 0 = one per online CPU (at most 8).  level: the library's
- * level, 0 = its default (gzip 6, zstd 3).  Returns 0 or -errno. */
+ * level, 0 = its default (gzip: igzip level 1 where built with ISA-L,
+ * otherwise zlib 6; zstd 3).  Returns 0 or -errno. */
 int compressor_gzip_new(unsigned threads, int level, compress_out_fn out, void *ctx, struct compressor **ret);
 int compressor_zstd_new(unsigned threads, int level, compress_out_fn out, void *ctx, struct compressor **ret);
 

@@ -123,6 +123,19 @@ static void test_gzip_same_bytes(void **state)
 	same_bytes(compressor_gzip_new, gunzip_equals);
 }
 
+/* An explicit level deflates with zlib, the default with igzip where
+ * snapctl is built with ISA-L: both engines give one valid, thread-count
+ * independent stream. */
+static int gzip_level6_new(unsigned threads, int level, compress_out_fn out, void *ctx, struct compressor **ret)
+{
+	return compressor_gzip_new(threads, level ? level : 6, out, ctx, ret);
+}
+
+static void test_gzip_zlib_level_same_bytes(void **state)
+{
+	same_bytes(gzip_level6_new, gunzip_equals);
+}
+
 static void test_zstd_same_bytes(void **state)
 {
 	same_bytes(compressor_zstd_new, unzstd_equals);
@@ -163,6 +176,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gzip_same_bytes),
+		cmocka_unit_test(test_gzip_zlib_level_same_bytes),
 		cmocka_unit_test(test_zstd_same_bytes),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_output_error),
