@@ -47,10 +47,11 @@ struct apply_input {
 	struct snap_sha256 blob, diff;
 	char *fdbuf;
 	size_t fd_pending; /* bytes of fdbuf sniffed at open, not yet handed out */
-	/* gzip is inflated here with zlib, which checks every member's CRC-32
-	 * and length trailer (libarchive's gzip filter does not). */
+	/* gzip is inflated here with igzip or zlib, which check every
+	 * member's CRC-32 and length trailer (libarchive's gzip filter does
+	 * not). */
 	bool gzip;
-	void *z;           /* z_stream */
+	void *z;           /* struct inflate_state (HAVE_ISAL) or z_stream */
 	char *gzbuf;
 	bool gz_member_end; /* the last member ended: another may follow */
 	/* The uncompressed stream is read into two buffers in turn, so the

@@ -209,6 +209,13 @@ gz_len = bytearray(gzip.compress(good))
 gz_len[-1] ^= 0x01  # ISIZE (length mod 2^32)
 add("gzip-bad-length", "fail", [], bytes(gz_len), "tar.gz")
 add("gzip-in-gzip", "fail", [], gzip.compress(gzip.compress(good)), "tar.gz")
+# gzip's multi-member form (pigz -i, a stream written in parts) is valid:
+# each member's trailer is checked, the next one follows it
+add("gzip-two-members", "ok", ["content:etc/passwd=replaced", "absent:dir/file"],
+    gzip.compress(good[:1000]) + gzip.compress(good[1000:]), "tar.gz")
+# anything but another member after the last one is refused (Go's gzip
+# reader, hence containerd, refuses it too)
+add("gzip-trailing-garbage", "fail", [], gzip.compress(good) + b"garbage", "tar.gz")
 # a NUL inside a PAX path or linkpath: Go's archive/tar (containerd) refuses it;
 # a name cut at the NUL would let a scanner and the runtime disagree
 add("pax-path-nul", "fail", [], tar_bytes(PRELUDE + [ti("ok-name", data=b"x", pax={"path": "etc/pass\x00wd"})]))
