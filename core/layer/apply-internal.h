@@ -164,11 +164,13 @@ int apply_make_parents(struct apply *a, const char *dir, char **ret_where);
 int apply_resolved_dir(struct apply *a, const char *dir, char **ret);
 /* `dir` resolved inside the tree and (overlay) the layers below, made in
  * the tree first when `create` (mkdir -p, copying up lower directories):
- * owned O_PATH fds of it in the tree (*ret_cur, -EBADF when it is only
- * below) and of the lower directory merged with it (*ret_lower, -EBADF
- * when nothing below shows there).  Without `create`: -ENOENT or -ENOTDIR
- * without an error set when it is not a directory. */
-int apply_find_dir(struct apply *a, const char *dir, bool create, int *ret_cur, int *ret_lower);
+ * its path without symlinks (*ret_where, may be NULL), owned O_PATH fds of
+ * it in the tree (*ret_cur, -EBADF when it is only below) and of the lower
+ * directory merged with it (*ret_lower, -EBADF when nothing below shows
+ * there).  Without `create`: -ENOENT or -ENOTDIR without an error set when
+ * it is not a directory. */
+int apply_find_dir(struct apply *a, const char *dir, bool create, char **ret_where, int *ret_cur,
+		   int *ret_lower);
 /* Put back the times of directory dirfd (`path`), stat()ed in *before: a
  * copy-up never changes its parent's times, as in overlayfs. */
 int apply_keep_times(struct apply *a, int dirfd, const struct stat *before, const char *path);
@@ -180,6 +182,14 @@ int apply_probe_entry(struct apply *a, const char *path);
 int apply_get_parent(struct apply *a, const char *path, const char **ret_name);
 /* Check and normalize an entry's name or link target into *ret. */
 int apply_checked_path(struct apply *a, const char *raw, const char *what, char **ret);
+
+/* apply-copyup.c: the target of a hard link entry, `target` (checked),
+ * resolved in the tree and (overlay) the layers below; what is only below
+ * is copied up into the tree first, as overlayfs does before link(2).
+ * *ret_pfd gets its parent in the tree (owned), *ret_name its name there
+ * (owned), *ret_st its stat.  -ENOENT without an error set when there is
+ * nothing by that name; -EPERM for a directory. */
+int apply_link_target(struct apply *a, const char *target, int *ret_pfd, char **ret_name, struct stat *ret_st);
 
 /* apply-whiteout.c: `path` names a .wh. entry. */
 int apply_whiteout(struct apply *a, const char *path);

@@ -380,12 +380,14 @@ int apply_resolved_dir(struct apply *a, const char *dir, char **ret)
 	return r;
 }
 
-int apply_find_dir(struct apply *a, const char *dir, bool create, int *ret_cur, int *ret_lower)
+int apply_find_dir(struct apply *a, const char *dir, bool create, char **ret_where, int *ret_cur, int *ret_lower)
 {
 	_cleanup_(walk_end_done) struct walk_end w = { NULL, -EBADF, -EBADF };
 	int r = walk_dir(a, dir, create ? WALK_CREATE : WALK_PROBE, &w);
 	if (r < 0)
 		return r;
+	if (ret_where)
+		*ret_where = TAKE_PTR(w.where);
 	*ret_cur = TAKE_FD(w.cur);
 	*ret_lower = TAKE_FD(w.lower);
 	return 0;

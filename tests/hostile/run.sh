@@ -102,10 +102,12 @@ core_begin() {
 	TREE=$W/m/$KEY
 	mkdir -p "$TREE"
 	lt prepare "$KEY" base
-	# The snapshot's own directory (overlay: the upper dir; the newest
-	# one made), compared too when a failing layer rolls back: a copy-up
-	# left there would not show through the mount.
-	OWN=$(ls -td "$R"/snapshots/*/fs 2>/dev/null | head -1 || true)
+	# The snapshot's own directory (overlay: the upper dir; the one of the
+	# highest id, the snapshot just made), compared too when a failing
+	# layer rolls back: a copy-up left there would not show through the
+	# mount.
+	OWN=$R/snapshots/$(ls "$R/snapshots" 2>/dev/null | sort -n | tail -1)/fs
+	[ -d "$OWN" ] || OWN=""
 }
 core_view() { # $1 = on|off: the tree is mounted read-only while inspected
 	if [ "$1" = on ]; then lt mount "$KEY" "$TREE" ro; else lt unmount "$TREE"; fi
