@@ -123,7 +123,9 @@ static int target_below(struct apply *a, const char *target, const char *dir, co
 		return -EPERM;
 	/* Its directory in the tree (copied up as needed), then the copy. */
 	closep(&pfd);
+	pfd = -EBADF;
 	closep(&low);
+	low = -EBADF;
 	_cleanup_free_ char *where = NULL;
 	if ((r = apply_find_dir(a, dir, true, &where, &pfd, &low)) < 0)
 		return r;
@@ -157,6 +159,7 @@ int apply_link_target(struct apply *a, const char *target, int *ret_pfd, char **
 		return -ENOENT;
 	if (r == -ENOENT || r == -ENOTDIR) {
 		closep(&pfd);
+		pfd = -EBADF;
 		r = a->hook && a->hook->lower_root ? target_below(a, target, dir, name, &pfd, &st) : -ENOENT;
 	} else if (r < 0) {
 		return apply_fail(a, r, "hardlink target '%s': %s", target, strerror(-r));

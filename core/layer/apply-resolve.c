@@ -224,6 +224,22 @@ static int walk_reopen(struct apply *a, const char *where, int *ret_cur, int *re
 	return 0;
 }
 
+/* The lower directory merged with `where` (walk_dir's cur and low), once
+ * needed: both fds replaced, *known set. */
+static int walk_lower(struct apply *a, const char *where, int *cur, int *low, bool *known)
+{
+	int ncur = -EBADF, nlow = -EBADF;
+	int r = walk_reopen(a, where, &ncur, &nlow);
+	if (r < 0)
+		return r;
+	closep(cur);
+	closep(low);
+	*cur = ncur;
+	*low = nlow;
+	*known = true;
+	return 0;
+}
+
 /*
  * Walk `dir` inside the tree component by component, following symlinks the
  * way RESOLVE_IN_ROOT does (absolute targets and ".." stay in the root).
@@ -235,24 +251,34 @@ static int walk_reopen(struct apply *a, const char *where, int *ret_cur, int *re
  * directory merged with where the walk is (see above): a lower symlink is
  * followed, a lower directory made in the tree with its metadata (a
  * copy-up, which leaves its parent's times as they were), a lower file
- * refused as a parent.  *ret (may be NULL) gets where the walk ended.
+ * refused as a parent.  *ret (may be NULL) gets where the walk ended, its
+ * lower directory only when want_lower.
+ *
+ * The lower directory is found lazily: through the tree's own directories
+ * the walk only notes that it is not known (`known`), and computes it
+ * (walk_reopen) where a name is missing from the tree.  An apply that
+ * never needs the layers below never mounts them, and a walk reads no
+ * xattrs and stats nothing below for the directories the tree has.
  */
-static int walk_dir(struct apply *a, const char *dir, enum walk_mode mode, struct walk_end *ret)
+static int walk_dir(struct apply *a, const char *dir, enum walk_mode mode, bool want_lower, struct walk_end *ret)
 {
 	_cleanup_free_ char *pending = strdup(dir);
 	_cleanup_free_ char *where = strdup("");
 	if (!pending || !where)
 		return apply_fail(a, -ENOMEM, "out of memory");
-	_cleanup_close_ int cur = -EBADF, low = -EBADF;
-	int r = walk_reopen(a, "", &cur, &low);
-	if (r < 0)
-		return r;
-	int links = 0;
+	bool no_lower = !a->hook || !a->hook->lower_root;
+	_cleanup_close_ int cur = openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC), low = -EBADF;
+	if (cur < 0)
+		return apply_fail(a, negative_errno(), "open the root: %s", strerror(errno));
+	bool known = no_lower; /* whether low is the lower directory at `where` */
+	int r, links = 0;
 	for (;;) {
 		char *p = pending;
 		while (*p == '/')
 			p++;
 		if (!*p) {
+			if (want_lower && !known && (r = walk_lower(a, where, &cur, &low, &known)) < 0)
+				return r;
 			if (ret)
 				*ret = (struct walk_end){ TAKE_PTR(where), TAKE_FD(cur), TAKE_FD(low) };
 			return 0;
@@ -269,9 +295,8 @@ static int walk_dir(struct apply *a, const char *dir, enum walk_mode mode, struc
 		if (strcmp(comp, "..") == 0) {
 			char *slash = strrchr(where, '/');
 			*(slash ? slash : where) = '\0';
-			closep(&cur);
-			closep(&low);
-			if ((r = walk_reopen(a, where, &cur, &low)) < 0)
+			known = false;
+			if ((r = walk_lower(a, where, &cur, &low, &known)) < 0)
 				return r;
 			continue;
 		}
@@ -283,6 +308,8 @@ static int walk_dir(struct apply *a, const char *dir, enum walk_mode mode, struc
 		bool in_tree = cur >= 0 && fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		if (cur >= 0 && !in_tree && errno != ENOENT)
 			return apply_fail(a, negative_errno(), "stat '%s': %s", next, strerror(errno));
+		if (!in_tree && !known && (r = walk_lower(a, where, &cur, &low, &known)) < 0)
+			return r;
 		bool below = !in_tree && low >= 0 && fstatat(low, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0;
 		if (!in_tree && low >= 0 && !below && errno != ENOENT)
 			return apply_fail(a, negative_errno(), "stat '%s' in the layers below: %s", next,
@@ -306,9 +333,12 @@ static int walk_dir(struct apply *a, const char *dir, enum walk_mode mode, struc
 			if (target[0] == '/') {
 				where[0] = '\0';
 				closep(&cur);
+				cur = -EBADF;
 				closep(&low);
-				if ((r = walk_reopen(a, "", &cur, &low)) < 0)
-					return r;
+				low = -EBADF;
+				if ((cur = openat(a->treefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+					return apply_fail(a, negative_errno(), "open the root: %s", strerror(errno));
+				known = no_lower;
 			}
 			continue;
 		}
@@ -326,14 +356,14 @@ static int walk_dir(struct apply *a, const char *dir, enum walk_mode mode, struc
 						  dir);
 			return apply_fail(a, -ENOENT, "stat '%s': %s", next, strerror(ENOENT));
 		}
-		bool merged = below; /* a lower directory only, merged so far */
-		if (in_tree && !whited_out && low >= 0) {
-			/* The tree's directory merges with a lower one only when
-			 * that is a directory too and nothing made it opaque. */
-			if ((r = merges_below(a, cur, low, comp, &st, next)) < 0)
-				return r;
-			merged = r;
-		}
+		/* Below a lower directory only (or one made from it here): the
+		 * lower one.  Below the tree's own directory: found when
+		 * needed, unless nothing below shows here already. */
+		bool merged = below;
+		if (in_tree && !whited_out)
+			known = known && low < 0;
+		else
+			known = true;
 		if (mode == WALK_CREATE && (!in_tree || whited_out)) {
 			struct stat pst;
 			if (below && fstat(cur, &pst) < 0)
@@ -365,7 +395,7 @@ static int walk_dir(struct apply *a, const char *dir, enum walk_mode mode, struc
 int apply_make_parents(struct apply *a, const char *dir, char **ret_where)
 {
 	_cleanup_(walk_end_done) struct walk_end w = { NULL, -EBADF, -EBADF };
-	int r = walk_dir(a, dir, WALK_CREATE, &w);
+	int r = walk_dir(a, dir, WALK_CREATE, false, &w);
 	if (r == 0 && ret_where)
 		*ret_where = TAKE_PTR(w.where);
 	return r;
@@ -374,7 +404,7 @@ int apply_make_parents(struct apply *a, const char *dir, char **ret_where)
 int apply_resolved_dir(struct apply *a, const char *dir, char **ret)
 {
 	_cleanup_(walk_end_done) struct walk_end w = { NULL, -EBADF, -EBADF };
-	int r = walk_dir(a, dir, WALK_RESOLVE, &w);
+	int r = walk_dir(a, dir, WALK_RESOLVE, false, &w);
 	if (r == 0)
 		*ret = TAKE_PTR(w.where);
 	return r;
@@ -383,7 +413,7 @@ int apply_resolved_dir(struct apply *a, const char *dir, char **ret)
 int apply_find_dir(struct apply *a, const char *dir, bool create, char **ret_where, int *ret_cur, int *ret_lower)
 {
 	_cleanup_(walk_end_done) struct walk_end w = { NULL, -EBADF, -EBADF };
-	int r = walk_dir(a, dir, create ? WALK_CREATE : WALK_PROBE, &w);
+	int r = walk_dir(a, dir, create ? WALK_CREATE : WALK_PROBE, true, &w);
 	if (r < 0)
 		return r;
 	if (ret_where)
@@ -404,21 +434,30 @@ int apply_probe_entry(struct apply *a, const char *path)
 	if (!dir)
 		return apply_fail(a, -ENOMEM, "out of memory");
 	_cleanup_(walk_end_done) struct walk_end w = { NULL, -EBADF, -EBADF };
-	int r = walk_dir(a, dir, WALK_PROBE, &w);
+	int r = walk_dir(a, dir, WALK_PROBE, false, &w);
 	if (r < 0)
 		return r;
-	/* In the tree, else below it where that shows. */
+	/* In the tree, else below it where that shows (the lower directory
+	 * found only now: w.lower is known only when w.where is below only). */
 	struct stat st;
-	int fds[2] = { w.cur, w.lower };
-	for (size_t i = 0; i < 2; i++) {
-		if (fds[i] < 0)
-			continue;
-		if (fstatat(fds[i], name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (w.cur >= 0) {
+		if (fstatat(w.cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return 0;
 		if (errno != ENOENT)
-			return apply_fail(a, negative_errno(), "stat '%s'%s: %s", path,
-					  i ? " in the layers below" : "", strerror(errno));
+			return apply_fail(a, negative_errno(), "stat '%s': %s", path, strerror(errno));
+		closep(&w.cur);
+		w.cur = -EBADF;
+		closep(&w.lower);
+		w.lower = -EBADF;
+		if ((r = walk_reopen(a, w.where, &w.cur, &w.lower)) < 0)
+			return r;
 	}
+	if (w.lower < 0)
+		return -ENOENT;
+	if (fstatat(w.lower, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return apply_fail(a, negative_errno(), "stat '%s' in the layers below: %s", path, strerror(errno));
 	return -ENOENT;
 }
 
@@ -445,7 +484,7 @@ int apply_get_parent(struct apply *a, const char *path, const char **ret_name)
 	 * which refuses any other non-directory, then open what it made. */
 	if (fd == -ENOENT || fd == -ENOTDIR) {
 		_cleanup_(walk_end_done) struct walk_end w = { NULL, -EBADF, -EBADF };
-		int r = walk_dir(a, dir, WALK_CREATE, &w);
+		int r = walk_dir(a, dir, WALK_CREATE, false, &w);
 		if (r < 0)
 			return r;
 		fd = TAKE_FD(w.cur);
