@@ -306,16 +306,17 @@ static int apply_hardlink(struct apply *a, struct archive_entry *e, const char *
 		return r;
 	if (!target[0] || strcmp(target, path) == 0)
 		return apply_fail(a, -EINVAL, "hardlink to itself or to the root");
-	const char *tname;
-	_cleanup_close_ int tpfd = apply_open_parent(a->treefd, target, &tname);
+	/* Overlay: a target only the layers below hold is copied up first. */
+	_cleanup_free_ char *tname = NULL;
+	_cleanup_close_ int tpfd = -EBADF;
 	struct stat tst;
-	if (tpfd < 0 || fstatat(tpfd, tname, &tst, AT_SYMLINK_NOFOLLOW) < 0) {
-		r = tpfd < 0 ? tpfd : negative_errno();
-		return apply_fail(a, r, "hardlink target '%s' %s", target,
-			    r == -ENOENT ? "does not exist" : strerror(-r));
-	}
-	if (S_ISDIR(tst.st_mode))
-		return apply_fail(a, -EPERM, "hardlink target '%s' is a directory", target);
+	r = apply_link_target(a, target, &tpfd, &tname, &tst);
+	if (r == -ENOENT)
+		return apply_fail(a, r, "hardlink target '%s' does not exist", target);
+	if (r == -EPERM)
+		return apply_fail(a, r, "hardlink target '%s' is a directory", target);
+	if (r < 0)
+		return r;
 	const char *name;
 	int pfd = apply_get_parent(a, path, &name);
 	if (pfd < 0)

@@ -87,6 +87,9 @@ struct apply {
 	/* Identities of the whiteouts the hook made (a later entry of the
 	 * layer may need a directory there). */
 	struct snap_strmap whiteout_ids;
+	/* Identities of the directories the hook made opaque (over the
+	 * layers below: nothing there merges with them). */
+	struct snap_strmap opaque_ids;
 	struct snap_strmap deferred_idx; /* path -> index + 1 into dirs */
 
 	struct undo *undo;
@@ -160,6 +163,18 @@ int apply_make_parents(struct apply *a, const char *dir, char **ret_where);
 /* `dir` resolved inside the tree like snap_openat_in_root does, as a path
  * without symlinks ("" for the root), into *ret. */
 int apply_resolved_dir(struct apply *a, const char *dir, char **ret);
+/* `dir` resolved inside the tree and (overlay) the layers below, made in
+ * the tree first when `create` (mkdir -p, copying up lower directories):
+ * its path without symlinks (*ret_where, may be NULL), owned O_PATH fds of
+ * it in the tree (*ret_cur, -EBADF when it is only below) and of the lower
+ * directory merged with it (*ret_lower, -EBADF when nothing below shows
+ * there).  Without `create`: -ENOENT or -ENOTDIR without an error set when
+ * it is not a directory. */
+int apply_find_dir(struct apply *a, const char *dir, bool create, char **ret_where, int *ret_cur,
+		   int *ret_lower);
+/* Put back the times of directory dirfd (`path`), stat()ed in *before: a
+ * copy-up never changes its parent's times, as in overlayfs. */
+int apply_keep_times(struct apply *a, int dirfd, const struct stat *before, const char *path);
 /* Whether `path` exists (not followed), in the tree or (overlay) the layers
  * below (0 too when the hook cannot show them): 0, or -ENOENT / -ENOTDIR
  * without an error set (another -errno sets one).  Creates nothing. */
@@ -169,10 +184,20 @@ int apply_get_parent(struct apply *a, const char *path, const char **ret_name);
 /* Check and normalize an entry's name or link target into *ret. */
 int apply_checked_path(struct apply *a, const char *raw, const char *what, char **ret);
 
+/* apply-copyup.c: the target of a hard link entry, `target` (checked),
+ * resolved in the tree and (overlay) the layers below; what is only below
+ * is copied up into the tree first, as overlayfs does before link(2).
+ * *ret_pfd gets its parent in the tree (owned), *ret_name its name there
+ * (owned), *ret_st its stat.  -ENOENT without an error set when there is
+ * nothing by that name; -EPERM for a directory. */
+int apply_link_target(struct apply *a, const char *target, int *ret_pfd, char **ret_name, struct stat *ret_st);
+
 /* apply-whiteout.c: `path` names a .wh. entry. */
 int apply_whiteout(struct apply *a, const char *path);
 /* st is a whiteout the hook made for this layer. */
 bool apply_is_layer_whiteout(struct apply *a, const struct stat *st);
+/* st is a directory the hook made opaque in this apply. */
+bool apply_is_opaque_dir(struct apply *a, const struct stat *st);
 /* The directory `name` in pfd was just made where this layer whited the
  * name out: the hook makes it opaque, so what the whiteout hid stays hidden. */
 int apply_hide_lower_dir(struct apply *a, int pfd, const char *name);

@@ -135,9 +135,30 @@ bool apply_is_layer_whiteout(struct apply *a, const struct stat *st)
 	return shape && a->whiteout_ids.n > 0 && snap_strset_contains(&a->whiteout_ids, whiteout_key(k, st));
 }
 
+bool apply_is_opaque_dir(struct apply *a, const struct stat *st)
+{
+	char k[WHITEOUT_KEY_MAX];
+	return a->opaque_ids.n > 0 && snap_strset_contains(&a->opaque_ids, whiteout_key(k, st));
+}
+
+/* The hook makes the directory `name` in pfd opaque: remembered, so that
+ * nothing below it is looked up any more (apply-resolve.c). */
+static int make_opaque(struct apply *a, int pfd, const char *name)
+{
+	int r = call_hook(a, pfd, name, SNAP_WHITEOUT_OPAQUE);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return apply_fail(a, negative_errno(), "stat '%s': %s", name, strerror(errno));
+	char k[WHITEOUT_KEY_MAX];
+	return snap_strset_add(&a->opaque_ids, whiteout_key(k, &st)) < 0 ? apply_fail(a, -ENOMEM, "out of memory")
+									 : 0;
+}
+
 int apply_hide_lower_dir(struct apply *a, int pfd, const char *name)
 {
-	return call_hook(a, pfd, name, SNAP_WHITEOUT_OPAQUE);
+	return make_opaque(a, pfd, name);
 }
 
 /* ---- opaque markers ---- */
@@ -234,7 +255,7 @@ static int apply_opaque(struct apply *a, const char *dir)
 		return apply_fail(a, pfd, "open parent of '%s': %s", where, strerror(-pfd));
 	if ((r = apply_save_meta(a, pfd, name, where)) < 0)
 		return r;
-	return call_hook(a, pfd, name, SNAP_WHITEOUT_OPAQUE);
+	return make_opaque(a, pfd, name);
 }
 
 int apply_whiteout(struct apply *a, const char *path)

@@ -111,6 +111,7 @@ static void apply_done(struct apply *a)
 	snap_strmap_done(&a->created_ids);
 	snap_strmap_done(&a->opaque_done);
 	snap_strmap_done(&a->whiteout_ids);
+	snap_strmap_done(&a->opaque_ids);
 	snap_strmap_done(&a->deferred_idx);
 	if (a->backupfd >= 0)
 		close(a->backupfd);

@@ -5,8 +5,9 @@
  * trusted.overlay.*), hardlinks inside the tree, symlinks (never followed),
  * device nodes, FIFOs, sockets and sparse files.
  *
- * File data goes by FICLONE (reflink) first, then copy_file_range, then
- * read/write; each fallback is taken once per copy and remembered.  The walk
+ * File data and each entry's metadata are copied by util/file-copy.h
+ * (FICLONE, then copy_file_range, then read/write; each fallback taken once
+ * per copy and remembered).  The walk
  * uses directory fds only (openat O_NOFOLLOW + fdopendir); the relative path
  * kept alongside serves error messages and hardlink targets, which are
  * resolved inside the destination root with RESOLVE_IN_ROOT.
@@ -21,9 +22,12 @@
 #include <stdint.h>
 #include <snapctl/driver.h>
 
-/* Flags of struct vfs_copy_opts: force the fallbacks (tests, benchmarks). */
-#define VFS_COPY_NO_REFLINK 0x1u         /* never try FICLONE */
-#define VFS_COPY_NO_COPY_FILE_RANGE 0x2u /* never try copy_file_range */
+#include "util/file-copy.h"
+
+/* Flags of struct vfs_copy_opts: SNAP_COPY_NO_* (util/file-copy.h), which
+ * force the data-copy fallbacks (tests, benchmarks). */
+#define VFS_COPY_NO_REFLINK SNAP_COPY_NO_REFLINK
+#define VFS_COPY_NO_COPY_FILE_RANGE SNAP_COPY_NO_COPY_FILE_RANGE
 
 struct vfs_copy_opts {
 	unsigned flags; /* VFS_COPY_* */
@@ -55,28 +59,5 @@ struct vfs_copy_stats {
  */
 int vfs_copy_tree_at(int src_dirfd, int dst_dirfd, const struct vfs_copy_opts *opts,
 		      struct vfs_copy_stats *ret_stats, struct snap_error *err);
-
-/*
- * Copy the data of regular file `src_fd` into `dst_fd` (opened for writing,
- * empty), keeping holes, by the first method that works.  *ret_method is set
- * to one of VFS_COPY_METHOD_* (may be NULL).  Returns 0 or -errno.
- */
-enum vfs_copy_method {
-	VFS_COPY_METHOD_REFLINK = 1,
-	VFS_COPY_METHOD_COPY_FILE_RANGE = 2,
-	VFS_COPY_METHOD_READ_WRITE = 3,
-};
-int vfs_copy_file_data(int src_fd, int dst_fd, unsigned flags, int *ret_method);
-
-/* Name of a method ("reflink", "copy_file_range", "read/write"). */
-const char *vfs_copy_method_name(int method);
-
-/*
- * Probe which data-copy methods work for files inside directory `dirfd`
- * (uses two O_TMPFILE files, nothing is left behind).  Returns 0 and sets
- * *ret_reflink / *ret_copy_file_range, or -errno when O_TMPFILE files cannot
- * be made there (read-only root, filesystem without O_TMPFILE).
- */
-int vfs_copy_probe(int dirfd, bool *ret_reflink, bool *ret_copy_file_range);
 
 #endif

@@ -278,7 +278,7 @@ static int vfs_info(void *state, void (*emit)(void *ctx, const char *key, const 
 	snap_prjquota_describe(s->root, limits, sizeof(limits));
 	emit(ctx, "size-limits", limits);
 	bool reflink = false, cfr = false;
-	int r = vfs_copy_probe(s->rootfd, &reflink, &cfr);
+	int r = snap_copy_probe(s->rootfd, &reflink, &cfr);
 	if (r < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "unknown (probe in %s: %s)", s->root, strerror(-r));

@@ -7,7 +7,8 @@ Writes OUTDIR/<case>.tar[.gz|.zst] and OUTDIR/expected.tsv with one line per
 case:  name <TAB> file <TAB> ok|fail <TAB> checks
 Checks (space separated, evaluated by run.sh against the tree after apply):
   exists:P  absent:P  dir:P  file:P  link:P  content:P=TEXT  mode:P=OCTAL
-  noxattr:P=NAME
+  noxattr:P=NAME  xattr:P=NAME  owner:P=UID:GID  mtime:P=SECONDS (not followed)
+  samefile:P=Q (one inode: a hard link)
   known:DRIVER  the case still fails on DRIVER (an open bug): run.sh reports
                 it as SKIP with the reason on that driver
 Every case is applied onto the same base tree (see run.sh).  A failing case
@@ -200,6 +201,53 @@ add("opaque-at-root-then-child", "ok", ["absent:dir", "content:etc/new=n", "abse
 add("xattr-on-symlink", "ok", ["link:sx", "content:after=a"],
     tar_bytes([ti("sx", tarfile.SYMTYPE, link="etc/passwd", pax={"SCHILY.xattr.user.k": "v"}),
                ti("after", data=b"a")]))
+
+# ---- paths across the layers below, hard links to lower-only files (#13) ----
+# The base (run.sh mk_base) has real/ (real/sub mode 750, owner 7:8, an
+# xattr; real/lf2), rlink -> real, c1 -> c2 -> /real (a chain, absolute at
+# the end) and lfile (owner 1000:1001, mode 4754, user.k and
+# security.capability, mtime 1500000000).  On overlay these are in a lower
+# layer only: a name this layer replaced must never be followed below.
+# rlink replaced by a real directory: nothing of real/ below it
+add("dir-over-lower-symlink", "ok",
+    ["dir:rlink", "content:rlink/sub/f=f", "mode:rlink/sub=755", "owner:rlink/sub=0:0", "absent:rlink/lf2",
+     "mode:real/sub=750", "content:real/lf2=lf2"],
+    tar_bytes([ti("rlink/", tarfile.DIRTYPE, mode=0o755), ti("rlink/sub/f", data=b"f"), ti("rlink/.wh.lf2")]))
+add("opaque-over-lower-symlink", "ok",
+    ["dir:rlink", "content:rlink/sub/f=f", "mode:rlink/sub=755", "absent:rlink/lf2", "content:real/lf2=lf2"],
+    tar_bytes([ti("rlink/", tarfile.DIRTYPE, mode=0o711), ti("rlink/.wh..wh..opq"), ti("rlink/sub/f", data=b"f"),
+               ti("rlink/.wh.lf2")]))
+add("whiteout-recreate-lower-symlink", "ok",
+    ["dir:rlink", "content:rlink/sub/f=f", "mode:rlink/sub=755", "owner:rlink/sub=0:0", "absent:rlink/lf2",
+     "mode:real/sub=750"],
+    tar_bytes([ti(".wh.rlink"), ti("rlink/sub/f", data=b"f"), ti("rlink/.wh.lf2")]))
+# c1 -> c2 -> /real, both below: followed there, inside the root
+add("nested-lower-symlinks", "ok", ["link:c1", "link:c2", "content:real/new=n", "content:real/sub/n2=n2"],
+    tar_bytes([ti("c1/new", data=b"n"), ti("c1/sub/n2", data=b"n2")]))
+# c2 replaced by a directory: c1 (below) now leads to it, never to real/
+add("nested-lower-symlinks-replaced", "ok",
+    ["link:c1", "dir:c2", "content:c2/sub/f=f", "mode:c2/sub=755", "absent:c2/lf2", "absent:real/sub/f"],
+    tar_bytes([ti("c2/", tarfile.DIRTYPE, mode=0o755), ti("c1/sub/f", data=b"f"), ti("c1/.wh.lf2")]))
+# hard links to what only the layers below hold: copied up, then linked
+add("hardlink-lower-only", "ok", ["content:h=lf2", "content:real/lf2=lf2", "samefile:h=real/lf2"],
+    tar_bytes([ti("h", tarfile.LNKTYPE, link="real/lf2")]))
+add("hardlink-lower-then-whiteout", "ok", ["content:h=lf2", "absent:real/lf2", "dir:real"],
+    tar_bytes([ti("h", tarfile.LNKTYPE, link="real/lf2"), ti("real/.wh.lf2")]))
+add("hardlink-lower-metadata", "ok",
+    ["content:h=lower", "samefile:h=lfile", "mode:h=4754", "owner:h=1000:1001", "xattr:h=user.k",
+     "xattr:h=security.capability", "mtime:h=1500000000"],
+    tar_bytes([ti("h", tarfile.LNKTYPE, link="lfile")]))
+add("hardlink-lower-symlink", "ok", ["link:hs", "samefile:hs=rlink", "dir:real"],
+    tar_bytes([ti("hs", tarfile.LNKTYPE, link="rlink")]))
+add("hardlink-lower-through-symlink-dir", "ok",
+    ["content:h=lf2", "samefile:h=real/lf2", "content:h2=old", "samefile:h2=real/sub/old", "mode:real/sub=750",
+     "owner:real/sub=7:8", "xattr:real/sub=user.d"],
+    tar_bytes([ti("h", tarfile.LNKTYPE, link="rlink/lf2"), ti("h2", tarfile.LNKTYPE, link="c1/sub/old")]))
+# the copy-up for a link is undone with the rest: the tree (and on a
+# driver its own directory) as before
+add("hardlink-lower-rollback", "fail", [],
+    tar_bytes(PRELUDE + [ti("h", tarfile.LNKTYPE, link="lfile"), ti("h2", tarfile.LNKTYPE, link="c1/sub/old"),
+                         ti("hs", tarfile.LNKTYPE, link="rlink"), ti("../escape")]))
 
 # ---- corrupt layers of the same issue: refused, the tree untouched ----------
 gz_trailer = bytearray(gzip.compress(good))

@@ -43,7 +43,30 @@ mk_base() {
 	ln -s etc/passwd "$d/plink"
 	ln -s dir "$d/dlink"
 	ln -s ../../.. "$d/uplink"
-	touch -d '2020-02-02 02:02:02.5' "$d/etc" "$d/dir" "$d/dir/sub" "$d/dir2" "$d"
+	# Paths across the layers below and hard links to lower-only files
+	# (gen-corpus.py, issue #13): a chain of symlinks, a directory and a
+	# file with non-default owner, mode, xattrs and times.
+	mkdir -p "$d/real/sub"
+	echo old > "$d/real/sub/old"
+	echo lf2 > "$d/real/lf2"
+	chown 7:8 "$d/real/sub"
+	chmod 750 "$d/real/sub"
+	ln -s real "$d/rlink"
+	ln -s c2 "$d/c1"
+	ln -s /real "$d/c2"
+	echo lower > "$d/lfile"
+	chown 1000:1001 "$d/lfile"
+	chmod 4754 "$d/lfile"
+	python3 - "$d" <<-'PY'
+	import os, sys
+	d = sys.argv[1]
+	os.setxattr(f"{d}/real/sub", "user.d", b"dv")
+	os.setxattr(f"{d}/lfile", "user.k", b"v")
+	# cap_net_raw+ep, VFS_CAP_REVISION_2
+	os.setxattr(f"{d}/lfile", "security.capability", bytes.fromhex("0100000200200000000000000000000000000000"))
+	os.utime(f"{d}/lfile", ns=(1500000000_000000000, 1500000000_000000000))
+	PY
+	touch -d '2020-02-02 02:02:02.5' "$d/etc" "$d/dir" "$d/dir/sub" "$d/dir2" "$d/real" "$d/real/sub" "$d"
 }
 
 # ---- plain directories ----
@@ -79,6 +102,12 @@ core_begin() {
 	TREE=$W/m/$KEY
 	mkdir -p "$TREE"
 	lt prepare "$KEY" base
+	# The snapshot's own directory (overlay: the upper dir; the one of the
+	# highest id, the snapshot just made), compared too when a failing
+	# layer rolls back: a copy-up left there would not show through the
+	# mount.
+	OWN=$R/snapshots/$(ls "$R/snapshots" 2>/dev/null | sort -n | tail -1)/fs
+	[ -d "$OWN" ] || OWN=""
 }
 core_view() { # $1 = on|off: the tree is mounted read-only while inspected
 	if [ "$1" = on ]; then lt mount "$KEY" "$TREE" ro; else lt unmount "$TREE"; fi
@@ -99,6 +128,10 @@ check() { # TREE CHECK
 	content) [ "$(cat "$t/$p")" = "$v" ] ;;
 	mode) [ "$(stat -c %a "$t/$p")" = "$v" ] ;;
 	noxattr) python3 -c 'import os,sys; sys.exit(sys.argv[2] in os.listxattr(sys.argv[1], follow_symlinks=False))' "$t/$p" "$v" ;;
+	xattr) python3 -c 'import os,sys; sys.exit(sys.argv[2] not in os.listxattr(sys.argv[1], follow_symlinks=False))' "$t/$p" "$v" ;;
+	owner) [ "$(stat -c %u:%g "$t/$p")" = "$v" ] ;;
+	mtime) [ "$(stat -c %Y "$t/$p")" = "$v" ] ;;
+	samefile) [ "$(stat -c %i "$t/$p")" = "$(stat -c %i "$t/$v")" ] ;;
 	*) echo "unknown check $c"; return 1 ;;
 	esac
 }
@@ -158,6 +191,10 @@ while IFS=$'\t' read -r name file outcome checks; do
 	${MODE}_view on
 	before=$(python3 "$CMP" --dump "$base")
 	${MODE}_view off
+	own_before=""
+	if [ $MODE = core ] && [ -n "${OWN:-}" ] && [ "$outcome" != ok ]; then
+		own_before=$(python3 "$CMP" --dump "$OWN")
+	fi
 	set +e
 	msg=$(${MODE}_apply "$W/corpus/$file" 2>&1)
 	rc=$?
@@ -180,7 +217,12 @@ while IFS=$'\t' read -r name file outcome checks; do
 			bad="$bad not ENOSPC: $msg;"
 		fi
 		after=$(python3 "$CMP" --dump "$base")
-		[ "$before" = "$after" ] || bad="$bad tree changed: $(diff <(echo "$before") <(echo "$after") | head -5 || true)" ;;
+		[ "$before" = "$after" ] || bad="$bad tree changed: $(diff <(echo "$before") <(echo "$after") | head -5 || true)"
+		if [ -n "$own_before" ]; then
+			own_after=$(python3 "$CMP" --dump "$OWN")
+			[ "$own_before" = "$own_after" ] ||
+				bad="$bad the snapshot's directory changed: $(diff <(echo "$own_before") <(echo "$own_after") | head -5 || true)"
+		fi ;;
 	esac
 	[ "$(ls -A "$W/outside")" = sentinel ] && [ "$(cat "$W/outside/sentinel")" = sentinel ] ||
 		bad="$bad wrote outside the tree;"

@@ -95,15 +95,15 @@ static void test_copy_probe_matches_copy(void **state)
 {
 	struct fixture *f = *state;
 	bool reflink = false, cfr = false;
-	assert_int_equal(vfs_copy_probe(f->src, &reflink, &cfr), 0);
+	assert_int_equal(snap_copy_probe(f->src, &reflink, &cfr), 0);
 	tree_write(f->src, "big", "0123456789abcdef0123456789abcdef");
 	_cleanup_close_ int s = openat(f->src, "big", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int d = openat(f->dst, "big", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int method = 0;
-	assert_int_equal(vfs_copy_file_data(s, d, 0, &method), 0);
-	int expected = reflink ? VFS_COPY_METHOD_REFLINK
-			       : cfr ? VFS_COPY_METHOD_COPY_FILE_RANGE : VFS_COPY_METHOD_READ_WRITE;
-	assert_string_equal(vfs_copy_method_name(method), vfs_copy_method_name(expected));
+	assert_int_equal(snap_copy_file_data(s, d, 0, &method), 0);
+	int expected = reflink ? SNAP_COPY_METHOD_REFLINK
+			       : cfr ? SNAP_COPY_METHOD_COPY_FILE_RANGE : SNAP_COPY_METHOD_READ_WRITE;
+	assert_string_equal(snap_copy_method_name(method), snap_copy_method_name(expected));
 	_cleanup_free_ char *back = tree_read(f->dst, "big");
 	assert_string_equal(back, "0123456789abcdef0123456789abcdef");
 }
