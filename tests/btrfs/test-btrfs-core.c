@@ -5,7 +5,9 @@
  * changed through the core's tree fd; the core's layer diff (the driver's
  * fast diff) must equal the generic one byte for byte, and the driver's
  * fast diff must accept the chain the core hands it after the core's own
- * diff work (views of the parent made and removed meanwhile).
+ * diff work (views of the parent made and removed meanwhile).  A committed
+ * snapshot is diffed and verified in its own read-only subvolume: no view
+ * (a snapshot of its own, a transaction to make and one to delete) is made.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <btrfsutil.h>
+#include <linux/btrfs_tree.h>
 
 #include <cmocka.h>
 
@@ -148,6 +152,68 @@ static void test_core_diff_fast_equals_generic(void **state)
 	assert_int_equal(btrfs_test_wait_loops(root, 0), 0);
 }
 
+/* The generation of the top-level subvolume, which holds ROOT/snapshots/<id>:
+ * creating or deleting a subvolume there (a view) changes it. */
+static uint64_t top_generation(const char *root)
+{
+	char snapdir[PATH_MAX];
+	snprintf(snapdir, sizeof(snapdir), "%s/snapshots", root);
+	_cleanup_close_ int fd = open(snapdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	/* Whatever is pending goes out first, so the generation is settled. */
+	assert_int_equal(syncfs(fd), 0);
+	struct btrfs_util_subvolume_info info;
+	assert_int_equal(btrfs_util_subvolume_info_fd(fd, BTRFS_FS_TREE_OBJECTID, &info), BTRFS_UTIL_OK);
+	return info.generation;
+}
+
+static void test_core_committed_in_place(void **state)
+{
+	char *root = *state; /* removed by root_teardown, also on failure */
+	int notices = 0;
+	struct snap_core_opts opts = { .root = root, .driver = "btrfs", .btrfs_size = "1G",
+				       .notice = notice_ignore, .notice_ctx = &notices };
+	struct snap_core *core = NULL;
+	OK(snap_core_open(&opts, &core, err));
+
+	OK(snap_prepare(core, "base-a", NULL, NULL, NULL, err));
+	int fd = -1;
+	OK(snap_core_open_tree(core, "base-a", &fd, err));
+	assert_int_equal(mkdirat(fd, "dir", 0755), 0);
+	tree_write(fd, "dir/kept", "kept\n");
+	tree_write(fd, "hello", "hello\n");
+	tree_write(fd, "file", "base\n");
+	close(fd);
+	OK(snap_commit(core, "base", "base-a", NULL, err));
+	OK(snap_prepare(core, "child-a", "base", NULL, NULL, err));
+	OK(snap_core_open_tree(core, "child-a", &fd, err));
+	tree_write(fd, "file", "child\n");
+	tree_write(fd, "added", "new\n");
+	assert_int_equal(unlinkat(fd, "hello", 0), 0);
+	close(fd);
+	struct snap_layer_digests active = { 0 }, committed = { 0 };
+	layer_of(core, "child-a", SNAP_DIFF_GENERIC, &active);
+	OK(snap_commit(core, "child", "child-a", NULL, err));
+
+	/* The same layer from the committed subvolume as from the active
+	 * one, and verify agrees, without a subvolume made or deleted. */
+	uint64_t gen = top_generation(root);
+	layer_of(core, "child", 0, &committed);
+	assert_string_equal(committed.diff_id, active.diff_id);
+	struct snap_layer_verify lv;
+	OK(snap_layer_verify(core, "child", active.diff_id, -1, &lv, err));
+	assert_true(lv.diff_id_match);
+	snap_layer_verify_done(&lv);
+	OK(snap_layer_verify(core, "base", "sha256:0", -1, &lv, err));
+	assert_false(lv.diff_id_match);
+	snap_layer_verify_done(&lv);
+	assert_int_equal(top_generation(root), gen);
+
+	OK(snap_remove(core, "child", err));
+	OK(snap_remove(core, "base", err));
+	snap_core_close(core);
+}
+
 int main(void)
 {
 	const char *why = btrfs_test_skip_reason();
@@ -162,6 +228,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		CASE(test_core_diff_fast_equals_generic),
+		CASE(test_core_committed_in_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
