@@ -6,10 +6,77 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/statfs.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "layer/layer-internal.h"
 #include "util/macro.h"
+
+#define MAP_EXTENTS 16
+
+/* Flags under which an extent's address says nothing of its bytes alone:
+ * not on disk yet, data inline in metadata, compressed or encrypted (an
+ * address shared by different slices of one extent). */
+#define MAP_UNSURE                                                                             \
+	(FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC | FIEMAP_EXTENT_ENCODED |               \
+	 FIEMAP_EXTENT_DATA_ENCRYPTED | FIEMAP_EXTENT_NOT_ALIGNED | FIEMAP_EXTENT_DATA_INLINE | \
+	 FIEMAP_EXTENT_DATA_TAIL)
+
+struct extent_map {
+	struct fiemap fm;
+	struct fiemap_extent ext[MAP_EXTENTS];
+};
+
+/* The whole map of fd, when it fits and every extent's address is sure. */
+static bool map_of(int fd, struct extent_map *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->fm.fm_length = FIEMAP_MAX_OFFSET;
+	m->fm.fm_extent_count = MAP_EXTENTS;
+	if (ioctl(fd, FS_IOC_FIEMAP, &m->fm) < 0 || m->fm.fm_mapped_extents == 0)
+		return false;
+	const struct fiemap_extent *last = &m->ext[m->fm.fm_mapped_extents - 1];
+	if (!(last->fe_flags & FIEMAP_EXTENT_LAST))
+		return false;
+	for (uint32_t i = 0; i < m->fm.fm_mapped_extents; i++)
+		if (m->ext[i].fe_flags & MAP_UNSURE)
+			return false;
+	return true;
+}
+
+/*
+ * Do both files map every byte to the same blocks of one filesystem (a
+ * btrfs snapshot's copy of its parent's file, a reflink)?  Then they hold
+ * the same bytes, and reading both can find no difference: on btrfs the
+ * child's copy is a new inode to the page cache, so the read would come
+ * off the disk only to compare a block with itself.  Same mount, so the
+ * addresses are of one filesystem; not overlayfs, whose mount joins
+ * several.  false when it cannot tell: the caller reads.
+ */
+static bool same_extents(int a, int b)
+{
+	struct statx sa, sb;
+	struct statfs fa;
+	if (statx(a, "", AT_EMPTY_PATH, STATX_MNT_ID, &sa) < 0 ||
+	    statx(b, "", AT_EMPTY_PATH, STATX_MNT_ID, &sb) < 0 || !(sa.stx_mask & sb.stx_mask & STATX_MNT_ID) ||
+	    sa.stx_mnt_id != sb.stx_mnt_id || fstatfs(a, &fa) < 0 || fa.f_type == OVERLAYFS_SUPER_MAGIC)
+		return false;
+	_cleanup_free_ struct extent_map *m = malloc(2 * sizeof(*m));
+	if (!m || !map_of(a, &m[0]) || !map_of(b, &m[1]) ||
+	    m[0].fm.fm_mapped_extents != m[1].fm.fm_mapped_extents)
+		return false;
+	for (uint32_t i = 0; i < m[0].fm.fm_mapped_extents; i++) {
+		const struct fiemap_extent *x = &m[0].ext[i], *y = &m[1].ext[i];
+		if (x->fe_logical != y->fe_logical || x->fe_physical != y->fe_physical ||
+		    x->fe_length != y->fe_length)
+			return false;
+	}
+	return true;
+}
 
 /* 1 when the two regular files hold the same bytes, 0 when not, -errno. */
 static int same_content(int ofd, int nfd, const char *name, off_t size, const char **ret_step)
@@ -19,6 +86,8 @@ static int same_content(int ofd, int nfd, const char *name, off_t size, const ch
 	_cleanup_close_ int b = openat(nfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (a < 0 || b < 0)
 		return negative_errno();
+	if (same_extents(a, b))
+		return 1;
 	*ret_step = "read";
 	enum { BS = 1 << 16 };
 	_cleanup_free_ char *buf = malloc(2 * BS);

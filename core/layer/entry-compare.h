@@ -9,7 +9,9 @@
  * directories), mtime with nanoseconds, device numbers, link target,
  * xattrs (overlayfs' own trusted.overlay.* / user.overlay.* never count),
  * and the content of regular files only when everything else is equal and
- * the mtime has no nanoseconds (a filesystem that cannot tell).
+ * the mtime has no nanoseconds (a filesystem that cannot tell).  Content
+ * is not read when both files map to the same extents of one filesystem
+ * (a btrfs snapshot's inherited file, a reflink): the same blocks.
  *
  * Built into libsnapctl and into every plugin (libc only), like fs-util.c.
  */

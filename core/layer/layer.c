@@ -7,8 +7,12 @@
  * staging directory in ROOT/tmp (the snapshot itself when active, a
  * temporary view of it when committed; a temporary view of the parent).
  * Going through mounts gives the merged tree on every driver (overlay's
- * upper dir alone is not the tree); views are cheap on all three drivers
- * (vfs and btrfs: the committed tree itself, overlay: a lower stack).
+ * upper dir alone is not the tree).  A committed tree the driver keeps
+ * whole and read-only (SNAP_DRIVER_CAP_FROZEN_TREE: btrfs' read-only
+ * subvolume) is read where it is instead: a view there is no bind of it
+ * (vfs) or lower stack (overlay) but a new snapshot, a transaction commit
+ * to make and a subvolume deletion to drop, whose inodes are new to the
+ * page cache, so every file the diff reads comes off the disk again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -206,6 +210,25 @@ static void hook_ctx_done(struct hook_ctx *h)
 	h->lower = NULL;
 }
 
+/* A directory fd of `ref`'s tree, side i: where the driver keeps it when
+ * committed and frozen there, else mounted read-only on targets[i]. */
+static int tree_open(struct diff_trees *t, int i, const struct snap_ref *ref, int *ret_fd,
+		     struct snap_error *err)
+{
+	const struct snap_driver *drv = snap_core_driver(t->core);
+	bool committed = ref->kind == SNAP_KIND_COMMITTED;
+	if (committed && snap_drv_frozen_tree(drv))
+		return snap_drv_open_tree(drv, snap_core_driver_state(t->core), ref, ret_fd, err);
+	int r = mount_tree(t, i, ref->key, committed, err);
+	if (r < 0)
+		return r;
+	int fd = open(t->targets[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return snap_error_set(err, negative_errno(), "open %s: %s", t->targets[i], strerror(errno));
+	*ret_fd = fd;
+	return 0;
+}
+
 static int diff_trees_open(struct snap_core *core, const char *key, struct diff_trees *t,
 			   struct snap_error *err)
 {
@@ -226,16 +249,14 @@ static int diff_trees_open(struct snap_core *core, const char *key, struct diff_
 			return snap_error_set(err, negative_errno(), "mkdir %s: %s", t->targets[i],
 					      strerror(errno));
 	}
-	r = mount_tree(t, 0, key, t->chain.self.kind == SNAP_KIND_COMMITTED, err);
+	r = tree_open(t, 0, &t->chain.self, &t->newfd, err);
 	if (r == 0 && t->chain.n > 0)
-		r = mount_tree(t, 1, t->chain.parents[0].key, true, err);
+		r = tree_open(t, 1, &t->chain.parents[0], &t->oldfd, err);
 	if (r < 0)
 		return r;
-	/* Without a parent, "old" stays the empty directory. */
-	t->newfd = open(t->targets[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
-	t->oldfd = open(t->targets[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (t->newfd < 0 || t->oldfd < 0)
-		return snap_error_set(err, negative_errno(), "open diff trees: %s", strerror(errno));
+	/* Without a parent, "old" is the empty directory. */
+	if (t->oldfd < 0 && (t->oldfd = open(t->targets[1], O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return snap_error_set(err, negative_errno(), "open %s: %s", t->targets[1], strerror(errno));
 	return 0;
 }
 

@@ -59,6 +59,13 @@ bool snap_drv_has(const struct snap_driver *drv, enum snap_drv_method m)
 	return false;
 }
 
+bool snap_drv_frozen_tree(const struct snap_driver *drv)
+{
+	/* The flag appeared in minor 1: a minor-0 driver never meant it. */
+	return SNAP_ABI_MINOR_OF(drv->abi_version) >= 1 && (drv->caps & SNAP_DRIVER_CAP_FROZEN_TREE) &&
+	       snap_drv_has(drv, SNAP_DRV_OPEN_TREE);
+}
+
 /* Postcondition of every method: a failure carries a message. */
 static int drv_result(const struct snap_driver *drv, const char *method, const struct snap_ref *snap,
 		      int r, struct snap_error *err)
@@ -327,6 +334,13 @@ int snap_drv_open_tree(const struct snap_driver *drv, void *state, const struct 
 				      snap->key);
 	if (!snap_drv_has(drv, SNAP_DRV_OPEN_TREE))
 		return snap_error_set(err, -EOPNOTSUPP, "driver '%s' cannot open the tree of snapshot '%s'",
+				      drv->name, snap->key);
+	/* A committed snapshot's own tree is only whole, and safe to read
+	 * unmounted, where the driver says so. */
+	if (snap->kind == SNAP_KIND_COMMITTED && !snap_drv_frozen_tree(drv))
+		return snap_error_set(err, -EINVAL,
+				      "driver '%s': open_tree of committed snapshot '%s': the driver does not "
+				      "keep committed trees whole and read-only",
 				      drv->name, snap->key);
 	int fd = -EBADF;
 	snap_error_clear(err);

@@ -36,6 +36,9 @@ enum snap_drv_method {
 	SNAP_DRV_INFO,
 };
 bool snap_drv_has(const struct snap_driver *drv, enum snap_drv_method m);
+/* Can a committed snapshot's tree be read where open_tree gives it
+ * (SNAP_DRIVER_CAP_FROZEN_TREE, and open_tree there)? */
+bool snap_drv_frozen_tree(const struct snap_driver *drv);
 
 /* probe NULL: the driver runs everywhere (0). */
 int snap_drv_probe(const struct snap_driver *drv, const char *root, struct snap_error *err);
@@ -57,7 +60,8 @@ int snap_drv_remove(const struct snap_driver *drv, void *state, const struct sna
  * links once). */
 int snap_drv_usage(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
 		   struct snap_usage *ret, struct snap_error *err);
-/* open_tree NULL: -EOPNOTSUPP. */
+/* open_tree NULL: -EOPNOTSUPP.  A committed snapshot: -EINVAL unless
+ * snap_drv_frozen_tree(). */
 int snap_drv_open_tree(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
 		       int *ret_dirfd, struct snap_error *err);
 /* diff NULL: -EOPNOTSUPP (the caller walks both trees). */

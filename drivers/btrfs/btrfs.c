@@ -387,6 +387,8 @@ static int btrfs_usage(void *state, const struct snap_ref *snap, struct snap_usa
 	return 0;
 }
 
+/* Active: the writable subvolume; committed (SNAP_DRIVER_CAP_FROZEN_TREE):
+ * the read-only one, whole. */
 static int btrfs_open_tree(void *state, const struct snap_ref *snap, int *ret_dirfd,
 			   struct snap_error *err)
 {
@@ -446,7 +448,10 @@ static int btrfs_info(void *state, void (*emit)(void *ctx, const char *key, cons
 const struct snap_driver snap_btrfs_driver = {
 	.abi_version = SNAP_DRIVER_ABI_VERSION,
 	.name = SNAP_DRIVER_NAME("btrfs"),
-	.caps = SNAP_DRIVER_CAP_FAST_DIFF | SNAP_DRIVER_CAP_O1_CREATE,
+	/* A committed snapshot is a read-only subvolume holding its whole
+	 * tree: the core reads it there rather than through a view, which
+	 * here is a snapshot of its own (see core/layer/layer.c). */
+	.caps = SNAP_DRIVER_CAP_FAST_DIFF | SNAP_DRIVER_CAP_O1_CREATE | SNAP_DRIVER_CAP_FROZEN_TREE,
 	.probe = btrfs_probe,
 	.open = btrfs_open,
 	.close = btrfs_close,

@@ -5,10 +5,13 @@
  * changed through the core's tree fd; the core's layer diff (the driver's
  * fast diff) must equal the generic one byte for byte, and the driver's
  * fast diff must accept the chain the core hands it after the core's own
- * diff work (views of the parent made and removed meanwhile).
+ * diff work (views of the parent made and removed meanwhile).  A committed
+ * snapshot is diffed and verified in its own read-only subvolume: no view
+ * (a snapshot of its own, a transaction to make and one to delete) is made.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +23,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <btrfsutil.h>
+#include <linux/btrfs_tree.h>
 
 #include <cmocka.h>
 
@@ -148,6 +153,139 @@ static void test_core_diff_fast_equals_generic(void **state)
 	assert_int_equal(btrfs_test_wait_loops(root, 0), 0);
 }
 
+/* The generation of the top-level subvolume, which holds ROOT/snapshots/<id>:
+ * creating or deleting a subvolume there (a view) changes it. */
+static uint64_t top_generation(const char *root)
+{
+	char snapdir[PATH_MAX];
+	snprintf(snapdir, sizeof(snapdir), "%s/snapshots", root);
+	_cleanup_close_ int fd = open(snapdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	/* Whatever is pending goes out first, so the generation is settled. */
+	assert_int_equal(syncfs(fd), 0);
+	struct btrfs_util_subvolume_info info;
+	assert_int_equal(btrfs_util_subvolume_info_fd(fd, BTRFS_FS_TREE_OBJECTID, &info), BTRFS_UTIL_OK);
+	return info.generation;
+}
+
+static void test_core_committed_in_place(void **state)
+{
+	char *root = *state; /* removed by root_teardown, also on failure */
+	int notices = 0;
+	struct snap_core_opts opts = { .root = root, .driver = "btrfs", .btrfs_size = "1G",
+				       .notice = notice_ignore, .notice_ctx = &notices };
+	struct snap_core *core = NULL;
+	OK(snap_core_open(&opts, &core, err));
+
+	OK(snap_prepare(core, "base-a", NULL, NULL, NULL, err));
+	int fd = -1;
+	OK(snap_core_open_tree(core, "base-a", &fd, err));
+	assert_int_equal(mkdirat(fd, "dir", 0755), 0);
+	tree_write(fd, "dir/kept", "kept\n");
+	tree_write(fd, "hello", "hello\n");
+	tree_write(fd, "file", "base\n");
+	close(fd);
+	OK(snap_commit(core, "base", "base-a", NULL, err));
+	OK(snap_prepare(core, "child-a", "base", NULL, NULL, err));
+	OK(snap_core_open_tree(core, "child-a", &fd, err));
+	tree_write(fd, "file", "child\n");
+	tree_write(fd, "added", "new\n");
+	assert_int_equal(unlinkat(fd, "hello", 0), 0);
+	close(fd);
+	struct snap_layer_digests active = { 0 }, committed = { 0 };
+	layer_of(core, "child-a", SNAP_DIFF_GENERIC, &active);
+	OK(snap_commit(core, "child", "child-a", NULL, err));
+
+	/* The same layer from the committed subvolume as from the active
+	 * one, and verify agrees, without a subvolume made or deleted. */
+	uint64_t gen = top_generation(root);
+	layer_of(core, "child", 0, &committed);
+	assert_string_equal(committed.diff_id, active.diff_id);
+	struct snap_layer_verify lv;
+	OK(snap_layer_verify(core, "child", active.diff_id, -1, &lv, err));
+	assert_true(lv.diff_id_match);
+	snap_layer_verify_done(&lv);
+	OK(snap_layer_verify(core, "base", "sha256:0", -1, &lv, err));
+	assert_false(lv.diff_id_match);
+	snap_layer_verify_done(&lv);
+	assert_int_equal(top_generation(root), gen);
+
+	OK(snap_remove(core, "child", err));
+	OK(snap_remove(core, "base", err));
+	snap_core_close(core);
+}
+
+/* Bytes this process has read so far (read, pread: /proc/self/io rchar). */
+static uint64_t rchar(void)
+{
+	FILE *f = fopen("/proc/self/io", "re");
+	assert_non_null(f);
+	char line[128];
+	uint64_t v = UINT64_MAX;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "rchar: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	assert_true(v != UINT64_MAX);
+	return v;
+}
+
+static void write_big(int dirfd, const char *name, char fill)
+{
+	static char buf[1 << 20];
+	memset(buf, fill, sizeof(buf));
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	/* A whole-second mtime, as a tar leaves it: the differ must then
+	 * look at the content. */
+	struct timespec t[2] = { { 1600000000, 0 }, { 1600000000, 0 } };
+	assert_int_equal(futimens(fd, t), 0);
+	assert_int_equal(fsync(fd), 0);
+}
+
+/* A file the child inherits untouched shares its parent's extents: the
+ * differ tells it unchanged without reading either copy; one rewritten
+ * with the same size and mtime is still found changed. */
+static void test_core_shared_extents_not_read(void **state)
+{
+	char *root = *state;
+	int notices = 0;
+	struct snap_core_opts opts = { .root = root, .driver = "btrfs", .btrfs_size = "1G",
+				       .notice = notice_ignore, .notice_ctx = &notices };
+	struct snap_core *core = NULL;
+	OK(snap_core_open(&opts, &core, err));
+	OK(snap_prepare(core, "base-a", NULL, NULL, NULL, err));
+	int fd = -1;
+	OK(snap_core_open_tree(core, "base-a", &fd, err));
+	write_big(fd, "kept", 'k');
+	write_big(fd, "rewritten", 'r');
+	close(fd);
+	OK(snap_commit(core, "base", "base-a", NULL, err));
+	OK(snap_prepare(core, "child-a", "base", NULL, NULL, err));
+	OK(snap_core_open_tree(core, "child-a", &fd, err));
+	write_big(fd, "rewritten", 'R');
+	close(fd);
+	OK(snap_commit(core, "child", "child-a", NULL, err));
+
+	uint64_t before = rchar();
+	struct snap_changes ch = { 0 };
+	OK(snap_layer_changes(core, "child", SNAP_DIFF_GENERIC, &ch, err));
+	uint64_t read = rchar() - before;
+	assert_int_equal(ch.n, 1);
+	assert_int_equal(ch.v[0].kind, SNAP_CHANGE_MODIFY);
+	assert_string_equal(ch.v[0].path[0] == '/' ? ch.v[0].path + 1 : ch.v[0].path, "rewritten");
+	snap_changes_done(&ch);
+	/* "rewritten" is read up to its first differing block (64 KiB from
+	 * each tree); "kept" (1 MiB in each) in neither. */
+	if (read >= (1u << 20))
+		fail_msg("the diff read %" PRIu64 " bytes: the shared copy of 'kept' was read", read);
+
+	OK(snap_remove(core, "child", err));
+	OK(snap_remove(core, "base", err));
+	snap_core_close(core);
+}
+
 int main(void)
 {
 	const char *why = btrfs_test_skip_reason();
@@ -162,6 +300,8 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		CASE(test_core_diff_fast_equals_generic),
+		CASE(test_core_committed_in_place),
+		CASE(test_core_shared_extents_not_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

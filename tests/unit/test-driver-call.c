@@ -205,6 +205,45 @@ static void test_optional_methods(void **state)
 	ut_rm_rf(tmpl);
 }
 
+static int frozen_calls;
+static int frozen_open_tree(void *state, const struct snap_ref *s, int *ret, struct snap_error *err)
+{
+	frozen_calls++;
+	*ret = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return *ret < 0 ? snap_error_set(err, -errno, "open /") : 0;
+}
+
+/* A committed snapshot's tree through open_tree: only from a driver that
+ * sets SNAP_DRIVER_CAP_FROZEN_TREE (of minor 1 or later). */
+static void test_frozen_tree(void **state)
+{
+	struct snap_error err = { 0 };
+	struct snap_ref c = ref(SNAP_KIND_COMMITTED), a = ref(SNAP_KIND_ACTIVE);
+	struct snap_driver d = bad_driver;
+	d.open_tree = frozen_open_tree;
+	int fd = -1;
+	frozen_calls = 0;
+	assert_false(snap_drv_frozen_tree(&d));
+	ut_fails(snap_drv_open_tree(&d, NULL, &c, &fd, &err), -EINVAL, &err);
+	assert_non_null(strstr(err.message, "committed"));
+	assert_int_equal(frozen_calls, 0);
+	ut_ok(snap_drv_open_tree(&d, NULL, &a, &fd, &err), &err);
+	close(fd);
+
+	d.caps = SNAP_DRIVER_CAP_FROZEN_TREE;
+	assert_true(snap_drv_frozen_tree(&d));
+	ut_ok(snap_drv_open_tree(&d, NULL, &c, &fd, &err), &err);
+	close(fd);
+	assert_int_equal(frozen_calls, 2);
+
+	/* The flag without open_tree, or from a minor-0 driver: not frozen. */
+	d.abi_version = SNAP_DRIVER_ABI_MAJOR << 16;
+	assert_false(snap_drv_frozen_tree(&d));
+	d.abi_version = SNAP_DRIVER_ABI_VERSION;
+	d.open_tree = NULL;
+	assert_false(snap_drv_frozen_tree(&d));
+}
+
 /* ---- the loader ---------------------------------------------------------- */
 
 static void test_loader_plugins(void **state)
@@ -297,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_postconditions),
 		cmocka_unit_test(test_argument_checks),
 		cmocka_unit_test(test_optional_methods),
+		cmocka_unit_test(test_frozen_tree),
 		cmocka_unit_test(test_loader_plugins),
 		cmocka_unit_test_setup_teardown(test_core_on_plugin, ut_setup_noopen, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_plugin_warnings_reach_notice, ut_setup_noopen, ut_teardown),

@@ -232,6 +232,12 @@ struct snap_driver_opts {
 /* Driver capability flags. */
 #define SNAP_DRIVER_CAP_FAST_DIFF 0x1u  /* diff() reads only what changed */
 #define SNAP_DRIVER_CAP_O1_CREATE 0x2u  /* create() does not copy the parent */
+/* since v1: open_tree() of a COMMITTED snapshot gives its whole tree (no
+ * layers below it to merge), read-only on disk (btrfs: the read-only
+ * subvolume).  The core then reads a committed tree there to diff or verify
+ * it, instead of creating, mounting and removing a view of it.  A driver
+ * that does not set it (older ones cannot) gets the view. */
+#define SNAP_DRIVER_CAP_FROZEN_TREE 0x4u
 
 /* Whiteout request for apply_whiteout(). */
 enum snap_whiteout_kind {
@@ -279,7 +285,9 @@ struct snap_driver {
 		     struct snap_error *err);
 
 	/* Directory fd of the snapshot's own writable tree, where a layer is
-	 * applied (vfs, btrfs: the full tree; overlay: the upper dir). */
+	 * applied (vfs, btrfs: the full tree; overlay: the upper dir).  With
+	 * SNAP_DRIVER_CAP_FROZEN_TREE also asked for a committed snapshot's
+	 * tree, which the core only reads. */
 	int (*open_tree)(void *state, const struct snap_ref *snap, int *ret_dirfd,
 			 struct snap_error *err);
 
