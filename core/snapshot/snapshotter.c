@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core-internal.h"
@@ -121,6 +122,18 @@ static void abandon_created(struct snap_core *core, int64_t id, const char *key,
 	    snap_txn_commit(&txn, &e) < 0)
 		snap_core_notice(core, "warning: snapshot '%s' left half-created (run check --repair): %s",
 				 key, e.message);
+}
+
+/* The coarse realtime clock, which the kernel stamps ctimes from (or from
+ * a later fine-grained reading): an inode changed after this call gets a
+ * ctime at or after it, even within the same tick.  A fine clock could
+ * read later than the ctime of a write that follows it in the same tick. */
+static int64_t prepared_now(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) < 0)
+		return 0; /* unknown: the differ reads every candidate */
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int create_snapshot(struct snap_core *core, int kind, const char *key, const char *parent,
@@ -224,6 +237,10 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 		abandon_created(core, id, key, kind);
 		return r;
 	}
+	/* Taken once the tree is built, not at insert: vfs copies the parent
+	 * in create, and the copies' ctimes must come before it (struct
+	 * snap_ref's prepared_ns; the differ reads files written after it). */
+	int64_t prepared_ns = prepared_now();
 
 	_cleanup_(snap_mounts_done) struct snap_mounts mounts = { 0 };
 	if (ret_mounts) {
@@ -240,7 +257,7 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 		_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
 		r = snap_txn_begin(core->store, &txn, err);
 		if (r >= 0)
-			r = snap_row_set_state(core, id, SNAP_ROW_READY, err);
+			r = snap_row_publish(core, id, prepared_ns, err);
 		if (r >= 0 && sqlite3_changes(snap_store_db(core->store)) != 1)
 			r = snap_error_set(err, -ESTALE, "row of snapshot %lld vanished", (long long)id);
 		if (r >= 0)
