@@ -141,6 +141,12 @@ static const char *const migrations[] = {
 	 * WorkingDir, User as JSON), which `commit` writes into the new image
 	 * as docker commit does; '{}' for containers of older versions. */
 	"ALTER TABLE containers ADD COLUMN config TEXT NOT NULL DEFAULT '{}';",
+	/* 6: when the driver had finished building the snapshot (struct
+	 * snap_ref's prepared_ns: the differ reads the content of a file
+	 * written after it).  created_ns cannot serve: it is taken before the
+	 * driver copies the parent (vfs) and a commit resets it.  0 for the
+	 * snapshots of older versions: unknown, every file may be read. */
+	"ALTER TABLE snapshots ADD COLUMN prepared_ns INTEGER NOT NULL DEFAULT 0;",
 };
 
 struct stmt_cache_entry {

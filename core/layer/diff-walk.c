@@ -32,7 +32,7 @@ int snap_diff_walk_changed(struct snap_diff_walk *d, int old_dirfd, int new_dirf
 			   const struct stat *os, const struct stat *ns)
 {
 	const char *step = "compare";
-	int r = snap_entry_changed(old_dirfd, new_dirfd, name, os, ns, &step);
+	int r = snap_entry_changed(old_dirfd, new_dirfd, name, os, ns, d->prepared_ns, &step);
 	if (r < 0)
 		return snap_error_set(d->err, r, "%s: %s '%s': %s", d->what, step, d->path, strerror(-r));
 	return r;

@@ -23,6 +23,7 @@ struct snap_diff_walk {
 	struct snap_error *err;
 	int src_root;     /* handed to the sink with every ADD and MODIFY */
 	const char *what; /* the prefix of every message: "diff", "overlay diff" */
+	int64_t prepared_ns; /* the new tree's snap_ref.prepared_ns; 0: unknown (entry-compare.h) */
 	char path[PATH_MAX];
 };
 

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -108,8 +110,23 @@ static int same_content(int ofd, int nfd, const char *name, off_t size, const ch
 	return 1;
 }
 
+/* Whether the inode behind *ns may have been written since the snapshot
+ * was prepared at prepared_ns (0: unknown, so it may).  Every write, rename,
+ * link count or metadata change sets the ctime from the coarse realtime
+ * clock (or a later fine-grained time), truncated to the filesystem's
+ * granularity; the core took prepared_ns from that coarse clock after the
+ * driver had built the tree, so a later change never gets an earlier ctime
+ * and the comparison is >=: a change within the same tick ties. */
+static bool written_since(const struct stat *ns, int64_t prepared_ns)
+{
+	if (prepared_ns <= 0)
+		return true;
+	int64_t sec = prepared_ns / 1000000000, nsec = prepared_ns % 1000000000;
+	return ns->st_ctim.tv_sec > sec || (ns->st_ctim.tv_sec == sec && ns->st_ctim.tv_nsec >= nsec);
+}
+
 int snap_entry_changed(int old_dirfd, int new_dirfd, const char *name, const struct stat *os,
-		       const struct stat *ns, const char **ret_step)
+		       const struct stat *ns, int64_t prepared_ns, const char **ret_step)
 {
 	if (os->st_mode != ns->st_mode || os->st_uid != ns->st_uid || os->st_gid != ns->st_gid)
 		return 1;
@@ -140,7 +157,16 @@ int snap_entry_changed(int old_dirfd, int new_dirfd, const char *name, const str
 	}
 	if (!snap_xattrs_equal(&xa, &xb))
 		return 1;
-	if (S_ISREG(ns->st_mode) && ns->st_mtim.tv_nsec == 0 && ns->st_size > 0) {
+	/* Metadata all agree.  The bytes may still differ: a file renamed
+	 * over (or exchanged with) another of the same size and mtime, or
+	 * rewritten within one timer tick, keeps every field compared above.
+	 * Read the content of a file whose inode changed since the snapshot
+	 * was prepared, and of one whose mtime lost its nanoseconds (a tar's
+	 * or a coarse filesystem's, where equal mtimes say little).  A file
+	 * the driver only copied or shared at prepare time is older than
+	 * prepared_ns and holds its parent's bytes: it is not read. */
+	if (S_ISREG(ns->st_mode) && ns->st_size > 0 &&
+	    (ns->st_mtim.tv_nsec == 0 || written_since(ns, prepared_ns))) {
 		r = same_content(old_dirfd, new_dirfd, name, ns->st_size, ret_step);
 		return r < 0 ? r : !r;
 	}

@@ -5,10 +5,10 @@
  * changed to a change sink.  Works for every driver; the drivers' fast
  * paths (overlay upper scan, btrfs generations) must report the same set.
  *
- * What counts as modified follows containerd's continuity/fs rules: type,
- * mode, owner, size, mtime (ns), device number, link target, xattrs; the
- * content is only compared when size and mtime agree but the mtime has no
- * nanoseconds, i.e. the filesystem or a tar may have truncated it.
+ * What counts as modified is core/layer/entry-compare.h's rule: containerd's
+ * continuity/fs rules (type, mode, owner, size, mtime (ns), device number,
+ * link target, xattrs), and the content when those agree but the file was
+ * written since the snapshot was prepared or its mtime has no nanoseconds.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -95,10 +95,11 @@ static int walk(struct snap_diff_walk *d, int ofd, int nfd, size_t len)
 	return 0;
 }
 
-int snap_diff_trees(int old_dirfd, int new_dirfd, struct snap_change_sink *sink,
+int snap_diff_trees(int old_dirfd, int new_dirfd, int64_t prepared_ns, struct snap_change_sink *sink,
 		    struct snap_error *err)
 {
-	struct snap_diff_walk d = { .sink = sink, .err = err, .src_root = new_dirfd, .what = "diff" };
+	struct snap_diff_walk d = { .sink = sink, .err = err, .src_root = new_dirfd, .what = "diff",
+				    .prepared_ns = prepared_ns };
 	return walk(&d, old_dirfd, new_dirfd, 0);
 }
 
@@ -108,7 +109,7 @@ int snap_layer_diff_dirfd(int old_dirfd, int new_dirfd, int fd, const struct sna
 	struct snap_diff_collector *c = NULL;
 	if (snap_diff_collector_new(new_dirfd, old_dirfd, &c) < 0)
 		return snap_error_set(err, -ENOMEM, "diff: out of memory");
-	int r = snap_diff_trees(old_dirfd, new_dirfd, snap_diff_collector_sink(c), err);
+	int r = snap_diff_trees(old_dirfd, new_dirfd, 0, snap_diff_collector_sink(c), err);
 	if (r == 0)
 		r = snap_diff_collector_write(c, fd, opts ? opts->compression : SNAP_COMPRESS_NONE, ret, err);
 	snap_diff_collector_free(c);
@@ -121,7 +122,7 @@ int snap_layer_changes_dirfd(int old_dirfd, int new_dirfd, struct snap_changes *
 	struct snap_diff_collector *c = NULL;
 	if (snap_diff_collector_new(new_dirfd, old_dirfd, &c) < 0)
 		return snap_error_set(err, -ENOMEM, "diff: out of memory");
-	int r = snap_diff_trees(old_dirfd, new_dirfd, snap_diff_collector_sink(c), err);
+	int r = snap_diff_trees(old_dirfd, new_dirfd, 0, snap_diff_collector_sink(c), err);
 	if (r == 0)
 		r = snap_diff_collector_changes(c, ret, err);
 	snap_diff_collector_free(c);

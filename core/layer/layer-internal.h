@@ -111,11 +111,13 @@ int snap_diff_collector_changes(struct snap_diff_collector *c, struct snap_chang
 /* ---- the generic differ (layer-diff.c) ---- */
 
 /* Walk `old_dirfd` (the parent tree) and `new_dirfd` in parallel and send
- * every change to sink; src_dirfd of ADD/MODIFY is new_dirfd. */
-int snap_diff_trees(int old_dirfd, int new_dirfd, struct snap_change_sink *sink,
+ * every change to sink; src_dirfd of ADD/MODIFY is new_dirfd.  prepared_ns:
+ * the new snapshot's (struct snap_ref), 0 when unknown (entry-compare.h). */
+int snap_diff_trees(int old_dirfd, int new_dirfd, int64_t prepared_ns, struct snap_change_sink *sink,
 		    struct snap_error *err);
 
-/* Generic diff of two trees straight to a layer tar. */
+/* Generic diff of two trees straight to a layer tar, prepare time unknown
+ * (every regular file whose metadata match is read). */
 int snap_layer_diff_dirfd(int old_dirfd, int new_dirfd, int fd, const struct snap_diff_opts *opts,
 			  struct snap_layer_digests *ret, struct snap_error *err);
 int snap_layer_changes_dirfd(int old_dirfd, int new_dirfd, struct snap_changes *ret,
@@ -133,7 +135,10 @@ struct snap_xattrs {
 	size_t n;
 };
 
-/* Never taken from a layer nor written to one: overlayfs' own metadata. */
+/* Never taken from a layer nor written to one, nor compared by the differ:
+ * names private to the filesystem that stores them, overlayfs' own metadata
+ * (trusted.overlay.*, user.overlay.*) and xfs' second name for a POSIX ACL
+ * (trusted.SGI_ACL_FILE, trusted.SGI_ACL_DEFAULT). */
 bool snap_xattr_is_private(const char *name);
 /* Read every xattr of `name` in `dirfd` without following a symlink, sorted
  * by name, private ones left out unless `all`.  Returns 0 or -errno. */

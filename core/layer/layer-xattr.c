@@ -16,7 +16,15 @@
 
 bool snap_xattr_is_private(const char *name)
 {
-	return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0;
+	if (strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0)
+		return true;
+	/* xfs lists a POSIX ACL twice: as system.posix_acl_access (or
+	 * _default), the portable form every filesystem with ACLs reads and
+	 * writes, and as trusted.SGI_ACL_FILE (SGI_ACL_DEFAULT), the same ACL
+	 * in xfs' on-disk layout.  Only the first means anything elsewhere:
+	 * applied on ext4 or btrfs the second is a stray trusted xattr, and
+	 * a layer holding both names one ACL twice. */
+	return strcmp(name, "trusted.SGI_ACL_FILE") == 0 || strcmp(name, "trusted.SGI_ACL_DEFAULT") == 0;
 }
 
 static int proc_path(char *buf, size_t size, int dirfd, const char *name)

@@ -286,7 +286,7 @@ static int collect(struct diff_trees *t, unsigned flags, struct snap_diff_collec
 		if (snap_diff_collector_new(t->newfd, t->oldfd, &c) < 0)
 			return snap_error_set(err, -ENOMEM, "out of memory");
 	}
-	int r = snap_diff_trees(t->oldfd, t->newfd, snap_diff_collector_sink(c), err);
+	int r = snap_diff_trees(t->oldfd, t->newfd, t->chain.self.prepared_ns, snap_diff_collector_sink(c), err);
 	if (r < 0) {
 		snap_diff_collector_free(c);
 		return r;
@@ -370,7 +370,7 @@ int snap_layer_verify(struct snap_core *core, const char *key, const char *expec
 		tee.next = snap_diff_collector_sink(c);
 		/* The generic walk, never a fast diff: what is on disk is the
 		 * question, not what a driver remembers having changed. */
-		r = snap_diff_trees(t.oldfd, t.newfd, &tee.sink, err);
+		r = snap_diff_trees(t.oldfd, t.newfd, t.chain.self.prepared_ns, &tee.sink, err);
 	}
 	/* The canonical tar is hashed as it is written; /dev/null keeps no byte. */
 	_cleanup_close_ int devnull = r == 0 ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -EBADF;

@@ -34,6 +34,7 @@ int snap_row_read(sqlite3_stmt *st, struct snap_row *ret)
 	r.has_usage = sqlite3_column_type(st, 8) != SQLITE_NULL;
 	r.size = sqlite3_column_int64(st, 8);
 	r.inodes = sqlite3_column_int64(st, 9);
+	r.prepared_ns = sqlite3_column_int64(st, 10);
 	if (!r.key || (pk && !r.parent_key)) {
 		snap_row_done(&r);
 		return -ENOMEM;
@@ -205,6 +206,13 @@ int snap_row_set_state(struct snap_core *core, int64_t id, int state, struct sna
 	return snap_row_exec(core, sql, id, state, err);
 }
 
+int snap_row_publish(struct snap_core *core, int64_t id, int64_t prepared_ns, struct snap_error *err)
+{
+	static const char sql[] = "UPDATE snapshots SET state = 0, prepared_ns = ?2 WHERE id = ?1";
+	_Static_assert(SNAP_ROW_READY == 0, "the statement publishes with state 0");
+	return snap_row_exec(core, sql, id, prepared_ns, err);
+}
+
 int snap_row_delete(struct snap_core *core, int64_t id, struct snap_error *err)
 {
 	static const char sql[] = "DELETE FROM snapshots WHERE id = ?1";
@@ -297,11 +305,11 @@ void snap_chain_done(struct snap_chain_owned *c)
 }
 
 static int ref_fill(struct snap_core *core, struct chain_storage *cs, size_t slot, int64_t id, const char *key,
-		    int kind, struct snap_ref *ref, struct snap_error *err)
+		    int kind, int64_t prepared_ns, struct snap_ref *ref, struct snap_error *err)
 {
 	char path[PATH_MAX];
 	snap_core_snapshot_path(core, (uint64_t)id, path, sizeof(path));
-	*ref = (struct snap_ref){ .id = (uint64_t)id, .kind = kind };
+	*ref = (struct snap_ref){ .id = (uint64_t)id, .kind = kind, .prepared_ns = prepared_ns };
 	ref->key = chain_strdup(cs, key);
 	ref->path = chain_strdup(cs, path);
 	if (!ref->key || !ref->path)
@@ -339,7 +347,7 @@ static int chain_build(struct snap_core *core, const struct snap_row *self, bool
 		"  UNION ALL"
 		"  SELECT s.parent_id, c.depth + 1 FROM snapshots s JOIN chain c ON s.id = c.id"
 		"  WHERE s.parent_id IS NOT NULL"
-		") SELECT s.id, s.key, s.kind FROM chain c JOIN snapshots s ON s.id = c.id ORDER BY c.depth";
+		") SELECT s.id, s.key, s.kind, s.prepared_ns FROM chain c JOIN snapshots s ON s.id = c.id ORDER BY c.depth";
 	_cleanup_(snap_chain_done) struct snap_chain_owned c = { 0 };
 	struct chain_storage *cs = calloc(1, sizeof(*cs));
 	if (!cs)
@@ -350,6 +358,7 @@ static int chain_build(struct snap_core *core, const struct snap_row *self, bool
 		int64_t id;
 		char *key;
 		int kind;
+		int64_t prepared_ns;
 	} *links = NULL;
 	size_t n = 0;
 	if (parents) {
@@ -367,6 +376,7 @@ static int chain_build(struct snap_core *core, const struct snap_row *self, bool
 			links[n].id = sqlite3_column_int64(st, 0);
 			links[n].key = chain_strdup(cs, (const char *)sqlite3_column_text(st, 1));
 			links[n].kind = sqlite3_column_int(st, 2);
+			links[n].prepared_ns = sqlite3_column_int64(st, 3);
 			n++;
 		}
 		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -385,12 +395,13 @@ static int chain_build(struct snap_core *core, const struct snap_row *self, bool
 		return snap_error_set(err, -ENOMEM, "snapshot chain: out of memory");
 	}
 	cs->n_labels = n + 1;
-	int r = ref_fill(core, cs, 0, self->id, self->key, self->kind, &c.self, err);
+	int r = ref_fill(core, cs, 0, self->id, self->key, self->kind, self->prepared_ns, &c.self, err);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		if (!links[i].key)
 			r = snap_error_set(err, -ENOMEM, "snapshot chain: out of memory");
 		else
-			r = ref_fill(core, cs, i + 1, links[i].id, links[i].key, links[i].kind, &c.parents[i], err);
+			r = ref_fill(core, cs, i + 1, links[i].id, links[i].key, links[i].kind, links[i].prepared_ns,
+				     &c.parents[i], err);
 	}
 	free(links);
 	if (r < 0)

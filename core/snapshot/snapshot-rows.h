@@ -22,6 +22,7 @@ struct snap_row {
 	int kind;
 	int state;
 	int64_t created_ns, updated_ns;
+	int64_t prepared_ns; /* struct snap_ref's; 0: unknown */
 	int64_t size, inodes;
 	bool has_usage;
 };
@@ -30,7 +31,7 @@ struct snap_row {
  * snapshots s LEFT JOIN snapshots p ON p.id = s.parent_id ...". */
 #define SNAP_ROW_COLUMNS                                                                    \
 	"s.id, s.key, s.parent_id, p.key, s.kind, s.state, s.created_ns, s.updated_ns, " \
-	"s.size, s.inodes"
+	"s.size, s.inodes, s.prepared_ns"
 
 void snap_row_done(struct snap_row *r);
 int snap_row_read(sqlite3_stmt *st, struct snap_row *ret);
@@ -45,6 +46,8 @@ int snap_row_labels_store(struct snap_core *core, int64_t id, const struct snap_
 /* Run `sql` with ?1 = id and ?2 = a. */
 int snap_row_exec(struct snap_core *core, const char *sql, int64_t id, int64_t a, struct snap_error *err);
 int snap_row_set_state(struct snap_core *core, int64_t id, int state, struct snap_error *err);
+/* Publish a created snapshot: state READY, prepared_ns recorded. */
+int snap_row_publish(struct snap_core *core, int64_t id, int64_t prepared_ns, struct snap_error *err);
 int snap_row_delete(struct snap_core *core, int64_t id, struct snap_error *err);
 int snap_row_children(struct snap_core *core, int64_t id, int64_t *ret, struct snap_error *err);
 /* snap_info from a row; takes the row's key and parent strings. */

@@ -546,7 +546,7 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 		return FALLBACK("tree search of subvolume %" PRIu64 ": %s", nf.id, strerror(-r));
 
 	_cleanup_(fast_differ_done) struct fast_differ d = {
-		.w = { .sink = sink, .err = err, .src_root = nfd, .what = "diff" },
+		.w = { .sink = sink, .err = err, .src_root = nfd, .what = "diff", .prepared_ns = snap->prepared_ns },
 	};
 	for (size_t i = 0; i < cand.n; i++) {
 		struct item_lookup l = { 0 };

@@ -269,7 +269,8 @@ int ovl_diff(void *state, const struct snap_ref *snap, const struct snap_chain *
 		return snap_error_prefix(err, "overlay diff of '%.64s'", snap->key);
 
 	struct differ d = {
-		.w = { .sink = sink, .err = err, .src_root = parents->n > 0 ? mfd : ufd, .what = "overlay diff" },
+		.w = { .sink = sink, .err = err, .src_root = parents->n > 0 ? mfd : ufd, .what = "overlay diff",
+		       .prepared_ns = snap->prepared_ns },
 		.xprefix = (own & OVL_OPT_USERXATTR) ? "user.overlay." : "trusted.overlay.",
 	};
 	if (parents->n == 0)

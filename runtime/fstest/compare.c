@@ -209,16 +209,43 @@ static int compare_one(struct fst_run *run, size_t ci)
 	return r;
 }
 
+static bool obs_has(const struct fst_obs_list *l, const char *scenario, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].scenario, scenario) == 0 && strcmp(l->v[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* What a scenario's committed layer must hold (fst_scenario.layer), on
+ * every configuration: a missing entry is unexpected even on the reference. */
+static int check_layer(struct fst_run *run, size_t ci)
+{
+	const struct fst_obs_list *G = &run->configs[ci].obs;
+	for (size_t i = 0; i < run->n_sc; i++)
+		for (const char *const *k = run->sc[i]->layer; k && *k; k++)
+			if (!obs_has(G, run->sc[i]->name, *k)) {
+				struct fst_obs o = { .scenario = (char *)run->sc[i]->name, .key = (char *)*k };
+				int r = diff_add(run, ci, &o, "layer", "yes", "no", "", "");
+				if (r < 0)
+					return r;
+			}
+	return 0;
+}
+
 int fst_compare(struct fst_run *run)
 {
 	for (size_t i = 0; i < run->n_configs; i++) {
 		struct fst_config *c = &run->configs[i];
 		if (c->status != FST_DONE)
 			continue;
+		int r = check_layer(run, i);
+		if (r < 0)
+			return r;
 		c->ref = find_ref(run, i);
 		if (c->ref < 0)
 			continue;
-		int r = compare_one(run, i);
+		r = compare_one(run, i);
 		if (r < 0)
 			return r;
 	}

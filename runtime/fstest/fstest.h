@@ -72,6 +72,11 @@ struct fst_scenario {
 	const struct fst_op *setup; /* in the lower (committed) layer */
 	const struct fst_op *steps; /* in the snapshot above it */
 	bool meta_only;             /* the steps change metadata only: with metacopy no data is copied up */
+	/* Observation keys ("diff g") the committed layer must hold on every
+	 * configuration, the reference included, NULL-terminated (NULL: none).
+	 * Where all drivers share a mistake (the differ is one), comparing
+	 * with vfs cannot see it: this says what is right outright. */
+	const char *const *layer;
 };
 
 struct fst_family {

@@ -45,6 +45,9 @@
 #define NOOPS NULL
 #define SC(n, w, su, st) { .name = (n), .what = (w), .setup = (su), .steps = (st) }
 #define SC_META(n, w, su, st) { .name = (n), .what = (w), .setup = (su), .steps = (st), .meta_only = true }
+/* A scenario whose committed layer must hold the given keys ("diff PATH"). */
+#define SC_LAYER(n, w, su, st, ...) \
+	{ .name = (n), .what = (w), .setup = (su), .steps = (st), .layer = (const char *const[]){ __VA_ARGS__, NULL } }
 
 /* A file capability (struct vfs_cap_data, revision 2): cap_net_bind_service
  * permitted and effective. */

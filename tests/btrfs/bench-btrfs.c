@@ -171,7 +171,7 @@ static void bench_diff(struct snap_ref *base, int files, double *fast, double *g
 
 		n = 0;
 		t0 = now_ms();
-		if (snap_diff_trees(bfd, cfd, &sink, &err) < 0)
+		if (snap_diff_trees(bfd, cfd, 0, &sink, &err) < 0)
 			DIE("generic diff: %s", err.message);
 		tg[k] = now_ms() - t0;
 		*n_generic = n;

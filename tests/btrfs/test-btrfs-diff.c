@@ -169,7 +169,7 @@ static void collect(int oldfd, int newfd, bool fast, struct fixture *f, struct s
 		struct snap_chain chain = { .refs = &f->base, .n = 1 };
 		r = drv->diff(f->state, child, &chain, snap_diff_collector_sink(c), &err);
 	} else {
-		r = snap_diff_trees(oldfd, newfd, snap_diff_collector_sink(c), &err);
+		r = snap_diff_trees(oldfd, newfd, 0, snap_diff_collector_sink(c), &err);
 	}
 	if (r < 0)
 		fail_msg("%s diff: %s", fast ? "fast" : "generic", err.message);

@@ -291,7 +291,7 @@ static void bench_diff(struct th *t, int files)
 		s.opaque = &ng;
 		ng = 0;
 		t0 = now_ms();
-		check(snap_diff_trees(oldfd, newfd, &s, &e), &e, "generic diff");
+		check(snap_diff_trees(oldfd, newfd, t->snaps[c].ref.prepared_ns, &s, &e), &e, "generic diff");
 		gen[i] = now_ms() - t0;
 
 		int out = memfd_create("layer", MFD_CLOEXEC);

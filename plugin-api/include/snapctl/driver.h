@@ -143,7 +143,16 @@ struct snap_ref {
 	int kind;         /* enum snap_kind */
 	const struct snap_label *labels;
 	size_t n_labels;
-	uint64_t reserved[4];
+	/* When the snapshot's tree was fully built (create had returned),
+	 * in ns since the epoch from CLOCK_REALTIME_COARSE, the clock inode
+	 * ctimes come from: an entry whose ctime is earlier was copied or
+	 * shared by create and never written since.  0: unknown (a snapshot
+	 * prepared before the core recorded it, or a core older than this
+	 * field, which left it zero): every entry may have been written.
+	 * Since v1.1's reserved space; the fast diffs hand it to the shared
+	 * comparison (core/layer/entry-compare.h). */
+	int64_t prepared_ns;
+	uint64_t reserved[3];
 };
 
 /* The parents of a snapshot, nearest first; all are committed. */
