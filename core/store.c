@@ -141,6 +141,17 @@ static const char *const migrations[] = {
 	 * WorkingDir, User as JSON), which `commit` writes into the new image
 	 * as docker commit does; '{}' for containers of older versions. */
 	"ALTER TABLE containers ADD COLUMN config TEXT NOT NULL DEFAULT '{}';",
+	/* 6: layer trees unpacked from a durable blob but not synced
+	 * (--sync=blob, core/pending-trees.c): the boot they were written
+	 * in, and the blob and diff ID to check and rebuild them from after
+	 * a reboot.  The row goes with its snapshot. */
+	"CREATE TABLE pending_trees ("
+	"  snapshot_id INTEGER PRIMARY KEY REFERENCES snapshots(id) ON DELETE CASCADE,"
+	"  boot_id TEXT NOT NULL,"
+	"  blob_digest TEXT NOT NULL,"
+	"  diff_id TEXT NOT NULL,"
+	"  created_ns INTEGER NOT NULL"
+	");",
 };
 
 struct stmt_cache_entry {
