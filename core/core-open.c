@@ -589,8 +589,9 @@ int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, st
 		return r;
 	}
 	/* A writer settles the layer trees left unsynced (pending-trees.c):
-	 * one query when there are none. */
-	if (recorded && !(opts->flags & SNAP_CORE_READONLY))
+	 * one query when there are none.  Not a reader that came this way
+	 * (a schema to migrate): readers write nothing of their own. */
+	if (recorded && !(opts->flags & (SNAP_CORE_READONLY | SNAP_CORE_QUERY_ONLY)))
 		snap_pending_settle(core);
 	*ret = TAKE_PTR(core);
 	return 0;

@@ -3,7 +3,8 @@
 # to them after a reboot, faked with SNAPCTL_TEST_BOOT_ID:
 #   cli-pending-trees.sh SNAPCTL DRIVER
 # - import-rootfs records the layer in pending_trees (with the boot id);
-#   --sync=full does not; a command of the same boot leaves it (it is young);
+#   --sync=full does not; a command of the same boot leaves it while it is
+#   young, and one minutes later (the row aged by hand) syncs and drops it;
 # - after the "reboot", a writer without the layer engine (snapshot
 #   prepare) only warns; `check` finds a truncated file, applies the layer
 #   again from its blob, and drops the row: the file is back;
@@ -19,6 +20,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || skip "needs root"
 command -v sqlite3 >/dev/null || skip "sqlite3 (the CLI) not installed"
+command -v strace >/dev/null || skip "strace not installed"
 
 work=$(mktemp -d /var/tmp/snapctl-test-pending.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -48,6 +50,16 @@ full=$work/full
 "$snapctl" -q --root "$full" --driver "$driver" --sync=full import-rootfs "$work/tree" p:1 >/dev/null ||
 	fail "import-rootfs --sync=full failed"
 [[ $(pending "$full") == 0 ]] || fail "--sync=full recorded a pending tree"
+
+# ---- the same boot, minutes later: any writer syncs and drops the row --
+old=$work/old
+"$snapctl" -q --root "$old" --driver "$driver" import-rootfs "$work/tree" p:1 >/dev/null ||
+	fail "import-rootfs (third root) failed"
+sql "$old" "UPDATE pending_trees SET created_ns = 0" || fail "age the row"
+strace -f -qq -o "$work/t-old" -e trace=syncfs "$snapctl" -q --root "$old" snapshot prepare k >/dev/null ||
+	fail "prepare (old row) failed"
+[[ $(pending "$old") == 0 ]] || fail "a writer of the same boot did not drop a row older than the settle time"
+grep -qE '^[0-9]+ +syncfs\(' "$work/t-old" || fail "the old row was dropped without a syncfs"
 
 # ---- a reboot; a truncated file --------------------------------------
 tree=$(tree_of "$root")
