@@ -90,4 +90,15 @@ grep -q "unpacked again" "$work/err3" && fail "an undamaged tree was unpacked ag
 state "$tree2" >"$work/after"
 diff -u "$work/before" "$work/after" >&2 || fail "the undamaged tree was rewritten"
 
+# ---- the row goes with its snapshot -----------------------------------
+"$snapctl" -q --root "$full" rmi p:1 >/dev/null || fail "rmi failed"
+"$snapctl" -q --root "$root" import-rootfs "$work/tree/usr" p:2 >/dev/null || fail "import-rootfs p:2 failed"
+[[ $(pending "$root") == 1 ]] || fail "import-rootfs of another tree left $(pending "$root") pending rows, not 1"
+"$snapctl" -q --root "$root" snapshot rm child >/dev/null || fail "snapshot rm child failed"
+"$snapctl" -q --root "$root" rmi p:1 >/dev/null && "$snapctl" -q --root "$root" rmi p:2 >/dev/null ||
+	fail "rmi failed"
+"$snapctl" -q --root "$root" gc >/dev/null || fail "gc failed"
+[[ $(sql "$root" "SELECT count(*) FROM snapshots") == 0 ]] || fail "gc left snapshots"
+[[ $(pending "$root") == 0 ]] || fail "a pending row outlived its snapshot"
+
 echo "ok ($driver): pending trees recorded, kept within the boot, verified and restored after a reboot"
