@@ -143,7 +143,9 @@ int snap_pending_other_boot(struct snap_core *core, struct snap_pending_list *re
 	return 0;
 }
 
-static int delete_where(struct snap_core *core, const char *sql, int64_t a, const char *text, int64_t b,
+/* One DELETE in a transaction of its own: ?1 is `boot` when given, else
+ * `id`; ?2 is `ns` (a creation time). */
+static int delete_where(struct snap_core *core, const char *sql, int64_t id, const char *boot, int64_t ns,
 			struct snap_error *err)
 {
 	_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
@@ -155,11 +157,11 @@ static int delete_where(struct snap_core *core, const char *sql, int64_t a, cons
 		r = snap_store_stmt(core->store, sql, &st, err);
 		if (r < 0)
 			return r;
-		if (text)
-			sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+		if (boot)
+			sqlite3_bind_text(st, 1, boot, -1, SQLITE_TRANSIENT);
 		else
-			sqlite3_bind_int64(st, 1, a);
-		sqlite3_bind_int64(st, 2, b);
+			sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, ns);
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE)
 			return snap_store_error(core->store, rc, err, "drop pending trees");
