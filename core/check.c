@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core-internal.h"
+#include "pending-trees.h"
 #include "util/digest.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
@@ -63,6 +64,8 @@ const char *snap_check_kind_name(int kind)
 		return "unproven-layer";
 	case SNAP_CHECK_STALE_TEMP:
 		return "stale-temp-snapshot";
+	case SNAP_CHECK_PENDING_TREE:
+		return "pending-tree";
 	default:
 		return "unknown";
 	}
@@ -744,6 +747,26 @@ static int check_unproven_layer(struct checker *c, const struct row_brief *row, 
 	return 0;
 }
 
+/* Layer trees unpacked unsynced before the last reboot are checked and
+ * made whole by the open of every writer that has the layer engine, this
+ * one's too (core/pending-trees.c): a row still here is a tree that could
+ * not be (its blob gone, or the blob itself damaged). */
+static int check_pending_trees(struct checker *c, struct snap_error *err)
+{
+	_cleanup_(snap_pending_list_done) struct snap_pending_list l = { 0 };
+	int r = snap_pending_other_boot(c->core, &l, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < l.n; i++) {
+		char msg[512];
+		snprintf(msg, sizeof(msg),
+			 "unpacked unsynced before the last reboot and not found whole (the warning above says "
+			 "why): remove the images that use it and import them again");
+		report(c, SNAP_CHECK_PENDING_TREE, l.v[i].key, msg, false, false, NULL);
+	}
+	return 0;
+}
+
 /* full: also the database checks and mounts (check); cleanup skips both. */
 static int run_check(struct checker *c, bool full, struct snap_error *err)
 {
@@ -754,6 +777,9 @@ static int run_check(struct checker *c, bool full, struct snap_error *err)
 		if (r < 0)
 			return r;
 		r = check_mounts(c, err);
+		if (r < 0)
+			return r;
+		r = check_pending_trees(c, err);
 		if (r < 0)
 			return r;
 	}

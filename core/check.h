@@ -25,6 +25,7 @@ enum snap_check_kind {
 	SNAP_CHECK_INTERRUPTED_APPLY, /* a layer apply into an active snapshot died half-way */
 	SNAP_CHECK_UNPROVEN_LAYER,    /* a snapshot named like a chain ID the unpacker did not make */
 	SNAP_CHECK_STALE_TEMP,        /* an unpack's staging snapshot or a diff's view, its process killed */
+	SNAP_CHECK_PENDING_TREE,      /* a layer tree unsynced before a reboot that could not be made whole */
 };
 
 struct snap_check_item {

@@ -45,6 +45,7 @@ struct snap_core {
 	char ns[SNAP_NAMESPACE_MAX + 1];
 	bool ns_from_key;
 	bool no_sync; /* SNAP_CORE_NO_SYNC */
+	bool sync_trees; /* SNAP_CORE_SYNC_TREES */
 };
 
 struct snap_store *snap_core_store(struct snap_core *core);
@@ -87,8 +88,11 @@ int snap_core_open_tree_id(struct snap_core *core, uint64_t id, const char *key,
 
 /* snap_commit for the unpacker (core/image/image-unpack.c): the only commit
  * that may set labels under SNAP_LABEL_RESERVED_PREFIX, its proof that it
- * made and verified the layer snapshot. */
+ * made and verified the layer snapshot.  pending (or NULL): the tree was
+ * not synced; the row that publishes it records it (pending-trees.h). */
+struct snap_pending_tree;
 int snap_core_commit_proven(struct snap_core *core, const char *name, const char *key,
-			    const struct snap_labels *labels, struct snap_error *err);
+			    const struct snap_labels *labels, const struct snap_pending_tree *pending,
+			    struct snap_error *err);
 
 #endif

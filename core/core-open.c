@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "core-internal.h"
+#include "pending-trees.h"
 #include "snapshot/driver-call.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
@@ -53,6 +54,11 @@ struct snap_loader *snap_core_loader(struct snap_core *core)
 bool snap_core_no_sync(const struct snap_core *core)
 {
 	return core->no_sync;
+}
+
+bool snap_core_sync_trees(const struct snap_core *core)
+{
+	return core->sync_trees && !core->no_sync;
 }
 
 int snap_core_rootfd(const struct snap_core *core)
@@ -372,6 +378,7 @@ static int open_query_only(const struct snap_core_opts *opts, struct snap_core *
 	 * writer's, which gives them). */
 	core->notice = opts->notice;
 	core->no_sync = opts->flags & SNAP_CORE_NO_SYNC;
+	core->sync_trees = opts->flags & SNAP_CORE_SYNC_TREES;
 	core->notice_ctx = opts->notice_ctx;
 	loader_warnings(core);
 	*ret = TAKE_PTR(core);
@@ -505,6 +512,7 @@ int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, st
 	core->rootfd = core->snapfd = core->tmpfd = -EBADF;
 	core->notice = opts->notice;
 	core->no_sync = opts->flags & SNAP_CORE_NO_SYNC;
+	core->sync_trees = opts->flags & SNAP_CORE_SYNC_TREES;
 	core->notice_ctx = opts->notice_ctx;
 
 	int r = setup_loader(core, opts, err);
@@ -580,6 +588,11 @@ int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, st
 			undo_fresh_root(core, created_root);
 		return r;
 	}
+	/* A writer settles the layer trees left unsynced (pending-trees.c):
+	 * one query when there are none.  Not a reader that came this way
+	 * (a schema to migrate): readers write nothing of their own. */
+	if (recorded && !(opts->flags & (SNAP_CORE_READONLY | SNAP_CORE_QUERY_ONLY)))
+		snap_pending_settle(core);
 	*ret = TAKE_PTR(core);
 	return 0;
 }

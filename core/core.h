@@ -58,6 +58,13 @@ struct snap_core_opts {
  * still leaves an old or a new state; a power loss may lose or tear
  * anything done since the last writeback.  docs/core.md says more. */
 #define SNAP_CORE_NO_SYNC 0x8u
+/* --sync=full: every layer tree is synced (one syncfs of its filesystem)
+ * before the snapshot that holds it is published, as `snapshot apply`
+ * always does.  Without it (--sync=blob, the default) a layer unpacked
+ * from a stored blob is published unsynced and recorded as pending
+ * (core/pending-trees.c): after a reboot its tree is checked against its
+ * diff ID and unpacked again from the blob when it does not match. */
+#define SNAP_CORE_SYNC_TREES 0x10u
 
 int snap_core_open(const struct snap_core_opts *opts, struct snap_core **ret, struct snap_error *err);
 void snap_core_close(struct snap_core *core);
@@ -81,6 +88,16 @@ struct snap_loader *snap_core_loader(struct snap_core *core);
 int snap_core_rootfd(const struct snap_core *core);
 /* Opened with SNAP_CORE_NO_SYNC. */
 bool snap_core_no_sync(const struct snap_core *core);
+/* Opened with SNAP_CORE_SYNC_TREES (and not SNAP_CORE_NO_SYNC). */
+bool snap_core_sync_trees(const struct snap_core *core);
+
+/* The recovery of layer trees left pending by an earlier boot (it needs the
+ * layer engine, which only some executables link): registered once by
+ * such an executable, run by every writer's open that finds such trees.
+ * Returns 0 or -errno with err set; the open goes on either way (what is
+ * left is reported by check). */
+typedef int (*snap_pending_recover_fn)(struct snap_core *core, struct snap_error *err);
+void snap_core_set_pending_recover(snap_pending_recover_fn fn);
 
 /* ---- namespaces --------------------------------------------------------- */
 

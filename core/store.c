@@ -147,6 +147,17 @@ static const char *const migrations[] = {
 	 * driver copies the parent (vfs) and a commit resets it.  0 for the
 	 * snapshots of older versions: unknown, every file may be read. */
 	"ALTER TABLE snapshots ADD COLUMN prepared_ns INTEGER NOT NULL DEFAULT 0;",
+	/* 7: layer trees unpacked from a durable blob but not synced
+	 * (--sync=blob, core/pending-trees.c): the boot they were written
+	 * in, and the blob and diff ID to check and rebuild them from after
+	 * a reboot.  The row goes with its snapshot. */
+	"CREATE TABLE pending_trees ("
+	"  snapshot_id INTEGER PRIMARY KEY REFERENCES snapshots(id) ON DELETE CASCADE,"
+	"  boot_id TEXT NOT NULL,"
+	"  blob_digest TEXT NOT NULL,"
+	"  diff_id TEXT NOT NULL,"
+	"  created_ns INTEGER NOT NULL"
+	");",
 };
 
 struct stmt_cache_entry {

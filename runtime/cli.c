@@ -28,7 +28,9 @@ static struct snap_core *open_core(struct cli_ctx *ctx, unsigned flags)
 		.btrfs_size = ctx->btrfs_size,
 		.notice = notice_cb,
 		.notice_ctx = ctx,
-		.flags = flags | (strcmp(ctx->sync, "none") == 0 ? SNAP_CORE_NO_SYNC : 0),
+		.flags = flags | (strcmp(ctx->sync, "none") == 0   ? SNAP_CORE_NO_SYNC
+				  : strcmp(ctx->sync, "full") == 0 ? SNAP_CORE_SYNC_TREES
+								   : 0),
 	};
 	struct snap_error err = { 0 };
 	if (snap_core_open(&opts, &ctx->core, &err) < 0) {

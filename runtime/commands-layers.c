@@ -3,6 +3,7 @@
  * layer tars (see cmd-helper.c). */
 #include "cli.h"
 #include "commands.h"
+#include "pending-trees.h"
 #include "spec/specs.h"
 
 const struct cli_command cli_commands[] = {
@@ -13,5 +14,15 @@ const struct cli_command cli_commands[] = {
 	{ &cli_spec_import_rootfs, cmd_import_rootfs },
 	{ &cli_spec_export, cmd_export },
 	{ &cli_spec_verify, cmd_verify },
+	{ &cli_spec_check, cmd_check },
+	{ &cli_spec_gc, cmd_gc },
 	{ NULL, NULL },
 };
+
+/* This executable has the layer engine: its writers recover the layer
+ * trees an earlier boot left unsynced when they open the root
+ * (core/pending-trees.c), and `check` and `gc` run here for that. */
+__attribute__((constructor)) static void register_pending_recover(void)
+{
+	snap_core_set_pending_recover(snap_pending_recover);
+}

@@ -9,8 +9,8 @@
 const struct cli_command cli_commands[] = {
 	{ &cli_spec_snapshot, cmd_snapshot },
 	{ &cli_spec_info, cmd_info },
-	{ &cli_spec_check, cmd_check },
-	{ &cli_spec_gc, cmd_gc },
+	{ &cli_spec_check, cmd_exec_layers },
+	{ &cli_spec_gc, cmd_exec_layers },
 	{ &cli_spec_run, cmd_run },
 	{ &cli_spec_ps, cmd_ps },
 	{ &cli_spec_diff, cmd_exec_layers },

@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 		.driver = env_or("SNAPCTL_DRIVER", "auto"),
 		.btrfs_size = env_or("SNAPCTL_BTRFS_SIZE", "16G"),
 		.plugin_dir = env_or("SNAPCTL_PLUGIN_PATH", NULL),
-		.sync = env_or("SNAPCTL_SYNC", "full"),
+		.sync = env_or("SNAPCTL_SYNC", "blob"),
 		.tty = isatty(STDOUT_FILENO),
 		.argv0 = argv[0],
 		.argv_all = argv,
@@ -75,8 +75,8 @@ int main(int argc, char **argv)
 	if (snap_parse_size(ctx.btrfs_size, &size) < 0)
 		return cli_usage_error(&ctx, NULL, "invalid btrfs image size '%s' (expected e.g. 16G, 512M)",
 				       ctx.btrfs_size);
-	if (strcmp(ctx.sync, "full") != 0 && strcmp(ctx.sync, "none") != 0)
-		return cli_usage_error(&ctx, NULL, "--sync must be 'full' or 'none', not '%s'", ctx.sync);
+	if (strcmp(ctx.sync, "blob") != 0 && strcmp(ctx.sync, "full") != 0 && strcmp(ctx.sync, "none") != 0)
+		return cli_usage_error(&ctx, NULL, "--sync must be 'blob', 'full' or 'none', not '%s'", ctx.sync);
 
 	const char *name = argv[optind];
 	for (const struct cli_command *cmd = cli_commands; cmd->spec; cmd++) {

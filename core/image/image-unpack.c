@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core-internal.h"
+#include "pending-trees.h"
 #include "image/image-internal.h"
 
 void img_created_done(struct img_created *c)
@@ -134,21 +135,23 @@ static void *apply_watch_thread(void *userdata)
 	return NULL;
 }
 
+/* *ret_pending: the tree was not synced (--sync=blob). */
 static int apply_blob(struct snap_core *core, const char *key, const char *blob,
-		      const struct unpack_progress *p, struct snap_layer_digests *dg, struct snap_error *err)
+		      const struct unpack_progress *p, bool *ret_pending, struct snap_layer_digests *dg,
+		      struct snap_error *err)
 {
 	uint64_t total = 0;
 	_cleanup_close_ int fd = snap_content_open(core, blob, &total, err);
 	if (fd < 0)
 		return fd;
 	if (!p || !p->fn)
-		return snap_layer_apply_fd(core, key, fd, dg, err);
+		return snap_layer_apply_blob_fd(core, key, fd, ret_pending, dg, err);
 	p->fn(p->ctx, "unpack", p->what, 0, total);
 	struct apply_watch w = {.blobfd = fd, .total = total, .p = p};
 	_cleanup_close_ int stopfd = w.stopfd = eventfd(0, EFD_CLOEXEC);
 	pthread_t thread;
 	bool watching = stopfd >= 0 && pthread_create(&thread, NULL, apply_watch_thread, &w) == 0;
-	int r = snap_layer_apply_fd(core, key, fd, dg, err);
+	int r = snap_layer_apply_blob_fd(core, key, fd, ret_pending, dg, err);
 	if (watching) {
 		uint64_t one = 1;
 		if (write(stopfd, &one, sizeof(one)) == sizeof(one))
@@ -189,7 +192,8 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 		return snap_error_prefix(err, "unpack layer %s", layer->blob_digest);
 
 	struct snap_layer_digests dg = {0};
-	r = apply_blob(core, key, layer->blob_digest, p, &dg, err);
+	bool pending = false;
+	r = apply_blob(core, key, layer->blob_digest, p, &pending, &dg, err);
 	if (r < 0) {
 		snap_remove(core, key, NULL);
 		return snap_error_prefix(err, "unpack layer %s", layer->blob_digest);
@@ -227,7 +231,11 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 	};
 	const struct snap_labels labels = {.v = lv, .n = ELEMENTSOF(lv)};
 	struct snap_error e = {0};
-	r = snap_core_commit_proven(core, layer->chain_id, key, &labels, &e);
+	/* The blob is on disk (content.c syncs it before it is named); an
+	 * unsynced tree is recorded with it, to be checked and rebuilt from
+	 * it after a reboot (core/pending-trees.c). */
+	const struct snap_pending_tree pt = {.blob_digest = layer->blob_digest, .diff_id = layer->diff_id};
+	r = snap_core_commit_proven(core, layer->chain_id, key, &labels, pending ? &pt : NULL, &e);
 	if (r == -EEXIST) {
 		/* Another import committed the same chain meanwhile: share it
 		 * if it carries the proof. */

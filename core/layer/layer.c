@@ -51,7 +51,49 @@ static int whiteout_call(void *state, int dirfd, const char *name, int kind, str
 static int lower_root_call(void *state, struct snap_error *err);
 static void hook_ctx_done(struct hook_ctx *h);
 
-int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
+/* Apply into the tree of `key` (info: its row) under an undo journal. */
+static int apply_into(struct snap_core *core, const char *key, const struct snap_info *info, int treefd,
+		      int fd, unsigned flags, struct snap_layer_digests *ret, struct snap_error *err)
+{
+	struct hook_ctx hctx = { .core = core, .parent = info->parent, .lower = NULL };
+	struct snap_whiteout_hook hook = { .fn = whiteout_call, .lower_root = lower_root_call, .state = &hctx };
+	/* Without a parent there is nothing below to hide: the driver's
+	 * whiteouts (overlay's 0/0 devices) would only show up as devices in
+	 * a one-layer view of this snapshot, so they are not made. */
+	bool has_hook = info->parent && info->parent[0] &&
+			snap_drv_has(snap_core_driver(core), SNAP_DRV_APPLY_WHITEOUT);
+	/* The undo journal outside the tree, in a staging directory locked
+	 * while this process lives: if it dies, check --repair plays the
+	 * journal back (apply-replay.c) and the snapshot is as before. */
+	_cleanup_free_ char *staging = NULL;
+	int r = snap_core_mkstaging(core, SNAP_APPLY_JOURNAL_STAGING, &staging, err);
+	if (r < 0)
+		return snap_error_prefix(err, "apply layer to '%s'", key);
+	_cleanup_close_ int sfd = open(staging, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int jfd = sfd < 0 ? -EBADF
+					  : openat(sfd, SNAP_APPLY_JOURNAL_NAME,
+						   O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	char undo[64], header[256];
+	snap_apply_undo_name(undo, sizeof(undo), (int)getpid());
+	int n = snap_layer_journal_header(header, sizeof(header), info->id, undo);
+	if (jfd < 0 || n < 0 || (r = snap_write_all(jfd, header, (size_t)n)) < 0)
+		r = snap_error_set(err, jfd < 0 ? negative_errno() : n < 0 ? n : r,
+				   "apply layer to '%s': create the undo journal in %s: %s", key, staging,
+				   strerror(jfd < 0 ? errno : n < 0 ? -n : -r));
+	else
+		r = snap_layer_apply_journaled(treefd, fd, has_hook ? &hook : NULL, jfd, flags, ret, err);
+	hook_ctx_done(&hctx);
+	/* Done or rolled back: the journal has nothing left to undo. */
+	int q = snap_rm_rf_at(AT_FDCWD, staging);
+	snap_core_staging_done(core, staging);
+	if (r < 0)
+		return snap_error_prefix(err, "apply to '%s'", key);
+	if (q < 0)
+		return snap_error_set(err, q, "apply to '%s': remove %s: %s", key, staging, strerror(-q));
+	return 0;
+}
+
+static int apply_active(struct snap_core *core, const char *key, int fd, unsigned flags,
 			struct snap_layer_digests *ret, struct snap_error *err)
 {
 	_cleanup_(snap_info_done) struct snap_info info = { 0 };
@@ -66,43 +108,39 @@ int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
 	r = snap_core_open_tree(core, key, &treefd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "apply layer to '%s'", key);
-	struct hook_ctx hctx = { .core = core, .parent = info.parent, .lower = NULL };
-	struct snap_whiteout_hook hook = { .fn = whiteout_call, .lower_root = lower_root_call, .state = &hctx };
-	/* Without a parent there is nothing below to hide: the driver's
-	 * whiteouts (overlay's 0/0 devices) would only show up as devices in
-	 * a one-layer view of this snapshot, so they are not made. */
-	bool has_hook = info.parent && info.parent[0] &&
-			snap_drv_has(snap_core_driver(core), SNAP_DRV_APPLY_WHITEOUT);
-	/* The undo journal outside the tree, in a staging directory locked
-	 * while this process lives: if it dies, check --repair plays the
-	 * journal back (apply-replay.c) and the snapshot is as before. */
-	_cleanup_free_ char *staging = NULL;
-	r = snap_core_mkstaging(core, SNAP_APPLY_JOURNAL_STAGING, &staging, err);
+	return apply_into(core, key, &info, treefd, fd, flags, ret, err);
+}
+
+int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
+			struct snap_layer_digests *ret, struct snap_error *err)
+{
+	/* Nothing else holds what was applied: the tree is synced unless
+	 * durability is off altogether. */
+	return apply_active(core, key, fd, snap_core_no_sync(core) ? SNAP_APPLY_NO_SYNC : 0, ret, err);
+}
+
+int snap_layer_apply_blob_fd(struct snap_core *core, const char *key, int fd, bool *ret_pending,
+			     struct snap_layer_digests *ret, struct snap_error *err)
+{
+	bool sync = snap_core_sync_trees(core);
+	int r = apply_active(core, key, fd, sync ? 0 : SNAP_APPLY_NO_SYNC, ret, err);
+	*ret_pending = r == 0 && !sync && !snap_core_no_sync(core);
+	return r;
+}
+
+int snap_layer_reapply_fd(struct snap_core *core, const char *key, int fd, struct snap_layer_digests *ret,
+			  struct snap_error *err)
+{
+	_cleanup_(snap_info_done) struct snap_info info = { 0 };
+	int r = snap_stat(core, key, &info, err);
 	if (r < 0)
-		return snap_error_prefix(err, "apply layer to '%s'", key);
-	_cleanup_close_ int sfd = open(staging, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int jfd = sfd < 0 ? -EBADF
-					  : openat(sfd, SNAP_APPLY_JOURNAL_NAME,
-						   O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-	char undo[64], header[256];
-	snap_apply_undo_name(undo, sizeof(undo), (int)getpid());
-	int n = snap_layer_journal_header(header, sizeof(header), info.id, undo);
-	if (jfd < 0 || n < 0 || (r = snap_write_all(jfd, header, (size_t)n)) < 0)
-		r = snap_error_set(err, jfd < 0 ? negative_errno() : n < 0 ? n : r,
-				   "apply layer to '%s': create the undo journal in %s: %s", key, staging,
-				   strerror(jfd < 0 ? errno : n < 0 ? -n : -r));
-	else
-		r = snap_layer_apply_journaled(treefd, fd, has_hook ? &hook : NULL, jfd,
-					       snap_core_no_sync(core) ? SNAP_APPLY_NO_SYNC : 0, ret, err);
-	hook_ctx_done(&hctx);
-	/* Done or rolled back: the journal has nothing left to undo. */
-	int q = snap_rm_rf_at(AT_FDCWD, staging);
-	snap_core_staging_done(core, staging);
+		return snap_error_prefix(err, "apply layer again to '%s'", key);
+	_cleanup_close_ int treefd = -EBADF;
+	r = snap_core_open_tree_id(core, info.id, key, info.kind, &treefd, err);
 	if (r < 0)
-		return snap_error_prefix(err, "apply to '%s'", key);
-	if (q < 0)
-		return snap_error_set(err, q, "apply to '%s': remove %s: %s", key, staging, strerror(-q));
-	return 0;
+		return snap_error_prefix(err, "apply layer again to '%s'", key);
+	/* Synced: the pending row goes once this returns. */
+	return apply_into(core, key, &info, treefd, fd, 0, ret, err);
 }
 
 /* ---- the two trees of a diff ---- */

@@ -56,6 +56,18 @@ enum snap_compression {
  * *err names the entry and the reason.  ret may be NULL. */
 int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
 			struct snap_layer_digests *ret, struct snap_error *err);
+/* The same for a layer read from a blob of the content store, which is on
+ * disk before any row names it (the unpacker): the tree is synced only
+ * with SNAP_CORE_SYNC_TREES (--sync=full).  *ret_pending tells that it was
+ * not (--sync=blob): the caller records the snapshot as pending
+ * (core/pending-trees.h) in the transaction that publishes it. */
+int snap_layer_apply_blob_fd(struct snap_core *core, const char *key, int fd, bool *ret_pending,
+			     struct snap_layer_digests *ret, struct snap_error *err);
+/* Apply the layer again in place into snapshot `key`, committed or not,
+ * all or nothing under the undo journal, and sync it: the recovery of a
+ * pending tree found damaged after a reboot (layer-recover.c). */
+int snap_layer_reapply_fd(struct snap_core *core, const char *key, int fd, struct snap_layer_digests *ret,
+			  struct snap_error *err);
 
 #define SNAP_DIFF_GENERIC 0x1u /* ignore the driver's fast diff (tests, bench) */
 

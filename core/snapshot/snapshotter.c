@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core-internal.h"
+#include "pending-trees.h"
 #include "snapshot/driver-call.h"
 #include "snapshot/filter.h"
 #include "snapshot/label-values.h"
@@ -344,7 +345,8 @@ static void commit_revert(struct snap_core *core, int64_t id, int64_t reservatio
 
 /* txn 2: drop the reservation and publish the committed snapshot under it. */
 static int commit_publish(struct snap_core *core, int64_t id, int64_t reservation, const char *name,
-			  const struct snap_labels *labels, const struct snap_usage *usage, struct snap_error *err)
+			  const struct snap_labels *labels, const struct snap_usage *usage,
+			  const struct snap_pending_tree *pending, struct snap_error *err)
 {
 	static const char sql[] = "UPDATE snapshots SET key = ?2, kind = ?3, state = ?4, "
 				  "created_ns = ?5, updated_ns = ?5, size = ?6, inodes = ?7 WHERE id = ?1";
@@ -378,12 +380,17 @@ static int commit_publish(struct snap_core *core, int64_t id, int64_t reservatio
 	r = snap_row_labels_store(core, id, labels, err);
 	if (r < 0)
 		return r;
+	/* In the same transaction: the snapshot is never published without
+	 * the note that its tree was not synced. */
+	if (pending && (r = snap_pending_insert(core, id, pending, err)) < 0)
+		return r;
 	return snap_txn_commit(&txn, err);
 }
 
 /* proven: the unpacker's commit, which alone may set the reserved labels. */
 static int commit_snapshot(struct snap_core *core, const char *name, const char *key,
-			   const struct snap_labels *labels, bool proven, struct snap_error *err)
+			   const struct snap_labels *labels, bool proven, const struct snap_pending_tree *pending,
+			   struct snap_error *err)
 {
 	int r = snap_key_validate("commit", name, err);
 	if (r < 0)
@@ -459,7 +466,7 @@ static int commit_snapshot(struct snap_core *core, const char *name, const char 
 	if (r >= 0)
 		r = snap_drv_commit(core->drv, core->drv_state, &chain.self, err);
 	if (r >= 0)
-		r = commit_publish(core, row.id, reservation, name, labels, &usage, err);
+		r = commit_publish(core, row.id, reservation, name, labels, &usage, pending, err);
 	if (r < 0) {
 		snap_error_prefix(err, "commit '%s'", key);
 		commit_revert(core, row.id, reservation, key);
@@ -472,13 +479,14 @@ static int commit_snapshot(struct snap_core *core, const char *name, const char 
 int snap_commit(struct snap_core *core, const char *name, const char *key, const struct snap_labels *labels,
 		struct snap_error *err)
 {
-	return commit_snapshot(core, name, key, labels, false, err);
+	return commit_snapshot(core, name, key, labels, false, NULL, err);
 }
 
 int snap_core_commit_proven(struct snap_core *core, const char *name, const char *key,
-			    const struct snap_labels *labels, struct snap_error *err)
+			    const struct snap_labels *labels, const struct snap_pending_tree *pending,
+			    struct snap_error *err)
 {
-	return commit_snapshot(core, name, key, labels, true, err);
+	return commit_snapshot(core, name, key, labels, true, pending, err);
 }
 
 /* ---- remove -------------------------------------------------------------- */

@@ -17,10 +17,12 @@ static const struct cli_flag flags[] = {
 	{ .name = "plugin-dir", .key = GLOBAL_PLUGIN_DIR, .arg = "DIR", .complete = CLI_COMPLETE_DIR,
 	  .help = "where driver plugins (.so) are loaded from (SNAPCTL_PLUGIN_PATH)" },
 	{ .name = "sync", .key = GLOBAL_SYNC, .arg = "MODE", .complete = CLI_COMPLETE_WORDS,
-	  .words = "full none",
-	  .help = "full: import, commit and snapshot apply are on disk when they return (syncfs of the layer, a synced "
-		  "-wal); none: nothing is flushed, for scratch roots a power loss may lose (SNAPCTL_SYNC, "
-		  "default full)" },
+	  .words = "blob full none",
+	  .help = "blob: import and commit return with the layer blobs and the metadata on disk, the unpacked "
+		  "trees unsynced and checked (rebuilt from their blob if damaged) after a reboot; snapshot apply "
+		  "syncs its tree; full: also every unpacked tree is on disk on return (syncfs of its filesystem, "
+		  "which waits for other processes' writes there too); none: nothing is flushed, for scratch roots "
+		  "a power loss may lose (SNAPCTL_SYNC, default blob)" },
 	{ .name = "json", .key = GLOBAL_JSON, .help = "machine-readable output: one JSON document, or one per line for streams" },
 	{ .name = "quiet", .key = 'q', .short_opt = true, .help = "print less on standard error" },
 	{ .name = "verbose", .key = 'v', .short_opt = true, .help = "print more on standard error" },

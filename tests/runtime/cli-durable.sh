@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # What import and snapshot apply flush, under strace:
 #   cli-durable.sh SNAPCTL
-# Default (--sync=full): the layer's filesystem is synced (syncfs) and the
-# last write to metadata.db-wal is followed by a sync of the -wal (the
-# image row is durable on return).  --sync=none: neither.
+# Default (--sync=blob): the layer blob is fsynced, the unpacked tree is
+# not (no syncfs of the snapshot's filesystem: it is recorded as pending,
+# see cli-pending-trees.sh), and the last write to metadata.db-wal is
+# followed by a sync of the -wal (the image row is durable on return).
+# --sync=full: also one syncfs of the snapshot's filesystem.  snapshot
+# apply (no blob to rebuild from) syncs its tree in both.  --sync=none:
+# nothing.
 # Exit 77 (skip) without root or strace.
 set -uo pipefail
 snapctl=$1
@@ -50,14 +54,27 @@ check_wal_synced() { # TRACE WHAT
 		fail "$what: the last -wal write (trace line $last_write) is not followed by a sync of the -wal"
 }
 
-# ---- import-rootfs (apply + image row), full ---------------------------
+check_blob_synced() { # TRACE WHAT: the blob's staging file, then the blob directory
+	synced "$1" | grep -qE '/content/' || fail "$2: no fsync of the blob under ROOT/content"
+}
+
+# ---- import-rootfs (apply + image row), default: blob ------------------
 root=$work/root
 "$snapctl" -q --root "$root" --driver vfs images >/dev/null || fail "make the root"
-traced "$work/t1" --root "$root" import-rootfs "$work/tree" dur:full || fail "import-rootfs failed"
-check_full "$work/t1" "import-rootfs"
-check_wal_synced "$work/t1" "import-rootfs"
+traced "$work/t0" --root "$root" import-rootfs "$work/tree" dur:blob || fail "import-rootfs failed"
+grep -qE 'syncfs\(' "$work/t0" && fail "import-rootfs (--sync=blob): syncfs called"
+check_blob_synced "$work/t0" "import-rootfs (--sync=blob)"
+check_wal_synced "$work/t0" "import-rootfs (--sync=blob)"
 
-# ---- snapshot apply of the same layer, full ---------------------------
+# ---- import-rootfs, full ----------------------------------------------
+rootf=$work/rootf
+"$snapctl" -q --root "$rootf" --driver vfs images >/dev/null || fail "make the --sync=full root"
+traced "$work/t1" --root "$rootf" --sync=full import-rootfs "$work/tree" dur:full || fail "import-rootfs failed"
+check_full "$work/t1" "import-rootfs --sync=full"
+check_blob_synced "$work/t1" "import-rootfs --sync=full"
+check_wal_synced "$work/t1" "import-rootfs --sync=full"
+
+# ---- snapshot apply of the same layer, default: the tree is synced ------
 tar -C "$work/tree" -cf "$work/layer.tar" . || fail "tar"
 "$snapctl" -q --root "$root" snapshot prepare applied >/dev/null || fail "prepare"
 traced "$work/t2" --root "$root" snapshot apply applied "$work/layer.tar" || fail "snapshot apply failed"
@@ -80,4 +97,4 @@ grep -qE 'syncfs\(' "$work/t4" && fail "SNAPCTL_SYNC=none still flushed the laye
 rc=$?
 ((rc == 2)) || fail "--sync=sometimes exited $rc, not 2"
 
-echo "ok: import and apply sync the layer and the -wal; --sync=none syncs nothing"
+echo "ok: import syncs the blob and the -wal (and the tree with --sync=full); apply syncs the tree; --sync=none syncs nothing"

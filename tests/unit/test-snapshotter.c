@@ -248,7 +248,7 @@ static void test_reserved_labels(void **state)
 	ut_fails(snap_label_edit(c, "k", &other, &err), -EINVAL, &err);
 	ut_fails(snap_update(c, "k", &proof, NULL, 0, NULL, &err), -EINVAL, &err);
 
-	ut_ok(snap_core_commit_proven(c, "k-c", "k", &proof, &err), &err);
+	ut_ok(snap_core_commit_proven(c, "k-c", "k", &proof, NULL, &err), &err);
 	struct snap_info info = { 0 };
 	/* Removing it by name, by edit or by a replace-all update: refused or
 	 * kept. */
