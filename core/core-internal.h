@@ -82,7 +82,8 @@ int snap_core_remove_dir(struct snap_core *core, uint64_t id, const char *key, i
 int snap_core_key_namespace(const struct snap_core *core, const char *key, char buf[SNAP_NAMESPACE_MAX + 1],
 			    struct snap_error *err);
 
-/* The writable tree of snapshot row `id` (any namespace): for check. */
+/* The writable tree of snapshot row `id` (any namespace), committed or not:
+ * for check and for a pending tree applied again (snap_drv_open_tree_repair). */
 int snap_core_open_tree_id(struct snap_core *core, uint64_t id, const char *key, int kind, int *ret_dirfd,
 			   struct snap_error *err);
 

@@ -323,8 +323,8 @@ int snap_drv_usage(const struct snap_driver *drv, void *state, const struct snap
 	return 0;
 }
 
-int snap_drv_open_tree(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
-		       int *ret_dirfd, struct snap_error *err)
+static int open_tree(const struct snap_driver *drv, void *state, const struct snap_ref *snap, bool repair,
+		     int *ret_dirfd, struct snap_error *err)
 {
 	int r = check_ref(drv, "open_tree", snap, false, err);
 	if (r < 0)
@@ -337,7 +337,7 @@ int snap_drv_open_tree(const struct snap_driver *drv, void *state, const struct 
 				      drv->name, snap->key);
 	/* A committed snapshot's own tree is only whole, and safe to read
 	 * unmounted, where the driver says so. */
-	if (snap->kind == SNAP_KIND_COMMITTED && !snap_drv_frozen_tree(drv))
+	if (snap->kind == SNAP_KIND_COMMITTED && !repair && !snap_drv_frozen_tree(drv))
 		return snap_error_set(err, -EINVAL,
 				      "driver '%s': open_tree of committed snapshot '%s': the driver does not "
 				      "keep committed trees whole and read-only",
@@ -353,6 +353,18 @@ int snap_drv_open_tree(const struct snap_driver *drv, void *state, const struct 
 				      drv->name, snap->key);
 	*ret_dirfd = fd;
 	return 0;
+}
+
+int snap_drv_open_tree(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
+		       int *ret_dirfd, struct snap_error *err)
+{
+	return open_tree(drv, state, snap, false, ret_dirfd, err);
+}
+
+int snap_drv_open_tree_repair(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
+			      int *ret_dirfd, struct snap_error *err)
+{
+	return open_tree(drv, state, snap, true, ret_dirfd, err);
 }
 
 int snap_drv_diff(const struct snap_driver *drv, void *state, const struct snap_ref *snap,

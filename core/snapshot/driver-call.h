@@ -64,6 +64,11 @@ int snap_drv_usage(const struct snap_driver *drv, void *state, const struct snap
  * snap_drv_frozen_tree(). */
 int snap_drv_open_tree(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
 		       int *ret_dirfd, struct snap_error *err);
+/* The same without that refusal, for the core's repairs only (check playing
+ * an apply's journal, a pending tree applied again from its blob): they
+ * write the committed snapshot's own directory, whole or not. */
+int snap_drv_open_tree_repair(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
+			      int *ret_dirfd, struct snap_error *err);
 /* diff NULL: -EOPNOTSUPP (the caller walks both trees). */
 int snap_drv_diff(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
 		  const struct snap_chain *parents, struct snap_change_sink *sink, struct snap_error *err);

@@ -782,7 +782,7 @@ int snap_core_open_tree_id(struct snap_core *core, uint64_t id, const char *key,
 	struct snap_row self = { .id = (int64_t)id, .key = (char *)key, .kind = kind };
 	int r = snap_row_self(core, &self, &chain, err);
 	if (r >= 0)
-		r = snap_drv_open_tree(core->drv, core->drv_state, &chain.self, ret_dirfd, err);
+		r = snap_drv_open_tree_repair(core->drv, core->drv_state, &chain.self, ret_dirfd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "open tree of '%s'", key);
 	return 0;
