@@ -21,7 +21,7 @@ new=(fio curve-depth curve-commit curve-import curve-snapshots shared-disk impor
 
 # The start workload needs `run` and `import-rootfs` in this build.
 has_run=0
-"$snapctl" --help | grep -q '^  run ' && "$snapctl" --help | grep -q '^  import-rootfs ' && has_run=1
+"$snapctl" --help | grep '^  run ' >/dev/null && "$snapctl" --help | grep '^  import-rootfs ' >/dev/null && has_run=1
 
 python3 - "$schema" "$out/r.json" "$has_run" "$out/new.json" "$out/curves" <<'PY'
 import os

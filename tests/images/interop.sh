@@ -37,7 +37,7 @@ expect_fail "no such image" snapctl export nothere:1 "$WORK/none"
 # ---- skopeo, umoci -> snapctl ------------------------------------------
 fresh() { ROOT=$WORK/root-$1; }
 has_busybox() {
-	find "$ROOT/snapshots" -path '*/bin/busybox' -type f | grep -q . || fail "$1: no bin/busybox unpacked"
+	find "$ROOT/snapshots" -path '*/bin/busybox' -type f | grep . >/dev/null || fail "$1: no bin/busybox unpacked"
 }
 
 skopeo copy -q "oci:$WORK/oci:1" "oci:$WORK/sk-plain:v1"
@@ -86,7 +86,7 @@ umoci config --image "$WORK/umoci:u1" --config.cmd /bin/sh --config.env FOO=bar 
 fresh umoci
 snapctl import --name umoci:u1 "$WORK/umoci" >/dev/null
 [ "$(snapctl images --json | grep -c '"layers": 2')" = 1 ] || fail "umoci image: expected 2 layers"
-find "$ROOT/snapshots" -path '*/etc/extra/hello' | grep -q . || fail "umoci image: second layer missing"
+find "$ROOT/snapshots" -path '*/etc/extra/hello' | grep . >/dev/null || fail "umoci image: second layer missing"
 snapctl history umoci:u1 >/dev/null
 echo "ok: snapctl imports umoci's layout"
 

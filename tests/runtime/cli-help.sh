@@ -75,8 +75,8 @@ check_usage_error "unknown command 'frobnicate'" frobnicate
 check_usage_error "unknown command 'frob'" snapshot frob
 check_usage_error "unknown command 'frob'" help frob
 check_usage_error "unknown option '--bogus'" --bogus images
-"$snapctl" snapshot diff --help | grep -q -- "--compress ALGO" || fail "snapshot diff --help lacks --compress"
-"$snapctl" run --help | grep -q -- "-e, --env K=V" || fail "run --help lacks -e, --env"
+"$snapctl" snapshot diff --help | grep -- "--compress ALGO" >/dev/null || fail "snapshot diff --help lacks --compress"
+"$snapctl" run --help | grep -- "-e, --env K=V" >/dev/null || fail "run --help lacks -e, --env"
 # the environment variables snapctl reads and its helper executables
 for w in SNAPCTL_ROOT SNAPCTL_DRIVER SNAPCTL_BTRFS_SIZE SNAPCTL_PLUGIN_PATH SNAPCTL_NAMESPACE \
 	SNAPCTL_SYNC SNAPCTL_NO_OPENAT2 TMPDIR snapctl-layers snapctl-serve snapctl-bench; do

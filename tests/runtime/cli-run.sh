@@ -104,7 +104,7 @@ manifest = json.load(open(blob(index["manifests"][0]["digest"])))
 print(blob(manifest["layers"][-1]["digest"]))
 PY
 ) || fail "story 2: read the exported manifest"
-tar -tf "$layer" | grep -qx 'usr/share/.wh.doc' || fail "story 2: the layer has no whiteout: $(tar -tf "$layer")"
+tar -tf "$layer" | grep -x 'usr/share/.wh.doc' >/dev/null || fail "story 2: the layer has no whiteout: $(tar -tf "$layer")"
 check_no_leak "story 2"
 
 # ---- ps and rm ---------------------------------------------------------------
