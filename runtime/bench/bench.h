@@ -206,6 +206,13 @@ void bench_peer_store_dir(struct bench_env *env, char *out, size_t len);
 /* The I/O and shared-disk workloads on a peer (peers-io.c). */
 int bench_peer_fio(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
 int bench_peer_shared_disk(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
+/* commit-image and import-dirty on a peer (in those workloads' files). */
+int bench_peer_commit_image(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
+int bench_peer_import_dirty(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
+/* podman asks runc for nofile=1048576 and nproc=32768 by default, which a
+ * root without CAP_SYS_RESOURCE (a container sandbox) may not set; lowering
+ * a limit is always allowed, and the bench's containers need none of it. */
+#define BENCH_PODMAN_RUN "run", "--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"
 
 /* Timing helpers. */
 int64_t bench_now_ns(void);

@@ -388,10 +388,6 @@ static int peer_load(struct bench_ctx *b, struct bench_env *env, const char *arc
 	return r;
 }
 
-/* podman asks runc for nofile=1048576 and nproc=32768 by default, which a
- * root without CAP_SYS_RESOURCE (a container sandbox) may not set; lowering
- * a limit is always allowed, and /bin/true needs none of it. */
-#define PODMAN_RUN "run", "--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"
 
 int bench_peer_commit(struct bench_ctx *b, struct bench_env *env, const char *metric, int runno,
 		      struct snap_error *err)
@@ -423,7 +419,7 @@ int bench_peer_commit(struct bench_ctx *b, struct bench_env *env, const char *me
 	}
 	char tag[80];
 	snprintf(tag, sizeof(tag), "bench-committed:%d", runno + 1000);
-	const char *run[] = { PODMAN_RUN, "--name", name, img, "/bin/sh", "-c", "echo x > /changed", NULL };
+	const char *run[] = { BENCH_PODMAN_RUN, "--name", name, img, "/bin/sh", "-c", "echo x > /changed", NULL };
 	if ((r = podman(b, env, NULL, run, err)) < 0)
 		return r;
 	const char *commit[] = { "commit", "-q", name, tag, NULL };
@@ -442,6 +438,10 @@ int bench_peer_run(struct bench_ctx *b, struct bench_env *env, const char *workl
 		return bench_peer_fio(b, env, runno, err);
 	if (strcmp(workload, "shared-disk") == 0)
 		return bench_peer_shared_disk(b, env, runno, err);
+	if (strcmp(workload, "commit-image") == 0)
+		return bench_peer_commit_image(b, env, runno, err);
+	if (strcmp(workload, "import-dirty") == 0)
+		return bench_peer_import_dirty(b, env, runno, err);
 	char archive[4200];
 	int r = bench_busybox_archive(b, archive, sizeof(archive), err);
 	if (r < 0)
@@ -480,7 +480,7 @@ int bench_peer_run(struct bench_ctx *b, struct bench_env *env, const char *workl
 			const char *run[] = { "run", "--rm", "--snapshotter", snap, "--net-host", img, name, "/bin/true", NULL };
 			return ctr(b, env, "run --rm /bin/true", run, err);
 		}
-		const char *run[] = { PODMAN_RUN, "--rm", img, "/bin/true", NULL };
+		const char *run[] = { BENCH_PODMAN_RUN, "--rm", img, "/bin/true", NULL };
 		return podman(b, env, "run --rm /bin/true", run, err);
 	}
 	if (strcmp(workload, "commit") == 0)

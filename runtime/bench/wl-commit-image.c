@@ -18,6 +18,12 @@
 #include "wl-util.h"
 
 #define BASE_IMAGE "bench-commit-base:latest"
+/* What the container does before the commit. */
+#define SCRIPT                                                                                                 \
+	"/bin/busybox mkdir /new && i=0; while [ $i -lt 1000 ]; do echo $i > /new/f$i; i=$((i+1)); done; "     \
+	"/bin/busybox rm -rf /srv/old && echo appended >> /var/log/big.log"
+#define METRIC_PREFIX "commit (1,000 files, rm dir, append to log), "
+#define METRIC_GZIP METRIC_PREFIX "gzip"
 
 struct commit_image_state {
 	char rootfs[4200];
@@ -98,6 +104,29 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 	return 0;
 }
 
+/* The base image as an OCI archive (snapctl export from a scratch vfs
+ * root), made once in the work dir: what the peers load, so that they
+ * commit over exactly the same layer. */
+static int base_archive(struct bench_ctx *b, char *out, size_t len, struct snap_error *err)
+{
+	snprintf(out, len, "%s/commit-image-base.tar", b->work);
+	if (access(out, F_OK) == 0)
+		return 0;
+	char rootfs[4200], root[4200];
+	int r = make_rootfs(b, rootfs, sizeof(rootfs), err);
+	if (r < 0)
+		return r;
+	snprintf(root, sizeof(root), "%s/commit-image-export-root", b->work);
+	const char *imp[] = { "import-rootfs", rootfs, BASE_IMAGE, NULL };
+	const char *exp[] = { "export", BASE_IMAGE, out, NULL };
+	if ((r = bench_snapctl(b, root, "vfs", imp)) != 0 || (r = bench_snapctl(b, root, "vfs", exp)) != 0) {
+		unlink(out);
+		r = snap_error_set(err, -EIO, "bench commit-image: making %s: snapctl exited with %d", out, r);
+	}
+	snap_rm_rf_at(AT_FDCWD, root);
+	return r;
+}
+
 static int commit_timed(struct bench_ctx *b, struct bench_env *env, const char *name, const char *compression,
 			int runno, struct snap_error *err)
 {
@@ -117,7 +146,7 @@ static int commit_timed(struct bench_ctx *b, struct bench_env *env, const char *
 		return snap_error_set(err, -EIO, "bench: snapctl commit --compression %s on %s exited with %d",
 				      compression, env->driver, r);
 	char metric[128];
-	snprintf(metric, sizeof(metric), "commit (1,000 files, rm dir, append to log), %s", compression);
+	snprintf(metric, sizeof(metric), METRIC_PREFIX "%s", compression);
 	return bench_record(b, env, metric, "ms", ms);
 }
 
@@ -125,9 +154,7 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 {
 	char name[64];
 	snprintf(name, sizeof(name), "bench-commit-image-%d", runno + 1000);
-	const char *script = "/bin/busybox mkdir /new && i=0; while [ $i -lt 1000 ]; do echo $i > /new/f$i; "
-			     "i=$((i+1)); done; /bin/busybox rm -rf /srv/old && echo appended >> /var/log/big.log";
-	const char *runc[] = { "run", "--name", name, BASE_IMAGE, "/bin/sh", "-c", script, NULL };
+	const char *runc[] = { "run", "--name", name, BASE_IMAGE, "/bin/sh", "-c", SCRIPT, NULL };
 	const char *rm[] = { "rm", "-f", name, NULL };
 	int r = bench_snapctl(b, env->root, env->driver, runc);
 	if (r != 0) {
@@ -138,6 +165,48 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 	if (r == 0)
 		r = commit_timed(b, env, name, "zstd", runno, err);
 	bench_snapctl(b, env->root, env->driver, rm);
+	return r;
+}
+
+/* The peers on the same work: a container of the same image runs the same
+ * script, then the image-making step is timed: `podman commit` (podman's
+ * whole command), and for containerd, whose ctr has no image commit, `ctr
+ * snapshots diff` (diff of the container's snapshot against its parent,
+ * written to the content store as a gzip layer: the part of a commit that
+ * is the snapshotter's and the compressor's). */
+int bench_peer_commit_image(struct bench_ctx *b, struct bench_env *env, int runno, struct snap_error *err)
+{
+	char archive[4200];
+	int r = base_archive(b, archive, sizeof(archive), err);
+	if (r < 0)
+		return r;
+	bool cd = strncmp(env->driver, "containerd-", 11) == 0;
+	const char *img = BENCH_PEER_REF(BASE_IMAGE);
+	if (runno == -b->warmup) {
+		const char *cd_imp[] = { "images", "import", "--snapshotter", env->root, archive, NULL };
+		const char *pm_load[] = { "load", "-q", "-i", archive, NULL };
+		if ((r = bench_peer_exec(b, env, NULL, cd ? cd_imp : pm_load, NULL, 0, err)) < 0)
+			return r;
+	}
+	char name[64], tag[96];
+	snprintf(name, sizeof(name), "bench-commit-image-%d", runno + 1000);
+	snprintf(tag, sizeof(tag), "bench-commit-image:%d", runno + 1000);
+	const char *cd_run[] = { "run", "--snapshotter", env->root, "--net-host", img, name, "/bin/sh", "-c", SCRIPT,
+				 NULL };
+	const char *pm_run[] = { BENCH_PODMAN_RUN, "--name", name, img, "/bin/sh", "-c", SCRIPT, NULL };
+	if ((r = bench_peer_exec(b, env, NULL, cd ? cd_run : pm_run, NULL, 0, err)) < 0)
+		return r;
+	const char *cd_diff[] = { "snapshots", "--snapshotter", env->root, "diff", name, NULL };
+	const char *pm_commit[] = { "commit", "-q", name, tag, NULL };
+	char out[256];
+	r = bench_peer_exec(b, env, METRIC_GZIP, cd ? cd_diff : pm_commit, out, sizeof(out), err);
+	struct snap_error e2 = { 0 };
+	const char *cd_rm[] = { "containers", "rm", name, NULL };
+	const char *pm_rm[] = { "rm", "-f", name, NULL };
+	const char *pm_rmi[] = { "rmi", "-f", tag, NULL };
+	bench_peer_exec(b, env, NULL, cd ? cd_rm : pm_rm, NULL, 0, &e2);
+	if (!cd)
+		bench_peer_exec(b, env, NULL, pm_rmi, NULL, 0, &e2);
 	return r;
 }
 
@@ -154,4 +223,5 @@ const struct bench_workload bench_wl_commit_image = {
 	.setup = setup,
 	.run = run,
 	.teardown = teardown,
+	.peers = true,
 };

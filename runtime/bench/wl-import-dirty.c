@@ -285,6 +285,74 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 	return bench_record(b, env, "dirty at end", "bytes", (double)dirty_after);
 }
 
+/* The image as an OCI archive (imported into a scratch vfs root and
+ * exported by snapctl), made once: what the peers import. */
+static int peer_archive(struct bench_ctx *b, char *out, size_t len, struct snap_error *err)
+{
+	snprintf(out, len, "%s/debian-sized.tar", b->work);
+	if (access(out, F_OK) == 0)
+		return 0;
+	char layout[4200], root[4200];
+	snprintf(layout, sizeof(layout), "%s/debian-sized-oci", b->work);
+	snprintf(root, sizeof(root), "%s/debian-sized-export-root", b->work);
+	int r = access(layout, F_OK) == 0 ? 0 : make_image(b, layout, err);
+	if (r < 0)
+		return r;
+	const char *imp[] = { "import", "--name", IMAGE_NAME, layout, NULL };
+	const char *exp[] = { "export", IMAGE_NAME, out, NULL };
+	if ((r = bench_snapctl(b, root, "vfs", imp)) != 0 || (r = bench_snapctl(b, root, "vfs", exp)) != 0) {
+		unlink(out);
+		r = snap_error_set(err, -EIO, "bench import-dirty: making %s: snapctl exited with %d", out, r);
+	}
+	snap_rm_rf_at(AT_FDCWD, root);
+	return r;
+}
+
+/* One timed import into the peer's store (ctr images import, which
+ * unpacks into its snapshotter; podman load), then the image removed
+ * (containerd: with a synchronous garbage collection). */
+static int peer_import_once(struct bench_ctx *b, struct bench_env *env, const char *archive, const char *metric,
+			    struct snap_error *err)
+{
+	bool cd = strncmp(env->driver, "containerd-", 11) == 0;
+	const char *cd_imp[] = { "images", "import", "--snapshotter", env->root, archive, NULL };
+	const char *cd_rm[] = { "images", "rm", "--sync", BENCH_PEER_REF(IMAGE_NAME), NULL };
+	const char *pm_load[] = { "load", "-q", "-i", archive, NULL };
+	const char *pm_rmi[] = { "rmi", "-f", BENCH_PEER_REF(IMAGE_NAME), NULL };
+	int r = bench_peer_exec(b, env, metric, cd ? cd_imp : pm_load, NULL, 0, err);
+	struct snap_error e2 = { 0 };
+	bench_peer_exec(b, env, NULL, cd ? cd_rm : pm_rmi, NULL, 0, &e2);
+	return r;
+}
+
+/* The same two imports on a peer, the writer on the filesystem of the
+ * peer's store. */
+int bench_peer_import_dirty(struct bench_ctx *b, struct bench_env *env, int runno, struct snap_error *err)
+{
+	(void)runno;
+	char archive[4200], dir[4200];
+	int r = peer_archive(b, archive, sizeof(archive), err);
+	if (r < 0)
+		return r;
+	int64_t bytes = is_tiny(b) ? 64 << 20 : (int64_t)1 << 30;
+	if ((r = peer_import_once(b, env, archive, "Debian-sized import, quiet", err)) < 0)
+		return r;
+	bench_peer_store_dir(env, dir, sizeof(dir));
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return snap_error_set(err, negative_errno(), "bench: open %s: %m", dir);
+	pid_t pid = start_writer(dfd, bytes, err);
+	if (pid < 0)
+		return pid;
+	for (int i = 0; i < 600 && meminfo_dirty() < bytes; i++)
+		usleep(50 * 1000);
+	char metric[128];
+	snprintf(metric, sizeof(metric), "Debian-sized import, %lld MiB dirty", (long long)(bytes >> 20));
+	r = peer_import_once(b, env, archive, metric, err);
+	stop_writer(pid);
+	return r;
+}
+
 static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)
 {
 	struct dirty_state *s = state;
@@ -301,4 +369,5 @@ const struct bench_workload bench_wl_import_dirty = {
 	.setup = setup,
 	.run = run,
 	.teardown = teardown,
+	.peers = true,
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `snapctl bench --peers` on the I/O and shared-disk workloads (and the
-# start and commit ones the peers always had), tiny scale, one run:
+# `snapctl bench --peers` on the I/O, shared-disk, commit-image and
+# import-dirty workloads (and the start and commit ones the peers always
+# had), tiny scale, one run:
 # containerd's three snapshotters and podman's three storage drivers each
 # give every figure snapctl's overlay gives, and the JSON validates.  Three
 # minutes on a loaded two-core machine, so only with SNAPCTL_BENCH=1 (CI's
@@ -21,6 +22,7 @@ trap 'rm -rf "$out"' EXIT
 
 "$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 1 --warmup 0 --drivers overlay --peers \
 	--workload fio --workload shared-disk --workload start --workload commit \
+	--workload commit-image --workload import-dirty \
 	--workdir "$out" --json "$out/p.json" >"$out/table.txt"
 
 python3 - "$schema" "$out/p.json" <<'PY'
@@ -47,6 +49,12 @@ for p in peers:
     # What the peers did before this workload existed still works.
     assert "run --rm /bin/true" in have[("start", p)], p
     assert "commit container (1 file)" in have[("commit", p)], p
-print(f"peers: {len(peers)} with fio, shared-disk, start and commit figures")
+    # The issue's commit and dirty-neighbour import, on the same work.
+    assert "commit (1,000 files, rm dir, append to log), gzip" in have[("commit-image", p)], p
+    dirty = have[("import-dirty", p)]
+    for m in ("Debian-sized import, quiet", "Debian-sized import, 64 MiB dirty"):
+        assert m in dirty, (p, m, dirty)
+        assert m in have[("import-dirty", "overlay")], m
+print(f"peers: {len(peers)} with fio, shared-disk, start, commit, commit-image and import-dirty figures")
 PY
 ! grep -q "$out" /proc/self/mountinfo
