@@ -110,21 +110,10 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 static int base_archive(struct bench_ctx *b, char *out, size_t len, struct snap_error *err)
 {
 	snprintf(out, len, "%s/commit-image-base.tar", b->work);
-	if (access(out, F_OK) == 0)
-		return 0;
-	char rootfs[4200], root[4200];
-	int r = make_rootfs(b, rootfs, sizeof(rootfs), err);
-	if (r < 0)
-		return r;
-	snprintf(root, sizeof(root), "%s/commit-image-export-root", b->work);
+	char rootfs[4200] = "";
+	int r = access(out, F_OK) == 0 ? 0 : make_rootfs(b, rootfs, sizeof(rootfs), err);
 	const char *imp[] = { "import-rootfs", rootfs, BASE_IMAGE, NULL };
-	const char *exp[] = { "export", BASE_IMAGE, out, NULL };
-	if ((r = bench_snapctl(b, root, "vfs", imp)) != 0 || (r = bench_snapctl(b, root, "vfs", exp)) != 0) {
-		unlink(out);
-		r = snap_error_set(err, -EIO, "bench commit-image: making %s: snapctl exited with %d", out, r);
-	}
-	snap_rm_rf_at(AT_FDCWD, root);
-	return r;
+	return r < 0 ? r : wl_export_archive(b, "commit-image", imp, BASE_IMAGE, out, err);
 }
 
 static int commit_timed(struct bench_ctx *b, struct bench_env *env, const char *name, const char *compression,

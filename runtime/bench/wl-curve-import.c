@@ -23,9 +23,8 @@ int bench_image_archive(struct bench_ctx *b, int files, char *out, size_t len, s
 	snprintf(out, len, "%s/curve-image-%d.tar", b->work, files);
 	if (access(out, F_OK) == 0)
 		return 0;
-	char tree[4200], root[4200], name[64];
+	char tree[4200], name[64];
 	snprintf(tree, sizeof(tree), "%s/curve-image-%d", b->work, files);
-	snprintf(root, sizeof(root), "%s/curve-image-root", b->work);
 	snprintf(name, sizeof(name), "curve-image-%d:latest", files);
 	if (snap_mkdir_p(tree, 0755) < 0)
 		return snap_error_set(err, negative_errno(), "bench: mkdir %s: %m", tree);
@@ -37,11 +36,8 @@ int bench_image_archive(struct bench_ctx *b, int files, char *out, size_t len, s
 	if (r < 0)
 		return r;
 	const char *imp[] = { "import-rootfs", tree, name, NULL };
-	const char *exp[] = { "export", name, out, NULL };
-	if ((r = bench_snapctl(b, root, "vfs", imp)) != 0 || (r = bench_snapctl(b, root, "vfs", exp)) != 0) {
-		unlink(out);
-		return snap_error_set(err, -EIO, "bench curve-import: making %s: snapctl exited with %d", out, r);
-	}
+	if ((r = wl_export_archive(b, "curve-import", imp, name, out, err)) < 0)
+		return r;
 	/* The tree is in the archive now; keep the disk for the imports. */
 	snap_rm_children_at(dfd);
 	rmdir(tree);

@@ -290,22 +290,11 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 static int peer_archive(struct bench_ctx *b, char *out, size_t len, struct snap_error *err)
 {
 	snprintf(out, len, "%s/debian-sized.tar", b->work);
-	if (access(out, F_OK) == 0)
-		return 0;
-	char layout[4200], root[4200];
+	char layout[4200];
 	snprintf(layout, sizeof(layout), "%s/debian-sized-oci", b->work);
-	snprintf(root, sizeof(root), "%s/debian-sized-export-root", b->work);
-	int r = access(layout, F_OK) == 0 ? 0 : make_image(b, layout, err);
-	if (r < 0)
-		return r;
+	int r = access(out, F_OK) == 0 || access(layout, F_OK) == 0 ? 0 : make_image(b, layout, err);
 	const char *imp[] = { "import", "--name", IMAGE_NAME, layout, NULL };
-	const char *exp[] = { "export", IMAGE_NAME, out, NULL };
-	if ((r = bench_snapctl(b, root, "vfs", imp)) != 0 || (r = bench_snapctl(b, root, "vfs", exp)) != 0) {
-		unlink(out);
-		r = snap_error_set(err, -EIO, "bench import-dirty: making %s: snapctl exited with %d", out, r);
-	}
-	snap_rm_rf_at(AT_FDCWD, root);
-	return r;
+	return r < 0 ? r : wl_export_archive(b, "import-dirty", imp, IMAGE_NAME, out, err);
 }
 
 /* One timed import into the peer's store (ctr images import, which

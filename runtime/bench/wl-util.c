@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "layer/layer.h"
+#include "util/fs-util.h"
 #include "util/macro.h"
 #include "wl-util.h"
 
@@ -196,5 +197,24 @@ int wl_change_commit(struct bench_env *env, const char *key, const char *base, i
 		return r;
 	}
 	wl_remove_quiet(env, name);
+	return 0;
+}
+
+int wl_export_archive(struct bench_ctx *b, const char *what, const char *const *import_args, const char *image,
+		      const char *out, struct snap_error *err)
+{
+	if (access(out, F_OK) == 0)
+		return 0;
+	char root[4200];
+	snprintf(root, sizeof(root), "%s/export-root", b->work);
+	const char *exp[] = { "export", image, out, NULL };
+	int r = bench_snapctl(b, root, "vfs", import_args);
+	if (r == 0)
+		r = bench_snapctl(b, root, "vfs", exp);
+	snap_rm_rf_at(AT_FDCWD, root);
+	if (r != 0) {
+		unlink(out);
+		return snap_error_set(err, -EIO, "bench %s: making %s: snapctl exited with %d", what, out, r);
+	}
 	return 0;
 }

@@ -5,6 +5,12 @@
 
 #include "bench.h"
 
+/* OUT, an OCI archive of IMAGE for the peers, made once: `snapctl
+ * IMPORT_ARGS...` into a scratch vfs root under the work dir, then `snapctl
+ * export IMAGE OUT`; the scratch root is removed either way.  what names the
+ * workload in the error. */
+int wl_export_archive(struct bench_ctx *b, const char *what, const char *const *import_args, const char *image,
+		      const char *out, struct snap_error *err);
 /* Prepare KEY on PARENT (may be NULL) and mount it on env->mnt. */
 int wl_prepare_mounted(struct bench_env *env, const char *key, const char *parent, struct snap_error *err);
 /* Unmount env->mnt. */
