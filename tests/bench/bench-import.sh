@@ -3,13 +3,19 @@
 #
 # Import benchmark: snapctl import against containerd's `ctr images import`
 # (overlayfs snapshotter) on the same OCI archives, end to end (content
-# ingest + unpack), side by side.  Two images: busybox (from the host's
-# busybox-static) and a generated 20,000-file, 3-layer image (gzip layers).
+# ingest + unpack), side by side, and against the floor of issue #20:
+# `bsdtar -xpf` of the same gzip layers, one after the other into one
+# directory, then `sync -f` of it.  Three images: busybox (from the host's
+# busybox-static), a generated 20,000-file, 3-layer image, and a
+# Debian-sized one (3 layers, 9.3k files of 0-16 KiB plus one large file
+# each, 64/32/16 MiB: ~9.4k entries, ~190 MiB, as bench's import-dirty).
 #
 # usage: bench-import.sh SNAPCTL [RUNS] [DRIVERS]
-# Prints one line per image and tool with the median wall time of RUNS runs
-# (default 3), runs interleaved, each into a fresh root; warm page cache for
-# both.  Exit 77 (skip) without root, containerd or ctr.
+# Prints one line per image and driver with the median wall time of RUNS
+# runs (default 3), runs interleaved, each into a fresh root; warm page
+# cache for all.  BENCH_DIR (default /var/tmp) is where the work goes (a
+# dedicated filesystem, say).  Exit 77 (skip) without root, containerd or
+# ctr.
 set -euo pipefail
 
 SNAPCTL=$(realpath "$1")
@@ -23,7 +29,9 @@ fi
 command -v containerd >/dev/null && command -v ctr >/dev/null || { echo "SKIP: containerd/ctr not installed"; exit 77; }
 command -v busybox >/dev/null || { echo "SKIP: busybox not installed"; exit 77; }
 
-W=$(mktemp -d /var/tmp/snapctl-bench-import.XXXXXX)
+command -v bsdtar >/dev/null || { echo "SKIP: bsdtar not installed (libarchive-tools)"; exit 77; }
+
+W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/snapctl-bench-import.XXXXXX")
 cd_pid=
 cleanup() {
 	[ -n "$cd_pid" ] && kill "$cd_pid" 2>/dev/null && wait "$cd_pid" 2>/dev/null
@@ -49,10 +57,26 @@ for i in range(first, first + count):
 PY
 }
 
+gen_debian_layer() { # DIR SEED FILES BIG_MIB: FILES files of 0-16 KiB and one of BIG_MIB
+	python3 - "$1" "$2" "$3" "$4" <<'PY'
+import os, sys, random
+d, seed, count, big = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rnd = random.Random(seed)
+for i in range(count):
+    sub = os.path.join(d, "usr", "lib", "l%d" % seed, "d%02d" % (i % 31))
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "f%05d" % i), "wb") as f:
+        f.write(rnd.randbytes(rnd.randint(0, 16384)))
+with open(os.path.join(d, "usr", "lib", "l%d" % seed, "big"), "wb") as f:
+    for _ in range(big):
+        f.write(rnd.randbytes(1 << 20))
+PY
+}
+
 mk_archive() { # NAME OUT.tar DIR... : an OCI archive with gzip layers
 	local name=$1 out=$2 lay=$W/layout-$1
 	shift 2
-	mkdir -p "$lay/blobs/sha256"
+	mkdir -p "$lay/blobs/sha256" "$W/layers-$name"
 	local layers="" diffs="" hist="" dir d b
 	for dir in "$@"; do
 		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$dir" -cf "$W/l.tar" .
@@ -60,6 +84,7 @@ mk_archive() { # NAME OUT.tar DIR... : an OCI archive with gzip layers
 		gzip -n -1 "$W/l.tar"
 		b=$(sha256sum "$W/l.tar.gz" | cut -d' ' -f1)
 		layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$b\",\"size\":$(stat -c %s "$W/l.tar.gz")}"
+		cp "$W/l.tar.gz" "$W/layers-$name/$(ls "$W/layers-$name" | wc -l).tar.gz"
 		mv "$W/l.tar.gz" "$lay/blobs/sha256/$b"
 		diffs="$diffs${diffs:+,}\"sha256:$d\""
 		hist="$hist${hist:+,}{\"created_by\":\"layer $(basename "$dir")\"}"
@@ -86,6 +111,11 @@ gen_layer "$W/g1" 0 10000
 gen_layer "$W/g2" 10000 6000
 gen_layer "$W/g3" 16000 4000
 mk_archive files20k "$W/files20k.tar" "$W/g1" "$W/g2" "$W/g3"
+rm -rf "$W/g1" "$W/g2" "$W/g3" "$W"/layout-*
+gen_debian_layer "$W/g1" 1 3100 64
+gen_debian_layer "$W/g2" 2 3100 32
+gen_debian_layer "$W/g3" 3 3100 16
+mk_archive debian-sized "$W/debian-sized.tar" "$W/g1" "$W/g2" "$W/g3"
 rm -rf "$W/g1" "$W/g2" "$W/g3" "$W"/layout-*
 
 # ---- runners ---------------------------------------------------------------
@@ -139,22 +169,38 @@ run_snapctl() { # DRIVER ARCHIVE -> seconds
 	echo "$t1 - $t0" | bc
 }
 
+run_bsdtar() { # IMAGE -> seconds: its layers extracted in order, then sync -f
+	local d=$W/bsdtar-run t0 t1 l
+	mkdir "$d"
+	t0=$(now)
+	for l in $(ls "$W/layers-$1" | sort -n); do bsdtar -xpf "$W/layers-$1/$l" -C "$d"; done
+	sync -f "$d"
+	t1=$(now)
+	rm -rf "$d"
+	echo "$t1 - $t0" | bc
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-printf "%-10s %9s %-18s %10s %10s %8s\n" IMAGE SIZE SNAPCTL-DRIVER "snapctl(s)" "ctr(s)" ratio
-for img in busybox files20k; do
+printf "%-12s %9s %-8s %10s %8s %12s %9s %9s\n" IMAGE SIZE DRIVER "snapctl(s)" "ctr(s)" "bsdtar+sync" "/ctr" "/bsdtar"
+for img in busybox files20k debian-sized; do
 	: >"$W/t-ctr"
+	: >"$W/t-bsdtar"
 	for d in $DRIVERS; do : >"$W/t-$d"; done
 	for _ in $(seq "$RUNS"); do
 		for d in $DRIVERS; do run_snapctl "$d" "$W/$img.tar" >>"$W/t-$d"; done
 		run_ctr "$W/$img.tar" >>"$W/t-ctr"
+		run_bsdtar "$img" >>"$W/t-bsdtar"
 	done
 	c=$(median <"$W/t-ctr")
+	b=$(median <"$W/t-bsdtar")
 	for d in $DRIVERS; do
 		s=$(median <"$W/t-$d")
-		printf "%-10s %8sK %-18s %10.3f %10.3f %8.2f\n" "$img" "$(($(stat -c %s "$W/$img.tar") / 1024))" "$d" "$s" "$c" \
-			"$(echo "$s / $c" | bc -l)"
+		printf "%-12s %8sK %-8s %10.3f %8.3f %12.3f %9.2f %9.2f\n" "$img" "$(($(stat -c %s "$W/$img.tar") / 1024))" "$d" \
+			"$s" "$c" "$b" "$(echo "$s / $c" | bc -l)" "$(echo "$s / $b" | bc -l)"
 	done
 done
-echo "(median of $RUNS runs each, interleaved, each into a fresh root; ctr --snapshotter overlayfs;"
-echo " ratio = snapctl/ctr, target <= 0.5; the btrfs driver works on its own loopback filesystem)"
+echo "(median of $RUNS runs each, interleaved, each into a fresh root or directory; ctr --snapshotter"
+echo " overlayfs; bsdtar+sync: bsdtar -xpf of each layer in turn, then sync -f; issue #20's goals on the"
+echo " Debian-sized image, overlay: <= 0.35 of ctr, <= 1.0 of bsdtar+sync; btrfs works on its own loopback"
+echo " filesystem; filesystem of the work: $(stat -f -c %T "$W"))"
