@@ -38,6 +38,7 @@
 
 int apply_tar_fail(struct apply *a, struct apply_input *in, const char *what)
 {
+	apply_input_stop(in); /* its error fields are ours from here */
 	const char *s = in->raw_error[0] ? in->raw_error : archive_error_string(a->tar);
 	int e = in->io_error ? in->io_error : archive_errno(a->tar) > 0 ? -archive_errno(a->tar) : -EIO;
 	return apply_fail(a, e, "%s: %s", what, s ? s : "corrupt input");
@@ -236,32 +237,125 @@ static la_ssize_t gz_read(struct archive *ar, void *ctx, const void **buf)
 	}
 }
 
+/* The reader thread: fills the ring with the uncompressed stream (hashed:
+ * the diff ID) until its end, then hashes what is left of the fd (the
+ * blob digest covers the whole blob), unless told to stop.  A chunk may be
+ * overwritten once the tar reader has taken two after it. */
+static int hash_fd_tail(struct apply_input *in)
+{
+	for (;;) {
+		ssize_t n = read(in->fd, in->fdbuf, READ_BUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return in->io_error = negative_errno();
+		if (n == 0)
+			return 0;
+		snap_sha256_update(&in->blob, in->fdbuf, (size_t)n);
+	}
+}
+
+static void *reader_thread(void *arg)
+{
+	struct apply_input *in = arg;
+	bool failed = false;
+	for (;;) {
+		pthread_mutex_lock(&in->mu);
+		while (!in->stop && !in->draining && in->produced + 2 >= in->taken + APPLY_RING)
+			pthread_cond_wait(&in->cv, &in->mu);
+		bool stop = in->stop;
+		size_t slot = (size_t)(in->produced % APPLY_RING);
+		pthread_mutex_unlock(&in->mu);
+		if (stop)
+			break;
+		la_ssize_t n = archive_read_data(in->raw, in->ring[slot], READ_BUF);
+		if (n < 0) {
+			if (!in->raw_error[0]) {
+				const char *e = archive_error_string(in->raw);
+				snprintf(in->raw_error, sizeof(in->raw_error), "%s", e ? e : "corrupt input");
+			}
+			in->raw_errno = archive_errno(in->raw) > 0 ? archive_errno(in->raw) : EIO;
+			failed = true;
+			break;
+		}
+		if (n == 0) {
+			failed = hash_fd_tail(in) < 0;
+			if (failed)
+				snprintf(in->raw_error, sizeof(in->raw_error), "read: %s", strerror(-in->io_error));
+			break;
+		}
+		if (!in->plain)
+			snap_sha256_update(&in->diff, in->ring[slot], (size_t)n);
+		in->ring_len[slot] = (size_t)n;
+		pthread_mutex_lock(&in->mu);
+		in->produced++;
+		pthread_cond_broadcast(&in->cv);
+		pthread_mutex_unlock(&in->mu);
+	}
+	pthread_mutex_lock(&in->mu);
+	in->done = true;
+	in->failed = failed;
+	pthread_cond_broadcast(&in->cv);
+	pthread_mutex_unlock(&in->mu);
+	return NULL;
+}
+
+void apply_input_stop(struct apply_input *in)
+{
+	if (!in->started)
+		return;
+	pthread_mutex_lock(&in->mu);
+	in->stop = true;
+	pthread_cond_broadcast(&in->cv);
+	pthread_mutex_unlock(&in->mu);
+	pthread_join(in->thread, NULL);
+	in->started = false;
+}
+
+/* The tar reader's read callback: the next chunk of the reader thread. */
 static la_ssize_t raw_read(struct archive *ar, void *ctx, const void **buf)
 {
 	struct apply_input *in = ctx;
-	/* The other buffer: the tar reader is done with it (libarchive keeps
-	 * a callback's buffer only until the next call). */
-	int k = in->cur ^ 1;
-	la_ssize_t n = archive_read_data(in->raw, in->chunk[k], READ_BUF);
-	if (n < 0) {
-		const char *s = archive_error_string(in->raw);
-		snprintf(in->raw_error, sizeof(in->raw_error), "decompress: %s", s ? s : "corrupt input");
-		archive_set_error(ar, archive_errno(in->raw) > 0 ? archive_errno(in->raw) : EIO, "%s",
+	pthread_mutex_lock(&in->mu);
+	while (in->produced == in->taken && !in->done)
+		pthread_cond_wait(&in->cv, &in->mu);
+	bool have = in->produced > in->taken;
+	size_t slot = (size_t)(in->taken % APPLY_RING);
+	if (have) {
+		in->taken++;
+		pthread_cond_broadcast(&in->cv);
+	}
+	bool failed = in->failed;
+	pthread_mutex_unlock(&in->mu);
+	if (!have && failed) {
+		/* done: the thread wrote its error and no longer runs */
+		if (!in->reported) {
+			char what[sizeof(in->raw_error)];
+			snprintf(what, sizeof(what), "%s", in->raw_error);
+			snprintf(in->raw_error, sizeof(in->raw_error), "decompress: %s", what);
+			in->reported = true;
+		}
+		archive_set_error(ar, in->raw_errno ? in->raw_errno : in->io_error ? -in->io_error : EIO, "%s",
 				  in->raw_error);
 		return -1;
 	}
-	if (!in->plain)
-		snap_sha256_update(&in->diff, in->chunk[k], (size_t)n);
+	if (!have)
+		return 0;
+	size_t n = in->ring_len[slot];
+	/* The other of the two chunks the tar reader keeps. */
+	int k = in->cur ^ 1;
 	in->cur = k;
+	in->chunk[k] = in->ring[slot];
 	in->chunk_off[k] = in->raw_size;
-	in->chunk_len[k] = (size_t)n;
-	in->raw_size += (uint64_t)n;
-	*buf = in->chunk[k];
-	return n;
+	in->chunk_len[k] = n;
+	in->raw_size += n;
+	*buf = in->ring[slot];
+	return (la_ssize_t)n;
 }
 
 void apply_input_done(struct apply_input *in)
 {
+	apply_input_stop(in);
 	if (in->raw)
 		archive_read_free(in->raw);
 	snap_sha256_done(&in->blob);
@@ -270,18 +364,23 @@ void apply_input_done(struct apply_input *in)
 	if (in->z)
 		inflater_free(in->z);
 	free(in->gzbuf);
-	free(in->chunk[0]);
-	free(in->chunk[1]);
+	for (size_t i = 0; i < APPLY_RING; i++)
+		free(in->ring[i]);
+	if (in->sync_init) {
+		pthread_cond_destroy(&in->cv);
+		pthread_mutex_destroy(&in->mu);
+	}
 }
 
 int apply_input_open(struct apply_input *in, int fd, struct archive **ret_tar, struct snap_error *err)
 {
 	in->fd = fd;
 	if (snap_sha256_init(&in->blob) < 0 || snap_sha256_init(&in->diff) < 0 ||
-	    !(in->fdbuf = malloc(READ_BUF)) || !(in->chunk[0] = malloc(READ_BUF)) ||
-	    !(in->chunk[1] = malloc(READ_BUF)) ||
-	    !(in->raw = archive_read_new()))
+	    !(in->fdbuf = malloc(READ_BUF)) || !(in->raw = archive_read_new()))
 		return snap_error_set(err, -ENOMEM, "apply layer: out of memory");
+	for (size_t i = 0; i < APPLY_RING; i++)
+		if (!(in->ring[i] = malloc(READ_BUF)))
+			return snap_error_set(err, -ENOMEM, "apply layer: out of memory");
 	/* Only filters built into libarchive: none spawns an external
 	 * program on untrusted input. */
 	archive_read_support_filter_gzip(in->raw);
@@ -317,7 +416,19 @@ int apply_input_open(struct apply_input *in, int fd, struct archive **ret_tar, s
 	if (!tar)
 		return snap_error_set(err, -ENOMEM, "apply layer: out of memory");
 	archive_read_support_format_tar(tar);
+	if (pthread_mutex_init(&in->mu, NULL) != 0 || pthread_cond_init(&in->cv, NULL) != 0) {
+		archive_read_free(tar);
+		return snap_error_set(err, -ENOMEM, "apply layer: out of memory");
+	}
+	in->sync_init = true;
+	int q = pthread_create(&in->thread, NULL, reader_thread, in);
+	if (q != 0) {
+		archive_read_free(tar);
+		return snap_error_set(err, -q, "apply layer: start the reader thread: %s", strerror(q));
+	}
+	in->started = true;
 	if (archive_read_open(tar, in, NULL, raw_read, NULL) != ARCHIVE_OK) {
+		apply_input_stop(in);
 		const char *s = in->raw_error[0] ? in->raw_error : archive_error_string(tar);
 		int r = snap_error_set(err, -EINVAL, "apply layer: not a tar: %s", s ? s : "unknown format");
 		archive_read_free(tar);
@@ -327,32 +438,25 @@ int apply_input_open(struct apply_input *in, int fd, struct archive **ret_tar, s
 	return 0;
 }
 
-/* Hash what the tar reader left: the end-of-archive padding and anything
- * after it, so the digests cover the whole stream and the whole blob. */
+/* Let the reader thread hash what the tar reader left (the end-of-archive
+ * padding and anything after it, so the digests cover the whole stream
+ * and the whole blob) and wait for it. */
 int apply_input_drain(struct apply_input *in, struct snap_error *err)
 {
-	for (;;) {
-		la_ssize_t n = archive_read_data(in->raw, in->chunk[0], READ_BUF);
-		if (n < 0) {
-			const char *s = archive_error_string(in->raw);
-			if (in->raw_error[0])
-				s = in->raw_error;
-			return snap_error_set(err, -EINVAL, "apply layer: decompress: %s",
-					      s ? s : "corrupt input");
-		}
-		if (n == 0)
-			break;
-		if (!in->plain)
-			snap_sha256_update(&in->diff, in->chunk[0], (size_t)n);
-	}
-	for (;;) {
-		ssize_t n = read(in->fd, in->fdbuf, READ_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return snap_error_set(err, negative_errno(), "apply layer: read: %s", strerror(errno));
-		if (n == 0)
-			return 0;
-		snap_sha256_update(&in->blob, in->fdbuf, (size_t)n);
-	}
+	if (!in->started)
+		return 0;
+	pthread_mutex_lock(&in->mu);
+	in->draining = true;
+	pthread_cond_broadcast(&in->cv);
+	while (!in->done)
+		pthread_cond_wait(&in->cv, &in->mu);
+	bool failed = in->failed;
+	pthread_mutex_unlock(&in->mu);
+	pthread_join(in->thread, NULL);
+	in->started = false;
+	if (!failed)
+		return 0;
+	if (in->io_error)
+		return snap_error_set(err, in->io_error, "apply layer: %s", in->raw_error);
+	return snap_error_set(err, -EINVAL, "apply layer: decompress: %s", in->raw_error);
 }

@@ -6,6 +6,7 @@
 #ifndef SNAP_APPLY_INTERNAL_H
 #define SNAP_APPLY_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -41,6 +42,9 @@ struct deferred_dir {
 	struct timespec times[2];
 };
 
+/* Stream chunks in flight between the reader thread and the tar reader. */
+#define APPLY_RING 8
+
 struct apply_input {
 	int fd;
 	struct archive *raw; /* decompressing reader, format raw */
@@ -54,18 +58,31 @@ struct apply_input {
 	void *z;           /* struct inflate_state (HAVE_ISAL) or z_stream */
 	char *gzbuf;
 	bool gz_member_end; /* the last member ended: another may follow */
-	/* The uncompressed stream is read into two buffers in turn, so the
-	 * last two chunks stay readable (apply-pax.c looks back at the
-	 * headers of the current entry): chunk[i] holds stream bytes
+	/* The reader thread (apply-input.c) reads the fd, hashes it,
+	 * decompresses and hashes the stream into ring[] ahead of the tar
+	 * reader, on the other core, while this one writes the files.  The
+	 * tar reader keeps its last two chunks (apply-pax.c looks back at
+	 * the headers of the current entry): chunk[i] holds stream bytes
 	 * [chunk_off[i], chunk_off[i] + chunk_len[i]). */
+	char *ring[APPLY_RING];
+	size_t ring_len[APPLY_RING];
+	uint64_t produced, taken; /* chunks, under mu */
+	bool sync_init, started, done, failed, stop, draining;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 	char *chunk[2];
 	uint64_t chunk_off[2];
 	size_t chunk_len[2];
-	int cur;           /* the chunk raw_read filled last */
+	int cur;           /* the chunk raw_read took last */
 	uint64_t raw_size; /* stream bytes read so far */
+	/* The reader thread's failure: written by it until `done`, read by
+	 * the tar reader's side only after it saw `done` or stopped it. */
 	int io_error;
-	bool plain; /* no compression: the blob is the stream, hash it once */
+	int raw_errno;      /* the decompressor's errno, if it failed */
 	char raw_error[256];
+	bool reported;      /* raw_error prefixed for the tar reader */
+	bool plain; /* no compression: the blob is the stream, hash it once */
 };
 
 struct apply {
@@ -214,6 +231,8 @@ void apply_input_done(struct apply_input *in);
  * NUL byte (libarchive cuts the name there without a word; Go's
  * archive/tar, hence containerd, refuses it). */
 int apply_pax_check(struct apply *a, struct apply_input *in);
+/* Stop the reader thread, if it runs, and wait for it. */
+void apply_input_stop(struct apply_input *in);
 /* Fail with the reader's error for `what`. */
 int apply_tar_fail(struct apply *a, struct apply_input *in, const char *what);
 
