@@ -252,18 +252,30 @@ static void probe_all(struct ovl_state *st, struct ovl_features *f)
 		fremovexattr(s.dirfd, "trusted.snapctl-probe");
 
 	bool na = f->new_api, lp = f->lowerdir_plus;
-	struct probe_opt ux = { "userxattr", NULL };
-	f->userxattr = probe_mount(&s, na, lp, true, &ux, 1, NULL) == 1;
-	size_t nb = f->need_userxattr ? 1 : 0; /* every probe below in userxattr mode if needed */
-	struct probe_opt o[3] = { ux };
+	/* Every probe below in userxattr mode if needed, and volatile where
+	 * the kernel has it: dropping a superblock with an upper dir syncs
+	 * the upper filesystem (ovl_sync_fs -> sync_filesystem), which
+	 * waits for every dirty page on it, a busy neighbour's included
+	 * (seconds beside 1 GiB dirty: docs/core.md "What is durable
+	 * when"); a volatile one skips that.  Each probe has its own
+	 * upper and work dirs, so volatile's work/incompat/volatile marker
+	 * never meets another mount. */
+	struct probe_opt o[4];
+	size_t nb = 0;
+	if (f->need_userxattr)
+		o[nb++] = (struct probe_opt){ "userxattr", NULL };
+	o[nb] = (struct probe_opt){ "volatile", NULL };
+	f->volatile_ = probe_mount(&s, na, lp, true, o, nb + 1, NULL) == 1;
+	if (f->volatile_)
+		nb++;
+	struct probe_opt ux[2] = { { "userxattr", NULL }, { "volatile", NULL } };
+	f->userxattr = probe_mount(&s, na, lp, true, ux, f->volatile_ ? 2 : 1, NULL) == 1;
 	o[nb] = (struct probe_opt){ "redirect_dir", "on" };
 	f->redirect_dir = probe_mount(&s, na, lp, true, o, nb + 1, NULL) == 1;
 	o[nb + 1] = (struct probe_opt){ "metacopy", "on" };
 	f->metacopy = probe_mount(&s, na, lp, true, o, nb + 2, NULL) == 1;
 	o[nb] = (struct probe_opt){ "index", "off" };
 	f->index = probe_mount(&s, na, lp, true, o, nb + 1, NULL) == 1;
-	o[nb] = (struct probe_opt){ "volatile", NULL };
-	f->volatile_ = probe_mount(&s, na, lp, true, o, nb + 1, NULL) == 1;
 	o[nb] = (struct probe_opt){ "index", "on" };
 	o[nb + 1] = (struct probe_opt){ "nfs_export", "on" };
 	f->nfs_export = probe_mount(&s, na, lp, true, o, nb + 2, NULL) == 1;
