@@ -51,6 +51,10 @@ static int whiteout_call(void *state, int dirfd, const char *name, int kind, str
 static int lower_root_call(void *state, struct snap_error *err);
 static void hook_ctx_done(struct hook_ctx *h);
 
+/* The tree is a temporary snapshot of this process (temp-keys.h): no undo
+ * journal on disk. */
+#define APPLY_PRIVATE_TREE 0x100u
+
 /* Apply into the tree of `key` (info: its row) under an undo journal. */
 static int apply_into(struct snap_core *core, const char *key, const struct snap_info *info, int treefd,
 		      int fd, unsigned flags, struct snap_layer_digests *ret, struct snap_error *err)
@@ -62,6 +66,14 @@ static int apply_into(struct snap_core *core, const char *key, const struct snap
 	 * a one-layer view of this snapshot, so they are not made. */
 	bool has_hook = info->parent && info->parent[0] &&
 			snap_drv_has(snap_core_driver(core), SNAP_DRV_APPLY_WHITEOUT);
+	if (flags & APPLY_PRIVATE_TREE) {
+		/* No one else sees the tree and gc removes it whole if we die:
+		 * the in-memory undo is enough, no journal on disk. */
+		int r = snap_layer_apply_journaled(treefd, fd, has_hook ? &hook : NULL, -EBADF,
+						   flags & ~APPLY_PRIVATE_TREE, ret, err);
+		hook_ctx_done(&hctx);
+		return r < 0 ? snap_error_prefix(err, "apply to '%s'", key) : 0;
+	}
 	/* The undo journal outside the tree, in a staging directory locked
 	 * while this process lives: if it dies, check --repair plays the
 	 * journal back (apply-replay.c) and the snapshot is as before. */
@@ -123,7 +135,11 @@ int snap_layer_apply_blob_fd(struct snap_core *core, const char *key, int fd, bo
 			     struct snap_layer_digests *ret, struct snap_error *err)
 {
 	bool sync = snap_core_sync_trees(core);
-	int r = apply_active(core, key, fd, sync ? 0 : SNAP_APPLY_NO_SYNC, ret, err);
+	/* The unpacker's staging snapshot ("snapctl-unpack-PID-...", the
+	 * only caller): private to this process, and removed whole by gc and
+	 * check once the process is gone (temp-keys.h). */
+	unsigned flags = (sync ? 0 : SNAP_APPLY_NO_SYNC) | (snap_temp_key_private(key) ? APPLY_PRIVATE_TREE : 0);
+	int r = apply_active(core, key, fd, flags, ret, err);
 	*ret_pending = r == 0 && !sync && !snap_core_no_sync(core);
 	return r;
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool snap_temp_key_stale(const char *key)
 {
@@ -20,4 +21,14 @@ bool snap_temp_key_stale(const char *key)
 		return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 	}
 	return false;
+}
+
+bool snap_temp_key_private(const char *key)
+{
+	size_t n = strlen(SNAP_TEMP_UNPACK_PREFIX);
+	if (strncmp(key, SNAP_TEMP_UNPACK_PREFIX, n) != 0)
+		return false;
+	char *end;
+	long pid = strtol(key + n, &end, 10);
+	return pid > 0 && *end == '-' && (pid_t)pid == getpid();
 }

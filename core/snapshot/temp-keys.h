@@ -17,5 +17,8 @@
 
 /* Whether key is one of the above and its process is gone. */
 bool snap_temp_key_stale(const char *key);
+/* Whether key is an unpack's staging snapshot of this very process: a
+ * tree no one else uses, which gc removes whole if the process dies. */
+bool snap_temp_key_private(const char *key);
 
 #endif
