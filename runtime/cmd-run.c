@@ -209,17 +209,20 @@ static int run_container(struct cli_ctx *ctx, struct snap_core *core, struct run
 	}
 	*ret_mounted = true;
 
+	/* The row names this process, not init: it holds the rootfs mount
+	 * and the container dies with it (see rm -f).  Recorded before the
+	 * start, so that once the container's first output can be seen, ps
+	 * lists it (a script that waits for a line, then runs ps, found it
+	 * missing); a start that fails records the exit (125) below. */
+	int64_t start = 0;
+	container_pid_start(getpid(), &start);
+	if (snap_container_store_set_running(core, rec->id, getpid(), start, &err) < 0)
+		cli_notice(ctx, "warning: %s", err.message);
 	_cleanup_(snap_container_freep) struct snap_container *c = NULL;
 	if (snap_container_start(&spec, &c, &err) < 0) {
 		cli_fail(ctx, &err);
 		return EXIT_RUN_FAILED;
 	}
-	/* The row names this process, not init: it holds the rootfs mount
-	 * and the container dies with it (see rm -f). */
-	int64_t start = 0;
-	container_pid_start(getpid(), &start);
-	if (snap_container_store_set_running(core, rec->id, getpid(), start, &err) < 0)
-		cli_notice(ctx, "warning: %s", err.message);
 
 	int code = EXIT_RUN_FAILED;
 	if (snap_container_wait(c, &code, &err) < 0) {
