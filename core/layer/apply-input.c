@@ -243,16 +243,10 @@ static la_ssize_t gz_read(struct archive *ar, void *ctx, const void **buf)
  * overwritten once the tar reader has taken two after it. */
 static int hash_fd_tail(struct apply_input *in)
 {
-	for (;;) {
-		ssize_t n = read(in->fd, in->fdbuf, READ_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return in->io_error = negative_errno();
-		if (n == 0)
-			return 0;
-		snap_sha256_update(&in->blob, in->fdbuf, (size_t)n);
-	}
+	ssize_t n;
+	while ((n = fd_fill(in)) > 0)
+		;
+	return (int)n;
 }
 
 static void *reader_thread(void *arg)
