@@ -67,10 +67,15 @@ if [[ $driver == btrfs ]]; then
 	btrfs qgroup show -re "$root/snapshots" | grep -E "^0/$id " | grep -q "16.00MiB" ||
 		fail "qgroup 0/$id has no 16 MiB limit: $(btrfs qgroup show -re "$root/snapshots")"
 	sc snapshot rm a || fail "rm a"
-	# the qgroup goes with the subvolume once the cleaner has dropped it
+	# the qgroup goes with the subvolume once the cleaner has dropped it,
+	# which the kernel may finish a little after `subvolume sync` returns
 	btrfs subvolume sync "$root/snapshots" >/dev/null
-	btrfs qgroup show "$root/snapshots" | grep -qE "^0/$id " &&
-		fail "qgroup 0/$id left after the snapshot was removed: $(btrfs qgroup show "$root/snapshots")"
+	for _ in $(seq 50); do
+		btrfs qgroup show "$root/snapshots" | grep -E "^0/$id " >/dev/null || break
+		sleep 0.1
+	done
+	btrfs qgroup show "$root/snapshots" | grep -E "^0/$id " >/dev/null &&
+		fail "qgroup 0/$id left 5 s after the snapshot was removed: $(btrfs qgroup show "$root/snapshots")"
 
 	# run --storage-opt size=: ENOSPC/EDQUOT inside the container
 	if [[ -x $busybox ]]; then
