@@ -237,10 +237,7 @@ static la_ssize_t gz_read(struct archive *ar, void *ctx, const void **buf)
 	}
 }
 
-/* The reader thread: fills the ring with the uncompressed stream (hashed:
- * the diff ID) until its end, then hashes what is left of the fd (the
- * blob digest covers the whole blob), unless told to stop.  A chunk may be
- * overwritten once the tar reader has taken two after it. */
+/* Hash the rest of the blob (the bytes the decompressor left). */
 static int hash_fd_tail(struct apply_input *in)
 {
 	ssize_t n;
@@ -249,6 +246,10 @@ static int hash_fd_tail(struct apply_input *in)
 	return (int)n;
 }
 
+/* The reader thread: fills the ring with the uncompressed stream (hashed:
+ * the diff ID) until its end, then hashes what is left of the fd (the
+ * blob digest covers the whole blob), unless told to stop.  A chunk may be
+ * overwritten once the tar reader has taken two after it. */
 static void *reader_thread(void *arg)
 {
 	struct apply_input *in = arg;

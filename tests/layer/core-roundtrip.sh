@@ -7,25 +7,7 @@
 #   byte-identical; a committed snapshot's diff equals its active diff.
 # Usage: core-roundtrip.sh DRIVER LAYER_TOOL TREECMP
 set -euo pipefail
-DRIVER=$1
-TOOL=$(realpath "$2")
-CMP=$(realpath "$3")
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (mounts)"; exit 77; }
-W=$(mktemp -d /tmp/layer-core.XXXXXX)
-M=()
-cleanup() {
-	for m in "${M[@]}"; do umount -l "$m" 2>/dev/null || true; done
-	# a btrfs root may hold a loop mount of its own
-	for m in $(awk -v w="$W" '$2 ~ "^"w {print $2}' /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-R=$W/root
-lt() { "$TOOL" core "$R" "$DRIVER" "$@"; }
-if ! out=$(lt prepare probe 2>&1); then
-	echo "SKIP: driver $DRIVER unavailable here: $out"; exit 77
-fi
-lt rm probe
+. "$(dirname "$0")/core-lib.sh" core "$@"
 
 setx() { python3 -c 'import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)' "$@"; }
 

@@ -10,24 +10,7 @@
 # child, and the committed snapshot's diff equals the active one's.
 # Usage: core-samesize.sh DRIVER LAYER_TOOL TREECMP
 set -euo pipefail
-DRIVER=$1
-TOOL=$(realpath "$2")
-CMP=$(realpath "$3")
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (mounts)"; exit 77; }
-W=$(mktemp -d /tmp/layer-samesize.XXXXXX)
-M=()
-cleanup() {
-	for m in "${M[@]}"; do umount -l "$m" 2>/dev/null || true; done
-	for m in $(awk -v w="$W" '$2 ~ "^"w {print $2}' /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-R=$W/root
-lt() { "$TOOL" core "$R" "$DRIVER" "$@"; }
-if ! out=$(lt prepare probe 2>&1); then
-	echo "SKIP: driver $DRIVER unavailable here: $out"; exit 77
-fi
-lt rm probe
+. "$(dirname "$0")/core-lib.sh" samesize "$@"
 mnt() { mkdir -p "$3"; lt mount "$1" "$3" $2; M+=("$3"); }
 
 # Set atime and mtime to 1000000000.000000005 without following symlinks.
