@@ -137,7 +137,15 @@ static void abandon_created(struct snap_core *core, int64_t id, const char *key,
  * HZ=250), paid by a create that copied a tree anyway; bounded, should the
  * clock stall.  Copies stamped fine-grained (multigrain timestamps) can be
  * ahead of the coarse clock even so (0 and 27 of 5,000 in 2 runs): they
- * are read too.  Never a wrong answer either way: only extra reads. */
+ * are read too.  Never a wrong answer either way: only extra reads.
+ *
+ * So the wait pays only for a tree big enough that re-reading it costs
+ * more than the tick: a copy of at most SMALL_COPY_INODES entries (by the
+ * parent's usage, recorded at its commit) returns at once, and a diff
+ * reads those few entries instead (an empty base: 2 ms saved per prepare
+ * on average, at HZ=250). */
+#define SMALL_COPY_INODES 64
+
 static int64_t prepared_now(bool copied)
 {
 	struct timespec t0, ts;
@@ -179,6 +187,7 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 	 * whose row is not yet committed; the flock then tells check in any
 	 * process that the creation is alive. */
 	int64_t id = 0;
+	bool small_parent = false;
 	char name[32];
 	_cleanup_close_ int lockfd = -EBADF;
 	{
@@ -205,6 +214,7 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 			if (r < 0)
 				return r;
 			parent_id = p.id;
+			small_parent = p.has_usage && p.inodes <= SMALL_COPY_INODES;
 			bool committed = p.kind == SNAP_KIND_COMMITTED && p.state == SNAP_ROW_READY;
 			int pkind = p.kind;
 			snap_row_done(&p);
@@ -256,7 +266,8 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 	/* Taken once the tree is built, not at insert: vfs copies the parent
 	 * in create, and the copies' ctimes must come before it (struct
 	 * snap_ref's prepared_ns; the differ reads files written after it). */
-	bool copied = kind == SNAP_KIND_ACTIVE && parents.n > 0 && !(core->drv->caps & SNAP_DRIVER_CAP_O1_CREATE);
+	bool copied = kind == SNAP_KIND_ACTIVE && parents.n > 0 && !small_parent &&
+		      !(core->drv->caps & SNAP_DRIVER_CAP_O1_CREATE);
 	int64_t prepared_ns = prepared_now(copied);
 
 	_cleanup_(snap_mounts_done) struct snap_mounts mounts = { 0 };
