@@ -529,14 +529,15 @@ static int64_t mono_ms(void)
 
 /*
  * Wait for gRPC's shutdown tag.  gRPC posts it once every call and every
- * connection is gone, and it can wait long after the last call: here,
- * under load, about one stop in three hundred under ASan (the SIGTERM
- * test with --grace 60) waited out the whole grace period with every
- * worker idle and nothing of ours running.  So once every call gRPC
+ * connection is gone, and a client that ignores GOAWAY and keeps its
+ * connection open holds it back for good (TestSigtermIdleConnection;
+ * under load, about one stop in three hundred under ASan waited out the
+ * whole grace period so, every worker idle).  So once every call gRPC
  * handed us has been answered, and has stayed so for SHUTDOWN_IDLE_MS,
- * what is left holds no work of ours: cancel it.  Past grace_ms, calls still running are cancelled
- * too (a client that does not read its answer must not keep the process
- * alive).  1 when calls of ours were cancelled, else 0.
+ * what is left holds no work of ours: cancel it.  Past grace_ms, calls
+ * still running are cancelled too (a client that does not read its answer
+ * must not keep the process alive).  1 when calls of ours were cancelled,
+ * else 0.
  */
 static int await_shutdown(struct snap_serve *s, unsigned grace_ms)
 {

@@ -6,6 +6,7 @@ package suite
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -475,6 +476,37 @@ func TestSigtermAnswersInFlight(t *testing.T) {
 		}
 	}
 	t.Logf("%d prepares answered, %d refused by the shutdown", len(created), len(refused))
+}
+
+// SIGTERM while a client holds an idle connection and ignores GOAWAY:
+// gRPC waits for every connection to close before it reports the shutdown,
+// so snapctl must not wait for such a client until the grace period is
+// over.  The client speaks just enough HTTP/2 (preface and SETTINGS) for
+// gRPC to take the connection, then never reads nor closes it.
+func TestSigtermIdleConnection(t *testing.T) {
+	f := newFixture(t, "--grace", "60")
+	f.prepareCommit("base", "")
+	conn, err := net.Dial("unix", f.srv.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	preface := "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	settings := []byte{0, 0, 0, 4, 0, 0, 0, 0, 0} // empty SETTINGS frame
+	if _, err := conn.Write(append([]byte(preface), settings...)); err != nil {
+		t.Fatal(err)
+	}
+	// The server has taken the connection once it answered a call made
+	// after it (calls are served in order of arrival on one listener).
+	if _, err := f.sn.Stat(f.ctx, "base"); err != nil {
+		t.Fatal(err)
+	}
+	f.stop()
+	start := time.Now()
+	if err := f.srv.StopWithin(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("exited %v after SIGTERM with an idle connection open", time.Since(start).Round(time.Millisecond))
 }
 
 // A crash (SIGKILL) loses nothing that was answered, and the next start
