@@ -59,7 +59,10 @@ static ssize_t fd_fill(struct apply_input *in)
 			continue;
 		if (n < 0)
 			return in->io_error = negative_errno();
-		snap_sha256_update(&in->blob, in->fdbuf, (size_t)n);
+		if (in->blob_unhashed)
+			in->blob.size += (uint64_t)n;
+		else
+			snap_sha256_update(&in->blob, in->fdbuf, (size_t)n);
 		return n;
 	}
 }
@@ -389,6 +392,8 @@ int apply_input_open(struct apply_input *in, int fd, struct archive **ret_tar, s
 		return snap_error_set(err, (int)n, "apply layer: read: %s", strerror((int)-n));
 	in->fd_pending = (size_t)n;
 	in->gzip = n >= 2 && (unsigned char)in->fdbuf[0] == 0x1f && (unsigned char)in->fdbuf[1] == 0x8b;
+	/* The sniffed bytes were hashed; the digest is then never finished. */
+	in->blob_unhashed = in->no_blob_digest && in->gzip;
 	if (in->gzip) {
 		if (!(in->gzbuf = malloc(READ_BUF)) || !(in->z = inflater_new()))
 			return snap_error_set(err, -ENOMEM, "apply layer: gzip: out of memory");

@@ -83,6 +83,10 @@ struct apply_input {
 	char raw_error[256];
 	bool reported;      /* raw_error prefixed for the tar reader */
 	bool plain; /* no compression: the blob is the stream, hash it once */
+	/* Set by the caller before the open: SNAP_APPLY_NO_BLOB_DIGEST.
+	 * blob_unhashed: from the sniff on, gzip bytes are counted, not
+	 * hashed. */
+	bool no_blob_digest, blob_unhashed;
 };
 
 struct apply {

@@ -138,6 +138,7 @@ int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_ho
 		.journalfd = journalfd,
 	};
 	snap_apply_undo_name(a.backup_name, sizeof(a.backup_name), (int)getpid());
+	in.no_blob_digest = flags & SNAP_APPLY_NO_BLOB_DIGEST;
 	int r = apply_input_open(&in, fd, &a.tar, err);
 	a.no_sync = flags & SNAP_APPLY_NO_SYNC;
 	_cleanup_free_ char *last = NULL;
@@ -167,7 +168,7 @@ int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_ho
 		struct snap_layer_digests d = { .entries = a.entries, .xattrs_skipped = a.xattrs_skipped };
 		d.blob_size = in.blob.size;
 		d.diff_size = in.plain ? in.blob.size : in.diff.size;
-		if (snap_sha256_final(&in.blob, d.blob_digest) < 0 ||
+		if ((!in.blob_unhashed && snap_sha256_final(&in.blob, d.blob_digest) < 0) ||
 		    (in.plain ? (memcpy(d.diff_id, d.blob_digest, sizeof(d.diff_id)), 0)
 			      : snap_sha256_final(&in.diff, d.diff_id)) < 0)
 			r = snap_error_set(err, -EIO, "apply layer: sha256 failed");

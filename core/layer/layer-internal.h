@@ -58,6 +58,11 @@ int snap_layer_apply_dirfd(int treefd, int fd, const struct snap_whiteout_hook *
  * back (--sync=none, scratch roots).  Without it, what the apply wrote is
  * on disk when it returns. */
 #define SNAP_APPLY_NO_SYNC 0x1u
+/* The caller has no use for the blob's digest: a gzip blob is not hashed
+ * (its uncompressed stream still is: the diff ID), and ret->blob_digest is
+ * empty.  For blobs of the content store, whose digest was checked when
+ * they were written (the unpacker). */
+#define SNAP_APPLY_NO_BLOB_DIGEST 0x2u
 /* The same, also writing every step to `journalfd` (O_APPEND, already
  * holding the header) before taking it, for snap_layer_journal_replay;
  * flags: SNAP_APPLY_*. */

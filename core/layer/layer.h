@@ -38,7 +38,9 @@
 
 struct snap_layer_digests {
 	char diff_id[SNAP_DIGEST_MAX];     /* sha256 of the uncompressed tar */
-	char blob_digest[SNAP_DIGEST_MAX]; /* sha256 of the bytes as read/written */
+	/* sha256 of the bytes as read/written; empty after an unpack of a
+	 * gzip blob (snap_layer_apply_blob_fd: the content store checked it) */
+	char blob_digest[SNAP_DIGEST_MAX];
 	uint64_t diff_size;                /* uncompressed bytes */
 	uint64_t blob_size;                /* bytes as read/written */
 	uint64_t entries;
@@ -61,6 +63,7 @@ int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
  * with SNAP_CORE_SYNC_TREES (--sync=full).  *ret_pending tells that it was
  * not (--sync=blob): the caller records the snapshot as pending
  * (core/pending-trees.h) in the transaction that publishes it. */
+/* ret->blob_digest is left empty for a gzip blob (not hashed again). */
 int snap_layer_apply_blob_fd(struct snap_core *core, const char *key, int fd, bool *ret_pending,
 			     struct snap_layer_digests *ret, struct snap_error *err);
 /* Apply the layer again in place into snapshot `key`, committed or not,
