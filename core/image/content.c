@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image/content-hasher.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 
@@ -27,6 +28,8 @@ struct snap_content_writer {
 	char digest[SNAP_DIGEST_MAX];
 	uint64_t size;
 	uint64_t flushed; /* writeback started up to here (snap_content_writer_write) */
+	struct content_hasher *hasher; /* from the first big block on */
+	bool hash_inline;              /* the hasher could not start */
 };
 
 /* Start the writeback of a blob's pages every this many bytes, without
@@ -35,6 +38,11 @@ struct snap_content_writer {
  * while the ingest reads and hashes the rest.  Only our own pages (not a
  * syncfs's neighbours). */
 #define WRITEBACK_AHEAD (8u << 20)
+
+/* Blocks from this size on are hashed on the hasher's thread while this
+ * one writes them (content-hasher.h): an import's ingest reads 1 MiB
+ * blocks.  Smaller ones are not worth two thread switches. */
+#define HASH_BESIDE_MIN (256u << 10)
 
 static int ensure_dir_at(int dirfd, const char *path)
 {
@@ -103,12 +111,21 @@ int snap_content_writer_write(struct snap_content_writer *w, const void *buf, si
 {
 	if (w->finished)
 		return snap_error_set(err, -EINVAL, "write blob %s: already finished", w->staging);
-	int r = snap_write_all(w->fd, buf, len);
+	if (len >= HASH_BESIDE_MIN && !w->hasher && !w->hash_inline)
+		w->hash_inline = content_hasher_new(&w->hash, &w->hasher) < 0;
+	int r, h;
+	if (len >= HASH_BESIDE_MIN && w->hasher) {
+		content_hasher_post(w->hasher, buf, len);
+		r = snap_write_all(w->fd, buf, len);
+		h = content_hasher_wait(w->hasher);
+	} else {
+		r = snap_write_all(w->fd, buf, len);
+		h = r < 0 ? 0 : snap_sha256_update(&w->hash, buf, len);
+	}
 	if (r < 0)
 		return snap_error_set(err, r, "write staging blob %s: %s", w->staging, strerror(-r));
-	r = snap_sha256_update(&w->hash, buf, len);
-	if (r < 0)
-		return snap_error_set(err, r, "hash staging blob %s: %s", w->staging, strerror(-r));
+	if (h < 0)
+		return snap_error_set(err, h, "hash staging blob %s: %s", w->staging, strerror(-h));
 	uint64_t end = w->hash.size;
 	if (end - w->flushed >= WRITEBACK_AHEAD && !snap_core_no_sync(w->core)) {
 		/* Errors are the fsync's to report. */
@@ -140,6 +157,10 @@ int snap_content_writer_finish(struct snap_content_writer *w, const char *expect
 {
 	if (w->finished)
 		return snap_error_set(err, -EINVAL, "finish blob %s: already finished", w->staging);
+	/* No more blocks: the hasher's thread goes (an archive's blobs wait
+	 * for their publication finished, not with a thread each). */
+	content_hasher_free(w->hasher);
+	w->hasher = NULL;
 	w->size = w->hash.size;
 	int r = snap_sha256_final(&w->hash, w->digest);
 	if (r < 0)
@@ -162,6 +183,8 @@ int snap_content_writer_finish_known(struct snap_content_writer *w, const char *
 	if (!snap_digest_valid(digest))
 		return snap_error_set(err, -EINVAL, "finish blob %s: invalid digest '%s'", w->staging,
 				      digest);
+	content_hasher_free(w->hasher);
+	w->hasher = NULL;
 	snap_sha256_done(&w->hash);
 	snprintf(w->digest, sizeof(w->digest), "%s", digest);
 	w->size = size;
@@ -251,6 +274,7 @@ void snap_content_writer_free(struct snap_content_writer *w)
 	writer_release_dir(w);
 	if (w->fd >= 0)
 		close(w->fd);
+	content_hasher_free(w->hasher);
 	snap_sha256_done(&w->hash);
 	free(w);
 }

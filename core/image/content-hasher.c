@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "image/content-hasher.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+struct content_hasher {
+	struct snap_sha256 *h;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* Under mu: the posted block (buf NULL: none), its result once
+	 * `busy` drops, and the order to stop. */
+	const void *buf;
+	size_t len;
+	bool busy, quit;
+	int result;
+};
+
+static void *hasher_main(void *arg)
+{
+	struct content_hasher *c = arg;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->buf && !c->quit)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (!c->buf)
+			break;
+		const void *buf = c->buf;
+		size_t len = c->len;
+		pthread_mutex_unlock(&c->mu);
+		int r = snap_sha256_update(c->h, buf, len);
+		pthread_mutex_lock(&c->mu);
+		c->buf = NULL;
+		c->result = r;
+		c->busy = false;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int content_hasher_new(struct snap_sha256 *h, struct content_hasher **ret)
+{
+	struct content_hasher *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->h = h;
+	int r = pthread_mutex_init(&c->mu, NULL);
+	if (r == 0) {
+		r = pthread_cond_init(&c->cv, NULL);
+		if (r != 0)
+			pthread_mutex_destroy(&c->mu);
+	}
+	if (r == 0) {
+		r = pthread_create(&c->thread, NULL, hasher_main, c);
+		if (r != 0) {
+			pthread_cond_destroy(&c->cv);
+			pthread_mutex_destroy(&c->mu);
+		}
+	}
+	if (r != 0) {
+		free(c);
+		return -r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void content_hasher_post(struct content_hasher *c, const void *buf, size_t len)
+{
+	pthread_mutex_lock(&c->mu);
+	c->buf = buf;
+	c->len = len;
+	c->busy = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+int content_hasher_wait(struct content_hasher *c)
+{
+	pthread_mutex_lock(&c->mu);
+	while (c->busy)
+		pthread_cond_wait(&c->cv, &c->mu);
+	int r = c->result;
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+void content_hasher_free(struct content_hasher *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->quit = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
