@@ -136,11 +136,11 @@ int snap_layer_apply_blob_fd(struct snap_core *core, const char *key, int fd, bo
 {
 	bool sync = snap_core_sync_trees(core);
 	/* The unpacker's staging snapshot ("snapctl-unpack-PID-...", the
-	 * only caller): private to this process, and removed whole by gc and
-	 * check once the process is gone (temp-keys.h). */
-	/* The content store checked the blob's digest when it was written,
-	 * and the unpacker checks the diff ID: hashing the blob again would
-	 * only cost a core (190 MiB of Debian-sized layers: ~0.1 s). */
+	 * only caller) is private to this process, and gc and check remove it
+	 * whole once the process is gone (temp-keys.h).  The content store
+	 * checked the blob's digest when it was written and the unpacker
+	 * checks the diff ID: hashing the blob again would only cost a core
+	 * (190 MiB of Debian-sized layers: ~0.1 s). */
 	unsigned flags = (sync ? 0 : SNAP_APPLY_NO_SYNC) | SNAP_APPLY_NO_BLOB_DIGEST |
 			 (snap_temp_key_private(key) ? APPLY_PRIVATE_TREE : 0);
 	int r = apply_active(core, key, fd, flags, ret, err);

@@ -62,8 +62,8 @@ int snap_layer_apply_fd(struct snap_core *core, const char *key, int fd,
  * disk before any row names it (the unpacker): the tree is synced only
  * with SNAP_CORE_SYNC_TREES (--sync=full).  *ret_pending tells that it was
  * not (--sync=blob): the caller records the snapshot as pending
- * (core/pending-trees.h) in the transaction that publishes it. */
-/* ret->blob_digest is left empty for a gzip blob (not hashed again). */
+ * (core/pending-trees.h) in the transaction that publishes it.
+ * ret->blob_digest is left empty for a gzip blob (not hashed again). */
 int snap_layer_apply_blob_fd(struct snap_core *core, const char *key, int fd, bool *ret_pending,
 			     struct snap_layer_digests *ret, struct snap_error *err);
 /* Apply the layer again in place into snapshot `key`, committed or not,
