@@ -87,6 +87,12 @@ int snap_core_key_namespace(const struct snap_core *core, const char *key, char 
 int snap_core_open_tree_id(struct snap_core *core, uint64_t id, const char *key, int kind, int *ret_dirfd,
 			   struct snap_error *err);
 
+/* An active snapshot `key` on the parent of active snapshot `src`, whose
+ * tree is a copy of src's as it is now, made by the driver's clone method
+ * (-EOPNOTSUPP without one); its prepared time is src's, so a diff of it
+ * finds what one of src would.  For commit (core/image/image-unpack.c). */
+int snap_core_clone(struct snap_core *core, const char *key, const char *src, struct snap_error *err);
+
 /* snap_commit for the unpacker (core/image/image-unpack.c): the only commit
  * that may set labels under SNAP_LABEL_RESERVED_PREFIX, its proof that it
  * made and verified the layer snapshot.  pending (or NULL): the tree was

@@ -365,9 +365,14 @@ static const char *compression_media_type(int compression)
 	}
 }
 
+/* The staging clone of the container while commit_run has it. */
+struct commit_clone {
+	char key[128];
+};
+
 static int commit_run(struct snap_core *core, const struct snap_image_commit_opts *opts,
 		      struct commit_base *b, struct img_created *created, char **new_blob,
-		      char id[SNAP_DIGEST_MAX], struct snap_error *err)
+		      struct commit_clone *clone, char id[SNAP_DIGEST_MAX], struct snap_error *err)
 {
 	char base_id[SNAP_DIGEST_MAX] = "";
 	int r;
@@ -401,6 +406,15 @@ static int commit_run(struct snap_core *core, const struct snap_image_commit_opt
 	if (!b->config)
 		return snap_error_set(err, -ENOMEM, "commit: out of memory");
 
+	/* Where the driver can, the container is cloned first and the layer
+	 * written from the clone, which then becomes the layer's snapshot
+	 * (image-commit-clone.c); clone->key stays set until it is used. */
+	const char *parent_chain = b->n ? b->layers[b->n - 1].chain_id : NULL;
+	r = img_clone_container(core, opts->snapshot_key, parent_chain, clone->key, sizeof(clone->key), err);
+	if (r < 0)
+		return r;
+	const char *diff_key = *clone->key ? clone->key : opts->snapshot_key;
+
 	/* The layer blob: the container's changes as the layer engine writes
 	 * them, hashed by it while writing (finish_known). */
 	_cleanup_(snap_content_writer_freep) struct snap_content_writer *w = NULL;
@@ -409,7 +423,7 @@ static int commit_run(struct snap_core *core, const struct snap_image_commit_opt
 		return r;
 	struct snap_diff_opts dopts = {.compression = opts->compression};
 	struct snap_layer_digests dg = {0};
-	r = snap_layer_diff_fd(core, opts->snapshot_key, snap_content_writer_fd(w), &dopts, &dg, err);
+	r = snap_layer_diff_fd(core, diff_key, snap_content_writer_fd(w), &dopts, &dg, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit %s", opts->snapshot_key);
 	r = snap_content_writer_finish_known(w, dg.blob_digest, dg.blob_size, err);
@@ -437,7 +451,15 @@ static int commit_run(struct snap_core *core, const struct snap_image_commit_opt
 	snprintf(top->diff_id, SNAP_DIGEST_MAX, "%s", dg.diff_id);
 	mts[n - 1] = compression_media_type(opts->compression);
 	sizes[n - 1] = dg.blob_size;
-	r = img_unpack_one(core, b->n ? layers[b->n - 1].chain_id : NULL, top, created, NULL, err);
+	bool kept = false;
+	if (*clone->key) {
+		r = img_commit_clone(core, clone->key, parent_chain, top, &dg, created, &kept, err);
+		*clone->key = '\0'; /* committed or removed */
+		if (r < 0)
+			return snap_error_prefix(err, "commit %s", opts->snapshot_key);
+	}
+	if (!kept)
+		r = img_unpack_one(core, parent_chain, top, created, NULL, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit %s", opts->snapshot_key);
 	r = build_config(b->config, opts, dg.diff_id, err);
@@ -470,7 +492,10 @@ int snap_image_commit(struct snap_core *core, const struct snap_image_commit_opt
 	struct img_created created = {0};
 	_cleanup_free_ char *new_blob = NULL;
 	char id[SNAP_DIGEST_MAX];
-	int r = commit_run(core, opts, &b, &created, &new_blob, id, err);
+	struct commit_clone clone = {""};
+	int r = commit_run(core, opts, &b, &created, &new_blob, &clone, id, err);
+	if (*clone.key)
+		snap_remove(core, clone.key, NULL);
 	commit_base_done(&b);
 	if (r < 0) {
 		img_created_rollback(core, &created);

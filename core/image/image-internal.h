@@ -177,6 +177,38 @@ int img_unpack_layers(struct snap_core *core, struct img_layer *layers, size_t n
 int img_unpack_one(struct snap_core *core, const char *parent_chain, struct img_layer *layer,
 		   struct img_created *created, bool *ret_new, struct snap_error *err);
 
+/* The unpacker's staging key: "snapctl-unpack-PID-" and 128 random bits. */
+int img_staging_key(char *buf, size_t size, struct snap_error *err);
+/* Commit staging snapshot `key`, which holds `layer` on parent_chain (its
+ * diff ID checked, diff_size set), under the layer's chain ID with the
+ * unpacker's proof; pending: its tree was not synced (recorded with the
+ * blob, core/pending-trees.h).  When another process committed that chain
+ * meanwhile, `key` is removed and that one shared (*ret_new false).  On
+ * failure `key` is removed. */
+int img_commit_staged(struct snap_core *core, const char *key, const char *parent_chain,
+		      const struct img_layer *layer, bool pending, struct img_created *created, bool *ret_new,
+		      struct snap_error *err);
+/* A layer snapshot for chain_id that the unpacker made: 1 and its diff
+ * size when it exists with the proof, 0 when absent, <0 when it cannot be
+ * used (-EEXIST: a snapshot of that name without the proof), with err set. */
+int img_existing_layer(struct snap_core *core, const char *chain_id, const char *parent_chain,
+		       const char *diff_id, uint64_t *ret_diff_size, struct snap_error *err);
+
+/* image-commit-clone.c: a commit's layer as a clone of the container.
+ * img_clone_container clones active snapshot `container` under a staging
+ * key (ret_key) when the driver can and the container sits on
+ * parent_chain; ret_key is "" when it did not (nothing to undo).
+ * img_commit_clone then commits the clone as `layer` (diff_id and
+ * blob_digest set, the blob published; dg is the diff written from the
+ * clone) when applying that layer to the parent would give the clone back:
+ * *ret_kept true.  Otherwise, or on failure, the clone is removed and the
+ * caller applies the blob as for any layer. */
+int img_clone_container(struct snap_core *core, const char *container, const char *parent_chain,
+			char *ret_key, size_t key_size, struct snap_error *err);
+int img_commit_clone(struct snap_core *core, const char *key, const char *parent_chain,
+		     struct img_layer *layer, const struct snap_layer_digests *dg, struct img_created *created,
+		     bool *ret_kept, struct snap_error *err);
+
 /* image-gc.c: remove the now unreferenced blobs and layer snapshots among the given
  * ones (the caller holds the content lock exclusively). */
 int img_collect(struct snap_core *core, const struct img_blob *blobs, size_t n_blobs,

@@ -59,11 +59,8 @@ static int created_add(struct img_created *c, const char *key)
 	return 0;
 }
 
-/* A layer snapshot for chain_id that the unpacker made: 1 and its diff size
- * when it exists with the proof, 0 when absent, <0 when it cannot be used
- * (-EEXIST: a snapshot of that name without the proof), with err set. */
-static int existing_layer(struct snap_core *core, const char *chain_id, const char *parent_chain,
-			  const char *diff_id, uint64_t *ret_diff_size, struct snap_error *err)
+int img_existing_layer(struct snap_core *core, const char *chain_id, const char *parent_chain,
+		       const char *diff_id, uint64_t *ret_diff_size, struct snap_error *err)
 {
 	_cleanup_(snap_info_done) struct snap_info info = { 0 };
 	struct snap_error e = { 0 };
@@ -94,7 +91,7 @@ static int existing_layer(struct snap_core *core, const char *chain_id, const ch
 
 /* "snapctl-unpack-PID-" and 128 random bits: another process cannot aim at
  * the staging snapshot (apply into it before the commit). */
-static int staging_key(char *buf, size_t size, struct snap_error *err)
+int img_staging_key(char *buf, size_t size, struct snap_error *err)
 {
 	uint8_t rnd[16];
 	ssize_t n = getrandom(rnd, sizeof(rnd), 0);
@@ -175,7 +172,7 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 		if (r < 0)
 			return snap_error_set(err, r, "layer %s: bad diff_id %s", layer->blob_digest,
 					      layer->diff_id);
-		r = existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &layer->diff_size, err);
+		r = img_existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &layer->diff_size, err);
 		if (r != 0) {
 			if (r > 0 && ret_new)
 				*ret_new = false;
@@ -184,7 +181,7 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 	}
 
 	char key[128];
-	r = staging_key(key, sizeof(key), err);
+	r = img_staging_key(key, sizeof(key), err);
 	if (r < 0)
 		return r;
 	r = snap_prepare(core, key, parent_chain && *parent_chain ? parent_chain : NULL, NULL, NULL, err);
@@ -209,7 +206,7 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 		r = snap_chain_id(parent_chain, layer->diff_id, layer->chain_id);
 		uint64_t size;
 		if (r == 0)
-			r = existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &size, err);
+			r = img_existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &size, err);
 		if (r != 0) {
 			snap_remove(core, key, NULL);
 			if (r > 0 && ret_new)
@@ -220,9 +217,16 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 		}
 	}
 	layer->diff_size = dg.diff_size;
+	return img_commit_staged(core, key, parent_chain, layer, pending, created, ret_new, err);
+}
 
+int img_commit_staged(struct snap_core *core, const char *key, const char *parent_chain,
+		      const struct img_layer *layer, bool pending, struct img_created *created, bool *ret_new,
+		      struct snap_error *err)
+{
+	int r;
 	char size[32];
-	snprintf(size, sizeof(size), "%" PRIu64, dg.diff_size);
+	snprintf(size, sizeof(size), "%" PRIu64, layer->diff_size);
 	struct snap_label lv[] = {
 		{LABEL_LAYER, "1"},
 		{LABEL_DIFF_ID, layer->diff_id},
@@ -241,7 +245,7 @@ static int unpack_one(struct snap_core *core, const char *parent_chain, struct i
 		 * if it carries the proof. */
 		snap_remove(core, key, NULL);
 		uint64_t other;
-		r = existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &other, err);
+		r = img_existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &other, err);
 		if (r == 0)
 			r = snap_error_set(err, -EEXIST, "commit layer %s: %s", layer->chain_id, e.message);
 		if (r < 0)

@@ -45,7 +45,19 @@ struct snap_layer_digests {
 	uint64_t blob_size;                /* bytes as read/written */
 	uint64_t entries;
 	uint64_t xattrs_skipped; /* xattrs the filesystem refused (apply only) */
+	/* diff only: what the layer leaves out of the tree it was written
+	 * from (SNAP_DIFF_INEXACT_*); 0: applied to the parent, the layer
+	 * gives that tree back (but for atimes, ctimes, the root's times and
+	 * inode flags, which no layer carries) */
+	unsigned inexact;
 };
+
+/* A file in the layer has links outside it (a link to an unchanged file
+ * of the parent): applied, the layer makes it a copy. */
+#define SNAP_DIFF_INEXACT_LINKS 0x1u
+/* An entry in the layer has xattrs a layer never carries
+ * (snap_xattr_is_private: overlay's own, xfs' second copy of an ACL). */
+#define SNAP_DIFF_INEXACT_XATTRS 0x2u
 
 enum snap_compression {
 	SNAP_COMPRESS_NONE = 0,

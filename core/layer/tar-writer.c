@@ -559,8 +559,68 @@ static void parent_cache_done(struct parent_cache *pc)
 	pc->fd = -EBADF;
 }
 
+/* The regular files with more than one link met so far: where the first
+ * went, and how many of their links the layer holds.  A file whose links
+ * are not all in the layer makes the layer inexact (layer.h). */
+struct link_rec {
+	const char *first; /* the rec's path, alive as long as the collector */
+	uint64_t nlink, seen;
+};
+
+struct link_table {
+	struct snap_strmap map; /* "src:dev:ino" -> struct link_rec * */
+	struct link_rec **v;
+	size_t n;
+};
+
+static void link_table_done(struct link_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+	snap_strmap_done(&t->map);
+	*t = (struct link_table){ 0 };
+}
+
+/* The first path of this file in the layer, or NULL (it is the first). */
+static int link_table_note(struct link_table *t, int src, const struct stat *st, const char *path,
+			   const char **ret_first)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "%d:%" PRIu64 ":%" PRIu64, src, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+	void *v = NULL;
+	if (snap_strmap_get(&t->map, key, &v)) {
+		struct link_rec *l = v;
+		l->seen++;
+		*ret_first = l->first;
+		return 0;
+	}
+	struct link_rec *l = malloc(sizeof(*l));
+	struct link_rec **nv = l ? realloc(t->v, (t->n + 1) * sizeof(*nv)) : NULL;
+	if (!nv) {
+		free(l);
+		return -ENOMEM;
+	}
+	t->v = nv;
+	*l = (struct link_rec){ .first = path, .nlink = st->st_nlink, .seen = 1 };
+	t->v[t->n++] = l;
+	if (snap_strmap_put(&t->map, key, l) < 0)
+		return -ENOMEM;
+	*ret_first = NULL;
+	return 0;
+}
+
+static bool link_table_partial(const struct link_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i]->seen < t->v[i]->nlink)
+			return true;
+	return false;
+}
+
 static int write_entry(struct snap_diff_collector *c, struct archive *a, struct rec *r,
-		       struct snap_strmap *links, struct parent_cache *pc, struct snap_error *err)
+		       struct link_table *links, struct parent_cache *pc, unsigned *inexact,
+		       struct snap_error *err)
 {
 	int treefd = r->src >= 0 ? c->srcs[r->src].fd : c->new_treefd;
 	size_t dl = snap_path_dir_len(r->path);
@@ -605,15 +665,12 @@ static int write_entry(struct snap_diff_collector *c, struct archive *a, struct 
 	if (S_ISREG(st.st_mode)) {
 		bool linked = false;
 		if (st.st_nlink > 1) {
-			char key[96];
-			snprintf(key, sizeof(key), "%d:%" PRIu64 ":%" PRIu64, r->src,
-				 (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-			void *first = NULL;
-			if (snap_strmap_get(links, key, &first)) {
+			const char *first = NULL;
+			if (link_table_note(links, r->src, &st, r->path, &first) < 0)
+				return snap_error_set(err, -ENOMEM, "diff: out of memory");
+			if (first) {
 				archive_entry_set_hardlink(e, first);
 				linked = true;
-			} else if (snap_strmap_put(links, key, r->path) < 0) {
-				return snap_error_set(err, -ENOMEM, "diff: out of memory");
 			}
 		}
 		if (!linked) {
@@ -636,11 +693,15 @@ static int write_entry(struct snap_diff_collector *c, struct archive *a, struct 
 	}
 
 	_cleanup_(snap_xattrs_done) struct snap_xattrs xs = { 0 };
-	int q = snap_xattrs_read_at(pfd, name, false, &xs);
+	int q = snap_xattrs_read_at(pfd, name, true, &xs);
 	if (q < 0)
 		return snap_error_set(err, q, "diff: read xattrs of '%s': %s", r->path, strerror(-q));
-	for (size_t i = 0; i < xs.n; i++)
-		archive_entry_xattr_add_entry(e, xs.v[i].name, xs.v[i].value, xs.v[i].size);
+	for (size_t i = 0; i < xs.n; i++) {
+		if (snap_xattr_is_private(xs.v[i].name))
+			*inexact |= SNAP_DIFF_INEXACT_XATTRS;
+		else
+			archive_entry_xattr_add_entry(e, xs.v[i].name, xs.v[i].value, xs.v[i].size);
+	}
 
 	/* opened before the header goes out, so that a file swapped under
 	 * us fails the layer before any of its entry is written */
@@ -685,7 +746,8 @@ int snap_diff_collector_write(struct snap_diff_collector *c, int fd, int compres
 		r = archive_err(outer, err, "diff: open tar writer");
 
 	uint64_t entries = 0;
-	_cleanup_(snap_strmap_done) struct snap_strmap links = { 0 };
+	unsigned inexact = 0;
+	_cleanup_(link_table_done) struct link_table links = { 0 };
 	struct parent_cache pc = { .fd = -EBADF, .src = -2 };
 	for (size_t i = 0; r == 0 && i < c->n; i++) {
 		struct rec *rc = &c->v[i];
@@ -694,10 +756,12 @@ int snap_diff_collector_write(struct snap_diff_collector *c, int fd, int compres
 		if (rc->kind == SNAP_CHANGE_DELETE || rc->kind == REC_OPAQUE)
 			r = write_whiteout(outer, rc->tarname, err);
 		else
-			r = write_entry(c, outer, rc, &links, &pc, err);
+			r = write_entry(c, outer, rc, &links, &pc, &inexact, err);
 		entries++;
 	}
 	parent_cache_done(&pc);
+	if (link_table_partial(&links))
+		inexact |= SNAP_DIFF_INEXACT_LINKS;
 	if (r == 0 && archive_write_close(outer) != ARCHIVE_OK)
 		r = archive_err(outer, err, "diff: finish tar");
 	if (r == 0 && o.comp && compressor_finish(o.comp) < 0)
@@ -713,7 +777,7 @@ int snap_diff_collector_write(struct snap_diff_collector *c, int fd, int compres
 		snap_sha256_done(&o.blob);
 		return r;
 	}
-	struct snap_layer_digests d = { .entries = entries };
+	struct snap_layer_digests d = { .entries = entries, .inexact = inexact };
 	d.diff_size = o.diff.size;
 	d.blob_size = o.blob.size;
 	if (snap_sha256_final(&o.diff, d.diff_id) < 0 || snap_sha256_final(&o.blob, d.blob_digest) < 0) {

@@ -10,8 +10,8 @@
 #include "util/fs-util.h"
 #include "util/macro.h"
 
-/* ABI minor in which each optional method appeared; all are in 1.0 today.
- * A method appended later gets its minor here. */
+/* ABI minor in which each optional method appeared.  A method appended
+ * later gets its minor here. */
 static const int method_since[] = {
 	[SNAP_DRV_PROBE] = 0,
 	[SNAP_DRV_USAGE] = 0,
@@ -20,6 +20,7 @@ static const int method_since[] = {
 	[SNAP_DRV_APPLY_WHITEOUT] = 0,
 	[SNAP_DRV_MOUNT] = 0,
 	[SNAP_DRV_INFO] = 0,
+	[SNAP_DRV_CLONE] = 2,
 };
 
 static _Thread_local uint64_t drv_time_ns;
@@ -55,6 +56,8 @@ bool snap_drv_has(const struct snap_driver *drv, enum snap_drv_method m)
 		return drv->mount != NULL;
 	case SNAP_DRV_INFO:
 		return drv->info != NULL;
+	case SNAP_DRV_CLONE:
+		return drv->clone != NULL;
 	}
 	return false;
 }
@@ -192,6 +195,31 @@ int snap_drv_create(const struct snap_driver *drv, void *state, const struct sna
 	snap_error_clear(err);
 	r = TIMED(drv->create(state, snap, parents, err));
 	return drv_result(drv, "create", snap, r, err);
+}
+
+int snap_drv_clone(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
+		   const struct snap_chain *parents, const struct snap_ref *src, struct snap_error *err)
+{
+	int r = check_ref(drv, "clone", snap, false, err);
+	if (r < 0)
+		return r;
+	r = check_ref(drv, "clone", src, false, err);
+	if (r < 0)
+		return r;
+	if (snap->kind != SNAP_KIND_ACTIVE || src->kind != SNAP_KIND_ACTIVE)
+		return snap_error_set(err, -EINVAL, "driver '%s': clone '%s' from '%s': both must be active",
+				      drv->name, snap->key, src->key);
+	if (snap->id == src->id)
+		return snap_error_set(err, -EINVAL, "driver '%s': clone '%s': snapshot is its own source",
+				      drv->name, snap->key);
+	r = check_chain(drv, "clone", snap, parents, err);
+	if (r < 0)
+		return r;
+	if (!snap_drv_has(drv, SNAP_DRV_CLONE))
+		return snap_error_set(err, -EOPNOTSUPP, "driver '%s' cannot clone a snapshot", drv->name);
+	snap_error_clear(err);
+	r = TIMED(drv->clone(state, snap, parents, src, err));
+	return drv_result(drv, "clone", snap, r, err);
 }
 
 static int mounts_add(struct snap_mount_list *list, const char *type, const char *source,

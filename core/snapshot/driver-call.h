@@ -34,6 +34,7 @@ enum snap_drv_method {
 	SNAP_DRV_APPLY_WHITEOUT,
 	SNAP_DRV_MOUNT,
 	SNAP_DRV_INFO,
+	SNAP_DRV_CLONE,
 };
 bool snap_drv_has(const struct snap_driver *drv, enum snap_drv_method m);
 /* Can a committed snapshot's tree be read where open_tree gives it
@@ -75,6 +76,10 @@ int snap_drv_diff(const struct snap_driver *drv, void *state, const struct snap_
 /* apply_whiteout NULL: -EOPNOTSUPP (the caller deletes). */
 int snap_drv_apply_whiteout(const struct snap_driver *drv, void *state, int dirfd, const char *name,
 			    int kind, struct snap_error *err);
+/* clone NULL or a driver older than minor 2: -EOPNOTSUPP (the caller
+ * applies the layer into a prepared snapshot instead). */
+int snap_drv_clone(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
+		   const struct snap_chain *parents, const struct snap_ref *src, struct snap_error *err);
 /* mount NULL: -EOPNOTSUPP (the caller mounts the list with libmount). */
 int snap_drv_mount(const struct snap_driver *drv, void *state, const struct snap_ref *snap,
 		   const struct snap_chain *parents, const char *target, unsigned flags,

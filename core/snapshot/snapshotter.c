@@ -160,17 +160,23 @@ static int64_t prepared_now(bool copied)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* prepare, view, or (clone_of set, kind ACTIVE, no parent or labels given)
+ * a clone: an active snapshot on the parent of active `clone_of` whose
+ * tree is a copy of clone_of's, made by the driver's clone method. */
 static int create_snapshot(struct snap_core *core, int kind, const char *key, const char *parent,
-			   const struct snap_labels *labels, struct snap_mounts *ret_mounts,
-			   struct snap_error *err)
+			   const char *clone_of, const struct snap_labels *labels,
+			   struct snap_mounts *ret_mounts, struct snap_error *err)
 {
-	const char *what = kind == SNAP_KIND_VIEW ? "view" : "prepare";
+	const char *what = clone_of ? "clone" : kind == SNAP_KIND_VIEW ? "view" : "prepare";
 	int r = snap_key_validate(what, key, err);
 	if (r < 0)
 		return r;
-	r = same_namespace(core, what, key, parent, err);
+	r = same_namespace(core, what, key, clone_of ? clone_of : parent, err);
 	if (r < 0)
 		return r;
+	if (clone_of && !snap_drv_has(core->drv, SNAP_DRV_CLONE))
+		return snap_error_set(err, -EOPNOTSUPP, "clone '%s': driver '%s' cannot clone a snapshot",
+				      clone_of, core->drv->name);
 	r = snap_labels_validate(labels, err);
 	if (r >= 0)
 		r = snap_labels_refuse_reserved(labels, err);
@@ -189,6 +195,7 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 	int64_t id = 0;
 	bool small_parent = false;
 	char name[32];
+	_cleanup_(snap_row_done) struct snap_row src = { 0 }; /* clone_of's row */
 	_cleanup_close_ int lockfd = -EBADF;
 	{
 		_cleanup_(snap_txn_done) struct snap_store *txn = NULL;
@@ -204,7 +211,18 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 		if (r != -ENOENT)
 			return r;
 		int64_t parent_id = 0;
-		if (parent) {
+		if (clone_of) {
+			r = snap_row_visible(core, clone_of, &src, err);
+			if (r == -ENOENT)
+				return snap_error_set(err, -ENOENT, "clone '%s': snapshot '%s' does not exist",
+						      key, clone_of);
+			if (r < 0)
+				return r;
+			if (src.kind != SNAP_KIND_ACTIVE)
+				return snap_error_set(err, -EINVAL, "clone '%s': '%s' is not an active snapshot (it is %s)",
+						      key, clone_of, snap_kind_name(src.kind));
+			parent_id = src.parent_id;
+		} else if (parent) {
 			struct snap_row p = { 0 };
 			/* A parent still being created is not there yet. */
 			r = snap_row_visible(core, parent, &p, err);
@@ -257,7 +275,14 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 		return r;
 	}
 	struct snap_chain parents = snap_chain_view(&chain);
-	r = snap_drv_create(core->drv, core->drv_state, &chain.self, &parents, err);
+	if (clone_of) {
+		_cleanup_(snap_chain_done) struct snap_chain_owned src_ref = { 0 };
+		r = snap_row_self(core, &src, &src_ref, err);
+		if (r == 0)
+			r = snap_drv_clone(core->drv, core->drv_state, &chain.self, &parents, &src_ref.self, err);
+	} else {
+		r = snap_drv_create(core->drv, core->drv_state, &chain.self, &parents, err);
+	}
 	if (r < 0) {
 		snap_error_prefix(err, "%s '%s'", what, key);
 		abandon_created(core, id, key, kind);
@@ -268,7 +293,9 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 	 * snap_ref's prepared_ns; the differ reads files written after it). */
 	bool copied = kind == SNAP_KIND_ACTIVE && parents.n > 0 && !small_parent &&
 		      !(core->drv->caps & SNAP_DRIVER_CAP_O1_CREATE);
-	int64_t prepared_ns = prepared_now(copied);
+	/* A clone holds what its source wrote since the source's prepare:
+	 * the differ must read those entries as the source's diff would. */
+	int64_t prepared_ns = clone_of ? src.prepared_ns : prepared_now(copied);
 
 	_cleanup_(snap_mounts_done) struct snap_mounts mounts = { 0 };
 	if (ret_mounts) {
@@ -308,13 +335,18 @@ static int create_snapshot(struct snap_core *core, int kind, const char *key, co
 int snap_prepare(struct snap_core *core, const char *key, const char *parent, const struct snap_labels *labels,
 		 struct snap_mounts *ret_mounts, struct snap_error *err)
 {
-	return create_snapshot(core, SNAP_KIND_ACTIVE, key, parent, labels, ret_mounts, err);
+	return create_snapshot(core, SNAP_KIND_ACTIVE, key, parent, NULL, labels, ret_mounts, err);
 }
 
 int snap_view(struct snap_core *core, const char *key, const char *parent, const struct snap_labels *labels,
 	      struct snap_mounts *ret_mounts, struct snap_error *err)
 {
-	return create_snapshot(core, SNAP_KIND_VIEW, key, parent, labels, ret_mounts, err);
+	return create_snapshot(core, SNAP_KIND_VIEW, key, parent, NULL, labels, ret_mounts, err);
+}
+
+int snap_core_clone(struct snap_core *core, const char *key, const char *src, struct snap_error *err)
+{
+	return create_snapshot(core, SNAP_KIND_ACTIVE, key, NULL, src, NULL, NULL, err);
 }
 
 /* ---- commit -------------------------------------------------------------- */

@@ -3,7 +3,8 @@
  * Internals of the btrfs driver, shared by its files:
  *   btrfs.c     the vtable (create/mounts/commit/remove/open_tree/info)
  *   loopback.c  find or provision the btrfs that holds ROOT/snapshots
- *   subvol.c    libbtrfsutil wrappers and raw tree-search helpers
+ *   subvol.c    libbtrfsutil wrappers, raw tree-search helpers, a
+ *               subvolume's origin (btrfs_subvol_base)
  *   usage.c     per-snapshot disk usage
  *   qgroup.c    size limits (snapctl.size) as qgroup limits
  *   diff.c      the change list from inode generations
@@ -115,6 +116,28 @@ struct btrfs_subvol_facts {
 	bool readonly;
 };
 int btrfs_subvol_facts(int fd, struct btrfs_subvol_facts *ret);
+/* The subvolume of that uuid on the filesystem of fd; -ENOENT when there is
+ * none (never was, or deleted). */
+int btrfs_subvol_facts_by_uuid(int fd, const uint8_t uuid[16], struct btrfs_subvol_facts *ret);
+
+/*
+ * Where a subvolume's own changes start.  A snapshot of a read-only
+ * subvolume (a committed parent) owns what was written since its otransid.
+ * A clone (btrfs.c, the driver's clone method) is a snapshot of a writable
+ * subvolume, the active snapshot it copies, which was itself a snapshot of
+ * the parent: what the clone holds beyond the parent was written since the
+ * source's otransid.  So follow parent uuids while they name a writable
+ * subvolume that still exists; `otransid` is the last one's creation and
+ * `origin_uuid` its parent's uuid (the committed parent's, for a diff to
+ * check).  A source deleted since ends the chain early: the diff then finds
+ * the origin is not the parent and walks both trees.
+ */
+struct btrfs_subvol_base {
+	uint64_t otransid;
+	uint8_t origin_uuid[16];
+	bool cloned; /* at least one writable source was followed */
+};
+int btrfs_subvol_base(int fd, const struct btrfs_subvol_facts *f, struct btrfs_subvol_base *ret);
 
 /*
  * Iterate items of tree `tree_id` with keys in [min, max] found in leaves

@@ -3,7 +3,8 @@
  * The btrfs driver's vtable.  Every snapshot's tree is the subvolume
  * ROOT/snapshots/<id>/fs: prepare snapshots the parent's subvolume (O(1),
  * block-level copy-on-write) or creates an empty one, a view is a read-only
- * snapshot, commit flips the subvolume read-only, remove deletes it.
+ * snapshot, commit flips the subvolume read-only, remove deletes it, clone
+ * snapshots an active snapshot's subvolume (commit's layer, no re-apply).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -241,6 +242,27 @@ static int btrfs_create(void *state, const struct snap_ref *snap, const struct s
 	return 0;
 }
 
+/* The subvolume of `src` snapshotted, writable, as snap's tree: O(1), and
+ * what src wrote stays shared.  Its diff and usage count from src's
+ * creation (btrfs_subvol_base). */
+static int btrfs_clone(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
+		       const struct snap_ref *src, struct snap_error *err)
+{
+	(void)state;
+	(void)parents;
+	char what[256];
+	snprintf(what, sizeof(what), WHAT_FMT " (%s/fs)", WHAT_ARGS(snap), snap->path);
+	_cleanup_close_ int dirfd = open(snap->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return snap_error_set(err, negative_errno(), "clone %s: open %s: %s", what, snap->path,
+				      strerror(errno));
+	_cleanup_close_ int sfd = -EBADF;
+	int r = btrfs_open_subvol(src, &sfd, err);
+	if (r < 0)
+		return snap_error_prefix(err, "clone %s", what);
+	return btrfs_subvol_snapshot(sfd, dirfd, BTRFS_SUBVOL_NAME, false, what, err);
+}
+
 static int btrfs_mounts(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
 			struct snap_mount_list *out, struct snap_error *err)
 {
@@ -465,4 +487,5 @@ const struct snap_driver snap_btrfs_driver = {
 	.apply_whiteout = NULL,
 	.mount = btrfs_mount,
 	.info = btrfs_info,
+	.clone = btrfs_clone,
 };

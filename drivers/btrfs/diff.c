@@ -5,7 +5,8 @@
  *
  * The snapshot N was made from its committed (read-only) parent O in
  * transaction N.otransid; everything N changed since lives in tree blocks
- * written in that transaction or later.  So:
+ * written in that transaction or later.  (A clone of an active snapshot
+ * counts from its source's otransid instead: btrfs_subvol_base.)  So:
  *
  *  1. A tree search of N's tree with min_transid = N.otransid (what
  *     `btrfs subvolume find-new` does) returns only the leaves rewritten
@@ -518,14 +519,22 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 	struct btrfs_subvol_facts nf, of;
 	if ((r = btrfs_subvol_facts(nfd, &nf)) < 0 || (r = btrfs_subvol_facts(ofd, &of)) < 0)
 		return FALLBACK("subvolume info: %s", strerror(-r));
-	if (memcmp(nf.parent_uuid, of.uuid, sizeof(of.uuid)) != 0)
-		return FALLBACK("it is not a snapshot of its parent %" PRIu64 "'s subvolume",
-				parents->refs[0].id);
-	if (!of.readonly)
+	/* N's changes start at its otransid, or for a clone at its source's
+	 * (btrfs-internal.h, btrfs_subvol_base). */
+	bool writable = !of.readonly;
+	if (writable && memcmp(nf.parent_uuid, of.uuid, sizeof(of.uuid)) == 0)
+		return FALLBACK("the parent's subvolume is writable");
+	struct btrfs_subvol_base base;
+	if ((r = btrfs_subvol_base(nfd, &nf, &base)) < 0)
+		return FALLBACK("find the subvolume it was made from: %s", strerror(-r));
+	if (memcmp(base.origin_uuid, of.uuid, sizeof(of.uuid)) != 0)
+		return FALLBACK("it is not a snapshot of its parent %" PRIu64 "'s subvolume%s",
+				parents->refs[0].id, base.cloned ? " (through the snapshot it was cloned from)" : "");
+	if (writable)
 		return FALLBACK("the parent's subvolume is writable");
 	/* Not the generation: every snapshot of O (a view, a sibling) COWs
 	 * O's root node and bumps it without changing what O holds. */
-	if (of.ctransid > nf.otransid)
+	if (of.ctransid > base.otransid)
 		return FALLBACK("the parent changed after the snapshot was taken");
 	int nested = has_nested_subvolumes(nfd, nf.id);
 	if (nested == 0)
@@ -536,10 +545,10 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 		return FALLBACK("nested subvolumes are not in the snapshot's tree");
 
 	/* 1. candidates from the leaves written since the snapshot */
-	_cleanup_(candidates_done) struct candidates cand = { .otransid = nf.otransid };
+	_cleanup_(candidates_done) struct candidates cand = { .otransid = base.otransid };
 	struct btrfs_key min = { BTRFS_FIRST_FREE_OBJECTID, BTRFS_INODE_ITEM_KEY, 0 };
 	struct btrfs_key max = { BTRFS_LAST_FREE_OBJECTID, BTRFS_INODE_ITEM_KEY, UINT64_MAX };
-	r = btrfs_tree_search(nfd, nf.id, &min, &max, nf.otransid, candidate_cb, &cand);
+	r = btrfs_tree_search(nfd, nf.id, &min, &max, base.otransid, candidate_cb, &cand);
 	if (r == -EPERM)
 		return FALLBACK("the tree search needs CAP_SYS_ADMIN");
 	if (r < 0)

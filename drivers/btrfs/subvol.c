@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Subvolume operations through libbtrfsutil (never the `btrfs` tool), and
  * the raw tree search the usage and diff code read the trees with. */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -82,6 +83,71 @@ int btrfs_subvol_facts(int fd, struct btrfs_subvol_facts *ret)
 	};
 	memcpy(ret->uuid, info.uuid, sizeof(ret->uuid));
 	memcpy(ret->parent_uuid, info.parent_uuid, sizeof(ret->parent_uuid));
+	return 0;
+}
+
+static int uuid_cb(const struct btrfs_search_item *it, void *ctx)
+{
+	if (it->type != BTRFS_UUID_KEY_SUBVOL || it->len < sizeof(uint64_t))
+		return 0;
+	uint64_t id;
+	memcpy(&id, it->data, sizeof(id));
+	*(uint64_t *)ctx = le64toh(id);
+	return 1;
+}
+
+int btrfs_subvol_facts_by_uuid(int fd, const uint8_t uuid[16], struct btrfs_subvol_facts *ret)
+{
+	static const uint8_t none[16];
+	if (memcmp(uuid, none, sizeof(none)) == 0)
+		return -ENOENT;
+	/* The uuid tree's key is the uuid itself, as two little-endian
+	 * halves (fs/btrfs/uuid-tree.c). */
+	uint64_t hi, lo, id = 0;
+	memcpy(&hi, uuid, sizeof(hi));
+	memcpy(&lo, uuid + 8, sizeof(lo));
+	struct btrfs_key k = { le64toh(hi), BTRFS_UUID_KEY_SUBVOL, le64toh(lo) };
+	int r = btrfs_tree_search(fd, BTRFS_UUID_TREE_OBJECTID, &k, &k, 0, uuid_cb, &id);
+	if (r < 0)
+		return r;
+	if (id == 0)
+		return -ENOENT;
+	struct btrfs_util_subvolume_info info;
+	if (btrfs_util_subvolume_info_fd(fd, id, &info) != BTRFS_UTIL_OK)
+		return negative_errno();
+	*ret = (struct btrfs_subvol_facts){
+		.id = info.id,
+		.generation = info.generation,
+		.otransid = info.otransid,
+		.ctransid = info.ctransid,
+		.readonly = (info.flags & BTRFS_ROOT_SUBVOL_RDONLY) != 0,
+	};
+	memcpy(ret->uuid, info.uuid, sizeof(ret->uuid));
+	memcpy(ret->parent_uuid, info.parent_uuid, sizeof(ret->parent_uuid));
+	return 0;
+}
+
+int btrfs_subvol_base(int fd, const struct btrfs_subvol_facts *f, struct btrfs_subvol_base *ret)
+{
+	struct btrfs_subvol_base b = { .otransid = f->otransid };
+	memcpy(b.origin_uuid, f->parent_uuid, sizeof(b.origin_uuid));
+	/* Follow the sources while they are writable: a clone's source is an
+	 * active snapshot; the chain ends at a read-only subvolume (a
+	 * committed snapshot, the parent) or where a source is gone. */
+	for (int depth = 0; depth < 8; depth++) {
+		struct btrfs_subvol_facts src;
+		int r = btrfs_subvol_facts_by_uuid(fd, b.origin_uuid, &src);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			return r;
+		if (src.readonly)
+			break;
+		b.otransid = src.otransid;
+		memcpy(b.origin_uuid, src.parent_uuid, sizeof(b.origin_uuid));
+		b.cloned = true;
+	}
+	*ret = b;
 	return 0;
 }
 

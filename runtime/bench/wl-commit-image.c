@@ -5,7 +5,8 @@
  * appends a line to the log; then `snapctl commit` (whole command, timed
  * alone) with gzip and with --compression zstd.  The layer holds the whole
  * log (copy-up), so this is mostly compression: pigz-style gzip on every
- * core, zstd with libzstd's workers. */
+ * core, zstd with libzstd's workers.  The image has /proc, /sys and /dev,
+ * as distribution images do, so no init layer sits under the container. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,15 @@ static int make_rootfs(struct bench_ctx *b, char *dir, size_t len, struct snap_e
 	if (bench_spawn(b, cp) != 0)
 		return snap_error_set(err, -EIO, "bench: copy %s failed", busybox);
 	char path[4400];
+	/* The runtime's mount points, as distribution images have them: the
+	 * container's snapshot is then right on the image's top layer, with
+	 * no init layer between (run-init-layer.h). */
+	static const char *const mount_points[] = { "proc", "sys", "dev" };
+	for (size_t i = 0; i < ELEMENTSOF(mount_points); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, mount_points[i]);
+		if (snap_mkdir_p(path, 0755) < 0)
+			return snap_error_set(err, negative_errno(), "bench: mkdir %s: %m", path);
+	}
 	snprintf(path, sizeof(path), "%s/var/log", dir);
 	if (snap_mkdir_p(path, 0755) < 0)
 		return snap_error_set(err, negative_errno(), "bench: mkdir %s: %m", path);

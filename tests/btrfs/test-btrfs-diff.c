@@ -194,6 +194,45 @@ static void print_changes(const char *what, const struct snap_changes *c)
 
 typedef void (*mutate_fn)(int fd);
 
+/* The driver's clone of `child` (since ABI 1.2): its fast diff against the
+ * base finds what the child's generic diff found (g), and keeps finding it
+ * after the child changes again; its usage counts what the child wrote. */
+static void check_clone(struct fixture *f, const char *name, struct snap_ref *child, int cfd,
+			const struct result *g)
+{
+	if (SNAP_ABI_MINOR_OF(drv->abi_version) < 2 || !drv->clone)
+		return;
+	struct snap_error err = { 0 };
+	struct snap_usage cu = { 0 }, ku = { 0 };
+	if (drv->usage(f->state, child, &cu, &err) < 0)
+		fail_msg("usage of the child: %s", err.message);
+	struct snap_ref copy = mkref(f, SNAP_KIND_ACTIVE);
+	struct snap_chain chain = { .refs = &f->base, .n = 1 };
+	if (drv->clone(f->state, &copy, &chain, child, &err) < 0)
+		fail_msg("clone: %s", err.message);
+	write_file(cfd, "written-after-the-clone", "later\n");
+	_cleanup_close_ int kfd = tree_of(f, &copy);
+	struct result k = { 0 };
+	collect(f->basefd, kfd, true, f, &copy, &k);
+	bool same = strcmp(g->diff_id, k.diff_id) == 0 && g->changes.n == k.changes.n;
+	for (size_t i = 0; same && i < g->changes.n; i++)
+		same = g->changes.v[i].kind == k.changes.v[i].kind &&
+		       strcmp(g->changes.v[i].path, k.changes.v[i].path) == 0;
+	if (!same) {
+		print_changes("child, generic", &g->changes);
+		print_changes("clone, btrfs", &k.changes);
+		fail_msg("scenario %s: the clone's diff differs from the child's", name);
+	}
+	if (drv->usage(f->state, &copy, &ku, &err) < 0)
+		fail_msg("usage of the clone: %s", err.message);
+	assert_int_equal(ku.inodes, cu.inodes);
+	assert_int_equal(ku.size, cu.size);
+	snap_changes_done(&k.changes);
+	close(TAKE_FD(kfd));
+	if (drv->remove(f->state, &copy, &err) < 0)
+		fail_msg("remove the clone: %s", err.message);
+}
+
 /* Make a child of the base, change it, and compare both diffs. */
 static void check_scenario(struct fixture *f, const char *name, mutate_fn mutate,
 			   bool expect_empty)
@@ -227,6 +266,7 @@ static void check_scenario(struct fixture *f, const char *name, mutate_fn mutate
 		assert_int_equal(g.changes.n, 0);
 	else
 		assert_true(g.changes.n > 0);
+	check_clone(f, name, &child, cfd, &g);
 	snap_changes_done(&g.changes);
 	snap_changes_done(&q.changes);
 	close(TAKE_FD(cfd));

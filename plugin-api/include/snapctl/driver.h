@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define SNAP_DRIVER_ABI_MAJOR 1
-#define SNAP_DRIVER_ABI_MINOR 1
+#define SNAP_DRIVER_ABI_MINOR 2
 #define SNAP_DRIVER_ABI_VERSION ((SNAP_DRIVER_ABI_MAJOR << 16) | SNAP_DRIVER_ABI_MINOR)
 #define SNAP_ABI_MAJOR_OF(v) ((int)((unsigned)(v) >> 16))
 #define SNAP_ABI_MINOR_OF(v) ((int)((unsigned)(v) & 0xffffu))
@@ -324,10 +324,22 @@ struct snap_driver {
 	int (*info)(void *state, void (*emit)(void *ctx, const char *key, const char *value),
 		    void *ctx, struct snap_error *err);
 
+	/* since v1.2: make ACTIVE `snap`'s tree a writable copy of the tree
+	 * of ACTIVE `src` as it is now (copy-on-write where the filesystem
+	 * can: btrfs snapshots the subvolume).  `src` has the same parents as
+	 * `snap` (parents).  Afterwards a diff of `snap` against
+	 * parents->refs[0] finds what one of `src` would have found then,
+	 * and usage counts what `snap` holds beyond its parents.  The core
+	 * uses it to turn a container into its committed layer without
+	 * applying the layer again.  NULL: not supported (the core applies
+	 * the layer).  On failure leave snap->path as the core created it. */
+	int (*clone)(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
+		     const struct snap_ref *src, struct snap_error *err);
+
 	/* Room to append methods without changing the struct's size for
 	 * older plugins: a method added in minor N is only called when
 	 * SNAP_ABI_MINOR_OF(abi_version) >= N and it is non-NULL. */
-	void *reserved[8];
+	void *reserved[7];
 };
 
 #define SNAP_MOUNT_RDONLY 0x1u
