@@ -69,10 +69,11 @@ int btrfs_subvol_id(int fd, uint64_t *ret)
 	return 0;
 }
 
-int btrfs_subvol_facts(int fd, struct btrfs_subvol_facts *ret)
+/* Subvolume `id` (0: the one fd is in) of fd's filesystem. */
+static int facts_of(int fd, uint64_t id, struct btrfs_subvol_facts *ret)
 {
 	struct btrfs_util_subvolume_info info;
-	if (btrfs_util_subvolume_info_fd(fd, 0, &info) != BTRFS_UTIL_OK)
+	if (btrfs_util_subvolume_info_fd(fd, id, &info) != BTRFS_UTIL_OK)
 		return negative_errno();
 	*ret = (struct btrfs_subvol_facts){
 		.id = info.id,
@@ -84,6 +85,11 @@ int btrfs_subvol_facts(int fd, struct btrfs_subvol_facts *ret)
 	memcpy(ret->uuid, info.uuid, sizeof(ret->uuid));
 	memcpy(ret->parent_uuid, info.parent_uuid, sizeof(ret->parent_uuid));
 	return 0;
+}
+
+int btrfs_subvol_facts(int fd, struct btrfs_subvol_facts *ret)
+{
+	return facts_of(fd, 0, ret);
 }
 
 static int uuid_cb(const struct btrfs_search_item *it, void *ctx)
@@ -112,19 +118,7 @@ int btrfs_subvol_facts_by_uuid(int fd, const uint8_t uuid[16], struct btrfs_subv
 		return r;
 	if (id == 0)
 		return -ENOENT;
-	struct btrfs_util_subvolume_info info;
-	if (btrfs_util_subvolume_info_fd(fd, id, &info) != BTRFS_UTIL_OK)
-		return negative_errno();
-	*ret = (struct btrfs_subvol_facts){
-		.id = info.id,
-		.generation = info.generation,
-		.otransid = info.otransid,
-		.ctransid = info.ctransid,
-		.readonly = (info.flags & BTRFS_ROOT_SUBVOL_RDONLY) != 0,
-	};
-	memcpy(ret->uuid, info.uuid, sizeof(ret->uuid));
-	memcpy(ret->parent_uuid, info.parent_uuid, sizeof(ret->parent_uuid));
-	return 0;
+	return facts_of(fd, id, ret);
 }
 
 int btrfs_subvol_base(int fd, const struct btrfs_subvol_facts *f, struct btrfs_subvol_base *ret)
