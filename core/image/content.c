@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image/content-hasher.h"
+#include "util/hash-thread.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
 
@@ -28,7 +28,7 @@ struct snap_content_writer {
 	char digest[SNAP_DIGEST_MAX];
 	uint64_t size;
 	uint64_t flushed; /* writeback started up to here (snap_content_writer_write) */
-	struct content_hasher *hasher; /* from the first big block on */
+	struct hash_thread *hasher; /* from the first big block on */
 	bool hash_inline;              /* the hasher could not start */
 };
 
@@ -40,7 +40,7 @@ struct snap_content_writer {
 #define WRITEBACK_AHEAD (8u << 20)
 
 /* Blocks from this size on are hashed on the hasher's thread while this
- * one writes them (content-hasher.h): an import's ingest reads 1 MiB
+ * one writes them (util/hash-thread.h): an import's ingest reads 1 MiB
  * blocks.  Smaller ones are not worth two thread switches. */
 #define HASH_BESIDE_MIN (256u << 10)
 
@@ -112,12 +112,12 @@ int snap_content_writer_write(struct snap_content_writer *w, const void *buf, si
 	if (w->finished)
 		return snap_error_set(err, -EINVAL, "write blob %s: already finished", w->staging);
 	if (len >= HASH_BESIDE_MIN && !w->hasher && !w->hash_inline)
-		w->hash_inline = content_hasher_new(&w->hash, &w->hasher) < 0;
+		w->hash_inline = hash_thread_new(&w->hash, &w->hasher) < 0;
 	int r, h;
 	if (len >= HASH_BESIDE_MIN && w->hasher) {
-		content_hasher_post(w->hasher, buf, len);
+		hash_thread_post(w->hasher, buf, len);
 		r = snap_write_all(w->fd, buf, len);
-		h = content_hasher_wait(w->hasher);
+		h = hash_thread_wait(w->hasher);
 	} else {
 		r = snap_write_all(w->fd, buf, len);
 		h = r < 0 ? 0 : snap_sha256_update(&w->hash, buf, len);
@@ -159,7 +159,7 @@ int snap_content_writer_finish(struct snap_content_writer *w, const char *expect
 		return snap_error_set(err, -EINVAL, "finish blob %s: already finished", w->staging);
 	/* No more blocks: the hasher's thread goes (an archive's blobs wait
 	 * for their publication finished, not with a thread each). */
-	content_hasher_free(w->hasher);
+	hash_thread_free(w->hasher);
 	w->hasher = NULL;
 	w->size = w->hash.size;
 	int r = snap_sha256_final(&w->hash, w->digest);
@@ -183,7 +183,7 @@ int snap_content_writer_finish_known(struct snap_content_writer *w, const char *
 	if (!snap_digest_valid(digest))
 		return snap_error_set(err, -EINVAL, "finish blob %s: invalid digest '%s'", w->staging,
 				      digest);
-	content_hasher_free(w->hasher);
+	hash_thread_free(w->hasher);
 	w->hasher = NULL;
 	snap_sha256_done(&w->hash);
 	snprintf(w->digest, sizeof(w->digest), "%s", digest);
@@ -274,7 +274,7 @@ void snap_content_writer_free(struct snap_content_writer *w)
 	writer_release_dir(w);
 	if (w->fd >= 0)
 		close(w->fd);
-	content_hasher_free(w->hasher);
+	hash_thread_free(w->hasher);
 	snap_sha256_done(&w->hash);
 	free(w);
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "util/fs-util.h"
+#include "util/hash-thread.h"
 #include "layer/compress.h"
 #include "layer/layer-internal.h"
 #include "layer/layer.h"
@@ -420,10 +421,94 @@ static int collector_finish(struct snap_diff_collector *c, struct snap_error *er
 
 /* ---- the tar writer ---- */
 
+/* The diff ID's sha256 on a helper thread (util/hash-thread.h), a block
+ * behind the tar: the tar's bytes are copied into one of two
+ * DIFF_HASH_BLOCK buffers and a full one is posted while the other fills,
+ * so the walking thread (reading files, the tar writer, feeding the
+ * compressor) no longer hashes.  A layer under one block is hashed
+ * inline, without a thread. */
+#define DIFF_HASH_BLOCK ((size_t)1 << 20)
+
+struct diff_hash {
+	struct snap_sha256 *h;
+	struct hash_thread *thread; /* from the first full block on */
+	unsigned char *buf[2];
+	size_t len;  /* bytes in buf[cur] */
+	int cur;
+	bool posted; /* buf[cur ^ 1] is with the thread */
+	bool inline_; /* no thread could start: hash as the bytes come */
+};
+
+static int diff_hash_post(struct diff_hash *d)
+{
+	if (!d->thread && hash_thread_new(d->h, &d->thread) < 0) {
+		d->inline_ = true;
+		int r = snap_sha256_update(d->h, d->buf[d->cur], d->len);
+		d->len = 0;
+		return r;
+	}
+	if (d->posted) {
+		int r = hash_thread_wait(d->thread);
+		if (r < 0)
+			return r;
+	}
+	hash_thread_post(d->thread, d->buf[d->cur], d->len);
+	d->posted = true;
+	d->cur ^= 1;
+	d->len = 0;
+	return 0;
+}
+
+static int diff_hash_update(struct diff_hash *d, const unsigned char *p, size_t n)
+{
+	if (d->inline_)
+		return snap_sha256_update(d->h, p, n);
+	while (n > 0) {
+		if (!d->buf[d->cur] && !(d->buf[d->cur] = malloc(DIFF_HASH_BLOCK)))
+			return -ENOMEM;
+		size_t k = n < DIFF_HASH_BLOCK - d->len ? n : DIFF_HASH_BLOCK - d->len;
+		memcpy(d->buf[d->cur] + d->len, p, k);
+		d->len += k;
+		p += k;
+		n -= k;
+		if (d->len == DIFF_HASH_BLOCK) {
+			int r = diff_hash_post(d);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Every byte into d->h: the block with the thread, then what is left. */
+static int diff_hash_finish(struct diff_hash *d)
+{
+	int r = 0;
+	if (d->posted) {
+		r = hash_thread_wait(d->thread);
+		d->posted = false;
+	}
+	if (r == 0 && d->len)
+		r = snap_sha256_update(d->h, d->buf[d->cur], d->len);
+	d->len = 0;
+	return r;
+}
+
+static void diff_hash_done(struct diff_hash *d)
+{
+	if (d->posted)
+		(void)hash_thread_wait(d->thread);
+	hash_thread_free(d->thread);
+	free(d->buf[0]);
+	free(d->buf[1]);
+	*d = (struct diff_hash){ 0 };
+}
+
 struct tar_out {
 	int fd;
 	struct compressor *comp; /* NULL: the tar is the blob */
 	struct snap_sha256 diff, blob;
+	struct diff_hash dh; /* into diff */
 	int io_error;
 };
 
@@ -445,8 +530,12 @@ static int compressed_out(void *ctx, const void *buf, size_t len)
 static la_ssize_t outer_write(struct archive *a, void *ctx, const void *buf, size_t len)
 {
 	struct tar_out *o = ctx;
-	snap_sha256_update(&o->diff, buf, len);
-	int r = o->comp ? compressor_write(o->comp, buf, len) : out_write_fd(o, buf, len);
+	int r = diff_hash_update(&o->dh, buf, len);
+	if (r < 0) {
+		archive_set_error(a, -r, "hash layer: %s", strerror(-r));
+		return -1;
+	}
+	r = o->comp ? compressor_write(o->comp, buf, len) : out_write_fd(o, buf, len);
 	if (r < 0) {
 		if (o->io_error)
 			archive_set_error(a, -o->io_error, "write layer: %s", strerror(-o->io_error));
@@ -722,6 +811,7 @@ int snap_diff_collector_write(struct snap_diff_collector *c, int fd, int compres
 	if (r < 0)
 		return r;
 	struct tar_out o = { .fd = fd };
+	o.dh.h = &o.diff;
 	if (snap_sha256_init(&o.diff) < 0 || snap_sha256_init(&o.blob) < 0) {
 		snap_sha256_done(&o.diff);
 		return snap_error_set(err, -ENOMEM, "diff: out of memory");
@@ -772,6 +862,9 @@ int snap_diff_collector_write(struct snap_diff_collector *c, int fd, int compres
 	archive_write_free(outer);
 	outer = NULL;
 	compressor_free(o.comp);
+	if (r == 0 && (r = diff_hash_finish(&o.dh)) < 0)
+		snap_error_set(err, r, "diff: hash the layer: %s", strerror(-r));
+	diff_hash_done(&o.dh);
 	if (r < 0) {
 		snap_sha256_done(&o.diff);
 		snap_sha256_done(&o.blob);

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "image/content-hasher.h"
+#include "util/hash-thread.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
-struct content_hasher {
+struct hash_thread {
 	struct snap_sha256 *h;
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -21,7 +21,7 @@ struct content_hasher {
 
 static void *hasher_main(void *arg)
 {
-	struct content_hasher *c = arg;
+	struct hash_thread *c = arg;
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		while (!c->buf && !c->quit)
@@ -42,9 +42,9 @@ static void *hasher_main(void *arg)
 	return NULL;
 }
 
-int content_hasher_new(struct snap_sha256 *h, struct content_hasher **ret)
+int hash_thread_new(struct snap_sha256 *h, struct hash_thread **ret)
 {
-	struct content_hasher *c = calloc(1, sizeof(*c));
+	struct hash_thread *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->h = h;
@@ -69,7 +69,7 @@ int content_hasher_new(struct snap_sha256 *h, struct content_hasher **ret)
 	return 0;
 }
 
-void content_hasher_post(struct content_hasher *c, const void *buf, size_t len)
+void hash_thread_post(struct hash_thread *c, const void *buf, size_t len)
 {
 	pthread_mutex_lock(&c->mu);
 	c->buf = buf;
@@ -79,7 +79,7 @@ void content_hasher_post(struct content_hasher *c, const void *buf, size_t len)
 	pthread_mutex_unlock(&c->mu);
 }
 
-int content_hasher_wait(struct content_hasher *c)
+int hash_thread_wait(struct hash_thread *c)
 {
 	pthread_mutex_lock(&c->mu);
 	while (c->busy)
@@ -89,7 +89,7 @@ int content_hasher_wait(struct content_hasher *c)
 	return r;
 }
 
-void content_hasher_free(struct content_hasher *c)
+void hash_thread_free(struct hash_thread *c)
 {
 	if (!c)
 		return;
