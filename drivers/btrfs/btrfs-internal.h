@@ -137,7 +137,7 @@ struct btrfs_subvol_base {
 	uint8_t origin_uuid[16];
 	bool cloned; /* at least one writable source was followed */
 };
-int btrfs_subvol_base(int fd, const struct btrfs_subvol_facts *f, struct btrfs_subvol_base *ret);
+void btrfs_subvol_base(int fd, const struct btrfs_subvol_facts *f, struct btrfs_subvol_base *ret);
 
 /*
  * Iterate items of tree `tree_id` with keys in [min, max] found in leaves

@@ -121,7 +121,7 @@ int btrfs_subvol_facts_by_uuid(int fd, const uint8_t uuid[16], struct btrfs_subv
 	return facts_of(fd, id, ret);
 }
 
-int btrfs_subvol_base(int fd, const struct btrfs_subvol_facts *f, struct btrfs_subvol_base *ret)
+void btrfs_subvol_base(int fd, const struct btrfs_subvol_facts *f, struct btrfs_subvol_base *ret)
 {
 	struct btrfs_subvol_base b = { .otransid = f->otransid };
 	memcpy(b.origin_uuid, f->parent_uuid, sizeof(b.origin_uuid));
@@ -130,19 +130,16 @@ int btrfs_subvol_base(int fd, const struct btrfs_subvol_facts *f, struct btrfs_s
 	 * committed snapshot, the parent) or where a source is gone. */
 	for (int depth = 0; depth < 8; depth++) {
 		struct btrfs_subvol_facts src;
-		int r = btrfs_subvol_facts_by_uuid(fd, b.origin_uuid, &src);
-		if (r == -ENOENT)
-			break;
-		if (r < 0)
-			return r;
-		if (src.readonly)
+		/* Gone, being deleted, or unreadable: the chain ends here.
+		 * A diff then finds the origin is not the parent and walks
+		 * both trees; usage counts from here. */
+		if (btrfs_subvol_facts_by_uuid(fd, b.origin_uuid, &src) < 0 || src.readonly)
 			break;
 		b.otransid = src.otransid;
 		memcpy(b.origin_uuid, src.parent_uuid, sizeof(b.origin_uuid));
 		b.cloned = true;
 	}
 	*ret = b;
-	return 0;
 }
 
 static int key_cmp(const struct btrfs_key *a, const struct btrfs_key *b)

