@@ -80,9 +80,9 @@ static int open_frozen(struct snap_core *core, const char *key, int *ret_fd, str
 	return snap_drv_open_tree(drv, snap_core_driver_state(core), &chain.self, ret_fd, err);
 }
 
-/* Why applying the layer to the parent would not give the clone back, or
- * NULL when it would. */
-static int clone_differs(struct snap_core *core, const char *key, const char *parent_chain,
+/* Why applying the layer to the parent would not give the clone (its tree
+ * open at nfd) back, or NULL when it would. */
+static int clone_differs(struct snap_core *core, int nfd, const char *parent_chain,
 			 const struct snap_layer_digests *dg, const char **ret_why, struct snap_error *err)
 {
 	*ret_why = NULL;
@@ -94,10 +94,7 @@ static int clone_differs(struct snap_core *core, const char *key, const char *pa
 		*ret_why = "an entry has xattrs no layer carries";
 		return 0;
 	}
-	_cleanup_close_ int nfd = -EBADF, ofd = -EBADF;
-	int r = snap_core_open_tree(core, key, &nfd, err);
-	if (r < 0)
-		return r;
+	_cleanup_close_ int ofd = -EBADF;
 	struct snap_error e = { 0 };
 	if (open_frozen(core, parent_chain, &ofd, &e) < 0) {
 		*ret_why = "the parent's tree cannot be read in place";
@@ -110,6 +107,7 @@ static int clone_differs(struct snap_core *core, const char *key, const char *pa
 		*ret_why = "the root's mode or owner changed";
 		return 0;
 	}
+	int r;
 	_cleanup_(snap_xattrs_done) struct snap_xattrs nx = { 0 }, ox = { 0 };
 	if ((r = snap_xattrs_read_at(nfd, ".", true, &nx)) < 0 || (r = snap_xattrs_read_at(ofd, ".", true, &ox)) < 0)
 		return snap_error_set(err, r, "commit: read the xattrs of the roots: %s", strerror(-r));
@@ -126,27 +124,40 @@ static int clone_differs(struct snap_core *core, const char *key, const char *pa
 	return 0;
 }
 
+/* Durable as an applied layer would be: synced with --sync=full (its
+ * tree open at nfd), else recorded as pending with its blob
+ * (core/pending-trees.h).  *ret_pending: not synced. */
+static int clone_settle(struct snap_core *core, int nfd, const char *what, bool *ret_pending,
+			struct snap_error *err)
+{
+	bool sync = snap_core_sync_trees(core);
+	*ret_pending = !sync && !snap_core_no_sync(core);
+	if (!sync)
+		return 0;
+	_cleanup_close_ int sfd = openat(nfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0 || syncfs(sfd) < 0)
+		return snap_error_set(err, negative_errno(), "commit layer %s: syncfs: %s", what, strerror(errno));
+	return 0;
+}
+
 int img_commit_clone(struct snap_core *core, const char *key, const char *parent_chain,
 		     struct img_layer *layer, const struct snap_layer_digests *dg, struct img_created *created,
 		     bool *ret_kept, struct snap_error *err)
 {
 	*ret_kept = false;
+	_cleanup_close_ int nfd = -EBADF;
 	const char *why = NULL;
-	int r = clone_differs(core, key, parent_chain, dg, &why, err);
-	if (r < 0 || why) {
-		snap_remove(core, key, NULL);
-		return r;
-	}
-	r = snap_chain_id(parent_chain, layer->diff_id, layer->chain_id);
-	if (r < 0) {
-		snap_remove(core, key, NULL);
-		return snap_error_set(err, r, "layer %s: bad diff_id %s", layer->blob_digest, layer->diff_id);
-	}
 	uint64_t size = 0;
-	r = img_existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &size, err);
-	if (r != 0) {
-		/* the same layer is there already (or a snapshot of its name
-		 * that is not one): share it, or fail as an unpack would */
+	int r = snap_core_open_tree(core, key, &nfd, err);
+	if (r == 0)
+		r = clone_differs(core, nfd, parent_chain, dg, &why, err);
+	if (r == 0 && !why && (r = snap_chain_id(parent_chain, layer->diff_id, layer->chain_id)) < 0)
+		snap_error_set(err, r, "layer %s: bad diff_id %s", layer->blob_digest, layer->diff_id);
+	/* 1: the same layer is there already; <0 also for a snapshot of its
+	 * name that is not one, which fails the commit as it fails an unpack */
+	if (r == 0 && !why)
+		r = img_existing_layer(core, layer->chain_id, parent_chain, layer->diff_id, &size, err);
+	if (r != 0 || why) {
 		snap_remove(core, key, NULL);
 		if (r > 0) {
 			layer->diff_size = size;
@@ -155,23 +166,13 @@ int img_commit_clone(struct snap_core *core, const char *key, const char *parent
 		return r < 0 ? r : 0;
 	}
 	layer->diff_size = dg->diff_size;
-	/* Durable as an applied layer would be: synced with --sync=full, else
-	 * recorded as pending with its blob (core/pending-trees.h). */
-	bool sync = snap_core_sync_trees(core);
-	if (sync) {
-		_cleanup_close_ int tfd = -EBADF;
-		r = snap_core_open_tree(core, key, &tfd, err);
-		_cleanup_close_ int sfd = r < 0 ? -EBADF : openat(tfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (r == 0 && (sfd < 0 || syncfs(sfd) < 0))
-			r = snap_error_set(err, negative_errno(), "commit layer %s: syncfs: %s", layer->chain_id,
-					   strerror(errno));
-		if (r < 0) {
-			snap_remove(core, key, NULL);
-			return r;
-		}
+	bool pending = false;
+	r = clone_settle(core, nfd, layer->chain_id, &pending, err);
+	if (r < 0) {
+		snap_remove(core, key, NULL);
+		return r;
 	}
-	r = img_commit_staged(core, key, parent_chain, layer, !sync && !snap_core_no_sync(core), created, NULL,
-			      err);
+	r = img_commit_staged(core, key, parent_chain, layer, pending, created, NULL, err);
 	*ret_kept = r == 0;
 	return r;
 }

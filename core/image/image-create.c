@@ -365,14 +365,11 @@ static const char *compression_media_type(int compression)
 	}
 }
 
-/* The staging clone of the container while commit_run has it. */
-struct commit_clone {
-	char key[128];
-};
+#define CLONE_KEY_MAX 128
 
 static int commit_run(struct snap_core *core, const struct snap_image_commit_opts *opts,
 		      struct commit_base *b, struct img_created *created, char **new_blob,
-		      struct commit_clone *clone, char id[SNAP_DIGEST_MAX], struct snap_error *err)
+		      char clone_key[static CLONE_KEY_MAX], char id[SNAP_DIGEST_MAX], struct snap_error *err)
 {
 	char base_id[SNAP_DIGEST_MAX] = "";
 	int r;
@@ -408,12 +405,12 @@ static int commit_run(struct snap_core *core, const struct snap_image_commit_opt
 
 	/* Where the driver can, the container is cloned first and the layer
 	 * written from the clone, which then becomes the layer's snapshot
-	 * (image-commit-clone.c); clone->key stays set until it is used. */
+	 * (image-commit-clone.c); clone_key stays set until it is used. */
 	const char *parent_chain = b->n ? b->layers[b->n - 1].chain_id : NULL;
-	r = img_clone_container(core, opts->snapshot_key, parent_chain, clone->key, sizeof(clone->key), err);
+	r = img_clone_container(core, opts->snapshot_key, parent_chain, clone_key, CLONE_KEY_MAX, err);
 	if (r < 0)
 		return r;
-	const char *diff_key = *clone->key ? clone->key : opts->snapshot_key;
+	const char *diff_key = *clone_key ? clone_key : opts->snapshot_key;
 
 	/* The layer blob: the container's changes as the layer engine writes
 	 * them, hashed by it while writing (finish_known). */
@@ -452,9 +449,9 @@ static int commit_run(struct snap_core *core, const struct snap_image_commit_opt
 	mts[n - 1] = compression_media_type(opts->compression);
 	sizes[n - 1] = dg.blob_size;
 	bool kept = false;
-	if (*clone->key) {
-		r = img_commit_clone(core, clone->key, parent_chain, top, &dg, created, &kept, err);
-		*clone->key = '\0'; /* committed or removed */
+	if (*clone_key) {
+		r = img_commit_clone(core, clone_key, parent_chain, top, &dg, created, &kept, err);
+		*clone_key = '\0'; /* committed or removed */
 		if (r < 0)
 			return snap_error_prefix(err, "commit %s", opts->snapshot_key);
 	}
@@ -492,10 +489,10 @@ int snap_image_commit(struct snap_core *core, const struct snap_image_commit_opt
 	struct img_created created = {0};
 	_cleanup_free_ char *new_blob = NULL;
 	char id[SNAP_DIGEST_MAX];
-	struct commit_clone clone = {""};
-	int r = commit_run(core, opts, &b, &created, &new_blob, &clone, id, err);
-	if (*clone.key)
-		snap_remove(core, clone.key, NULL);
+	char clone_key[CLONE_KEY_MAX] = ""; /* the container's staging clone, while commit_run has it */
+	int r = commit_run(core, opts, &b, &created, &new_blob, clone_key, id, err);
+	if (*clone_key)
+		snap_remove(core, clone_key, NULL);
 	commit_base_done(&b);
 	if (r < 0) {
 		img_created_rollback(core, &created);

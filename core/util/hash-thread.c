@@ -11,11 +11,11 @@ struct hash_thread {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	/* Under mu: the posted block (buf NULL: none), its result once
-	 * `busy` drops, and the order to stop. */
+	/* Under mu: the posted block (buf NULL: none, or hashed), its
+	 * result once buf is NULL again, and the order to stop. */
 	const void *buf;
 	size_t len;
-	bool busy, quit;
+	bool quit;
 	int result;
 };
 
@@ -35,7 +35,6 @@ static void *hasher_main(void *arg)
 		pthread_mutex_lock(&c->mu);
 		c->buf = NULL;
 		c->result = r;
-		c->busy = false;
 		pthread_cond_broadcast(&c->cv);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -74,7 +73,6 @@ void hash_thread_post(struct hash_thread *c, const void *buf, size_t len)
 	pthread_mutex_lock(&c->mu);
 	c->buf = buf;
 	c->len = len;
-	c->busy = true;
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -82,7 +80,7 @@ void hash_thread_post(struct hash_thread *c, const void *buf, size_t len)
 int hash_thread_wait(struct hash_thread *c)
 {
 	pthread_mutex_lock(&c->mu);
-	while (c->busy)
+	while (c->buf)
 		pthread_cond_wait(&c->cv, &c->mu);
 	int r = c->result;
 	pthread_mutex_unlock(&c->mu);

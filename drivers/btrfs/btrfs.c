@@ -242,25 +242,18 @@ static int btrfs_create(void *state, const struct snap_ref *snap, const struct s
 	return 0;
 }
 
-/* The subvolume of `src` snapshotted, writable, as snap's tree: O(1), and
- * what src wrote stays shared.  Its diff and usage count from src's
- * creation (btrfs_subvol_base). */
+/* The subvolume of `src` snapshotted, writable, as snap's tree: what
+ * create does with a parent, src standing in for it.  O(1), and what src
+ * wrote stays shared; its diff and usage count from src's creation
+ * (btrfs_subvol_base). */
 static int btrfs_clone(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
 		       const struct snap_ref *src, struct snap_error *err)
 {
 	(void)state;
 	(void)parents;
-	char what[256];
-	snprintf(what, sizeof(what), WHAT_FMT " (%s/fs)", WHAT_ARGS(snap), snap->path);
-	_cleanup_close_ int dirfd = open(snap->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return snap_error_set(err, negative_errno(), "clone %s: open %s: %s", what, snap->path,
-				      strerror(errno));
-	_cleanup_close_ int sfd = -EBADF;
-	int r = btrfs_open_subvol(src, &sfd, err);
-	if (r < 0)
-		return snap_error_prefix(err, "clone %s", what);
-	return btrfs_subvol_snapshot(sfd, dirfd, BTRFS_SUBVOL_NAME, false, what, err);
+	const struct snap_chain from = { .refs = src, .n = 1 };
+	int r = create_tree(snap, &from, err);
+	return r < 0 ? snap_error_prefix(err, "clone snapshot %" PRIu64, src->id) : 0;
 }
 
 static int btrfs_mounts(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
