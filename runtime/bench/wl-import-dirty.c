@@ -5,7 +5,11 @@
  * another process keeps >= 1 GiB dirty on the filesystem of the root's
  * snapshots (it rewrites an unnamed file in a loop, never syncing).  A
  * durability that flushes the whole filesystem (syncfs) pays for the
- * writer's pages; one that flushes only what the import wrote does not. */
+ * writer's pages; one that flushes only what the import wrote does not.
+ * Between the two, the control: the same import beside a neighbour that
+ * holds as much clean page cache.  It costs what the dirty neighbour's
+ * memory costs and nothing of its writeback, so dirty against clean is
+ * the durability's share and clean against quiet the memory's. */
 #include <archive.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -181,9 +185,11 @@ static int64_t meminfo_dirty(void)
 /* The neighbour: rewrites an unnamed file of `bytes` on the filesystem of
  * dirfd in a loop, never syncing, as fast as the kernel writes it back:
  * it pauses while the kernel counts `bytes` dirty and writes again when
- * writeback brings it below.  So >= `bytes` stay dirty for the whole
+ * writeback brings it below.  So about `bytes` stay dirty for the whole
  * import at the cost of little CPU: the import competes with its dirty
- * pages, not with a spinning neighbour.  Killed by the parent. */
+ * pages, not with a spinning neighbour.  (Until 2026-12-06 it paused only
+ * above `bytes` + 16 MiB, which its own file cannot reach: it spun on a
+ * core, rewriting pages already dirty.)  Killed by the parent. */
 static pid_t start_writer(int dirfd, int64_t bytes, struct snap_error *err)
 {
 	int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -200,7 +206,7 @@ static pid_t start_writer(int dirfd, int64_t bytes, struct snap_error *err)
 		for (uint64_t pass = 0;; pass++)
 			for (int64_t off = 0; off < bytes; off += (int64_t)sizeof(buf)) {
 				if ((off >> 20) % 16 == 0)
-					while (meminfo_dirty() >= bytes + (16 << 20))
+					while (meminfo_dirty() >= bytes)
 						usleep(20 * 1000);
 				buf[0] = (char)pass;
 				if (pwrite(fd, buf, sizeof(buf), off) < 0)
@@ -211,7 +217,58 @@ static pid_t start_writer(int dirfd, int64_t bytes, struct snap_error *err)
 	return pid;
 }
 
-static void stop_writer(pid_t pid)
+/* The control: a neighbour holding `bytes` of clean page cache (an unnamed
+ * file written, fdatasync'd and kept open) on the filesystem of dirfd,
+ * doing nothing else.  It takes the same memory as the dirty writer's
+ * pages but gives writeback nothing to do, so an import slower beside it
+ * than quiet is paying for memory (on a VM that returns freed pages to
+ * its host, first touches of them), not for the neighbour's durability.
+ * Returns once the file is synced; killed by the parent. */
+static pid_t start_holder(int dirfd, int64_t bytes, struct snap_error *err)
+{
+	int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return snap_error_set(err, negative_errno(), "bench: O_TMPFILE for the clean neighbour: %m");
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		int r = snap_error_set(err, negative_errno(), "bench: pipe: %m");
+		close(fd);
+		return r;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = snap_error_set(err, negative_errno(), "bench: fork: %m");
+		close(fd);
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid == 0) {
+		static char buf[1 << 20];
+		memset(buf, 0x5a, sizeof(buf));
+		for (int64_t off = 0; off < bytes; off += (int64_t)sizeof(buf))
+			if (pwrite(fd, buf, sizeof(buf), off) < 0)
+				_exit(1);
+		if (fdatasync(fd) < 0 || write(p[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fd);
+	close(p[1]);
+	char c;
+	ssize_t n = read(p[0], &c, 1);
+	close(p[0]);
+	if (n != 1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return snap_error_set(err, -EIO, "bench: the clean neighbour could not write and sync %lld MiB",
+				      (long long)(bytes >> 20));
+	}
+	return pid;
+}
+
+static void stop_neighbour(pid_t pid)
 {
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -263,7 +320,15 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 	_cleanup_close_ int dfd = open(snaps, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return snap_error_set(err, negative_errno(), "bench: open %s: %m", snaps);
-	pid_t pid = start_writer(dfd, s->dirty_bytes, err);
+	double clean_ms;
+	pid_t pid = start_holder(dfd, s->dirty_bytes, err);
+	if (pid < 0)
+		return pid;
+	r = import_once(b, env, s, &clean_ms, err);
+	stop_neighbour(pid);
+	if (r < 0)
+		return r;
+	pid = start_writer(dfd, s->dirty_bytes, err);
 	if (pid < 0)
 		return pid;
 	/* Wait (bounded) until the neighbour's pages are dirty: the kernel
@@ -273,13 +338,15 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 		usleep(50 * 1000);
 	r = import_once(b, env, s, &dirty_ms, err);
 	int64_t dirty_after = meminfo_dirty();
-	stop_writer(pid);
+	stop_neighbour(pid);
 	if (r < 0)
 		return r;
 	char metric[128];
 	bench_record(b, env, "Debian-sized import, quiet", "ms", quiet_ms);
 	snprintf(metric, sizeof(metric), "Debian-sized import, %lld MiB dirty", (long long)(s->dirty_bytes >> 20));
 	bench_record(b, env, metric, "ms", dirty_ms);
+	snprintf(metric, sizeof(metric), "Debian-sized import, %lld MiB clean", (long long)(s->dirty_bytes >> 20));
+	bench_record(b, env, metric, "ms", clean_ms);
 	/* What the kernel counted dirty when the import started and ended. */
 	bench_record(b, env, "dirty at start", "bytes", (double)dirty);
 	return bench_record(b, env, "dirty at end", "bytes", (double)dirty_after);
@@ -330,15 +397,22 @@ int bench_peer_import_dirty(struct bench_ctx *b, struct bench_env *env, int runn
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return snap_error_set(err, negative_errno(), "bench: open %s: %m", dir);
-	pid_t pid = start_writer(dfd, bytes, err);
+	char metric[128];
+	snprintf(metric, sizeof(metric), "Debian-sized import, %lld MiB clean", (long long)(bytes >> 20));
+	pid_t pid = start_holder(dfd, bytes, err);
 	if (pid < 0)
+		return pid;
+	r = peer_import_once(b, env, archive, metric, err);
+	stop_neighbour(pid);
+	if (r < 0)
+		return r;
+	if ((pid = start_writer(dfd, bytes, err)) < 0)
 		return pid;
 	for (int i = 0; i < 600 && meminfo_dirty() < bytes; i++)
 		usleep(50 * 1000);
-	char metric[128];
 	snprintf(metric, sizeof(metric), "Debian-sized import, %lld MiB dirty", (long long)(bytes >> 20));
 	r = peer_import_once(b, env, archive, metric, err);
-	stop_writer(pid);
+	stop_neighbour(pid);
 	return r;
 }
 
@@ -354,7 +428,7 @@ static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)
 
 const struct bench_workload bench_wl_import_dirty = {
 	.name = "import-dirty",
-	.description = "import a Debian-sized image quiet, then beside a writer keeping 1 GiB dirty",
+	.description = "import a Debian-sized image quiet, beside 1 GiB of clean page cache, then beside a writer keeping 1 GiB dirty",
 	.setup = setup,
 	.run = run,
 	.teardown = teardown,
