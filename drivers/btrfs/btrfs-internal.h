@@ -47,7 +47,6 @@ struct btrfs_backend {
 	char *image;        /* ROOT/btrfs.img when loopback */
 	bool provisioned;   /* this open created the image */
 	bool attached;      /* this open attached the loop device and mounted it */
-	bool flushoncommit; /* mounted with flushoncommit: a commit writes delalloc */
 };
 
 struct btrfs_state {
@@ -93,8 +92,6 @@ void btrfs_mount_entry_done(struct btrfs_mount_entry *m);
 int btrfs_mount_of_fd(int fd, struct btrfs_mount_entry *ret);
 /* Block device of the filesystem mounted at or containing `fd`. */
 int btrfs_mount_source(int fd, char **ret);
-/* Is `name` one of the comma-separated options? */
-bool btrfs_has_option(const char *opts, const char *name);
 
 /* ---- subvol.c ---- */
 
@@ -164,12 +161,12 @@ int btrfs_open_subvol(const struct snap_ref *ref, int *ret_fd, struct snap_error
 /* ---- usage.c ---- */
 
 /* Bytes and inodes owned by the subvolume open at fd. `sync`: write out
- * delalloc and delayed items first (not needed right after a transaction
- * commit on a flushoncommit mount).  `method` receives a static description
- * of how it was measured. */
+ * delalloc and delayed items first (BTRFS_IOC_SYNC: of the whole
+ * filesystem).  `method` receives a static description of how it was
+ * measured. */
 int btrfs_usage_measure(int fd, bool sync, struct snap_usage *out,
 			const char **method, struct snap_error *err);
-int btrfs_usage_store(int snapdirfd, const struct snap_usage *u);
+/* The usage a commit of snapctl < 2026-12 stored beside the subvolume. */
 int btrfs_usage_load(int snapdirfd, struct snap_usage *u);
 bool btrfs_quotas_enabled(int fd);
 /* How usage is measured now (quotas may be switched on or off any time). */

@@ -328,31 +328,20 @@ static int btrfs_mount(void *state, const struct snap_ref *snap, const struct sn
 
 static int btrfs_commit(void *state, const struct snap_ref *snap, struct snap_error *err)
 {
-	struct btrfs_state *st = state;
+	(void)state;
 	char what[256];
 	snprintf(what, sizeof(what), WHAT_FMT " (%s/fs)", WHAT_ARGS(snap), snap->path);
 	_cleanup_close_ int fd = -EBADF;
 	int r = btrfs_open_subvol(snap, &fd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit");
+	/* Only the flag: the core measured the usage just before (one
+	 * BTRFS_IOC_SYNC) and records it with the row.  Measuring again here
+	 * would sync the whole filesystem a second time, and every sync of a
+	 * btrfs writes every writer's delalloc, not only this snapshot's. */
 	r = btrfs_subvol_set_readonly(fd, true, what, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit");
-
-	/* Usage of a committed snapshot never changes: measure it once now
-	 * and keep it beside the subvolume.  Setting the flag committed a
-	 * transaction; with flushoncommit that wrote the data out too. */
-	struct snap_usage u;
-	r = btrfs_usage_measure(fd, !st->be.flushoncommit, &u, NULL, err);
-	if (r < 0)
-		return snap_error_prefix(err, "commit %s: usage", what);
-	_cleanup_close_ int dirfd = open(snap->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return snap_error_set(err, negative_errno(), "commit %s: open %s: %s", what,
-				      snap->path, strerror(errno));
-	r = btrfs_usage_store(dirfd, &u);
-	if (r < 0)
-		return snap_error_set(err, r, "commit %s: store usage: %s", what, strerror(-r));
 	return 0;
 }
 
@@ -451,7 +440,6 @@ static int btrfs_info(void *state, void (*emit)(void *ctx, const char *key, cons
 		emit(ctx, "size-limits",
 		     "no: quotas are disabled on this btrfs (not made by snapctl; enable them "
 		     "with btrfs quota enable MOUNTPOINT)");
-	emit(ctx, "flushoncommit", st->be.flushoncommit ? "yes" : "no (commit syncs for usage)");
 	emit(ctx, "usage method", btrfs_usage_method(st->snapfd));
 	emit(ctx, "diff",
 	     "inodes changed since the parent's generation (tree search), falls back to the "

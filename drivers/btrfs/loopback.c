@@ -214,11 +214,11 @@ static int provision_locked(const struct snap_driver_opts *opts, const char *fst
 	snprintf(dev, sizeof(dev), "/dev/loop%u", n);
 
 	/* noatime: atime updates would turn reads into metadata CoW in every
-	 * snapshot, and bind mounts of subvolumes inherit the flag.
-	 * flushoncommit: every transaction commit writes out delalloc data
-	 * first, so the commit that makes a snapshot read-only also puts its
-	 * data extents in the tree, and usage needs no second sync. */
-	if (mount(dev, be->snapdir, fstype, MS_NOATIME, "flushoncommit") < 0) {
+	 * snapshot, and bind mounts of subvolumes inherit the flag.  Not
+	 * flushoncommit: it makes every transaction commit (each snapshot,
+	 * each read-only flag) write the delalloc of the whole filesystem,
+	 * so a commit beside another writer waited for all of its data. */
+	if (mount(dev, be->snapdir, fstype, MS_NOATIME, NULL) < 0) {
 		int e = errno;
 		if (e == ENODEV)
 			return snap_error_set(err, -ENODEV,
@@ -328,7 +328,6 @@ int btrfs_backend_setup(const struct snap_driver_opts *opts, const char *fstype,
 	if (btrfs_mount_of_fd(mfd, &m) == 0) {
 		char real[PATH_MAX];
 		is_mountpoint = realpath(be.snapdir, real) && strcmp(real, m.target) == 0;
-		be.flushoncommit = btrfs_has_option(m.superopts, "flushoncommit");
 		if (!be.device)
 			be.device = TAKE_PTR(m.source);
 		btrfs_mount_entry_done(&m);

@@ -94,15 +94,3 @@ int btrfs_mount_source(int fd, char **ret)
 	btrfs_mount_entry_done(&m);
 	return 0;
 }
-
-bool btrfs_has_option(const char *opts, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = opts; p && *p;) {
-		const char *e = strchrnul(p, ',');
-		if ((size_t)(e - p) == n && strncmp(p, name, n) == 0)
-			return true;
-		p = *e ? e + 1 : e;
-	}
-	return false;
-}

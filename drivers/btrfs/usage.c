@@ -150,28 +150,6 @@ int btrfs_usage_measure(int fd, bool sync, struct snap_usage *out,
 	return 0;
 }
 
-int btrfs_usage_store(int snapdirfd, const struct snap_usage *u)
-{
-	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%" PRId64 " %" PRId64 "\n", u->size, u->inodes);
-	/* stage and rename: a reader never sees half a line */
-	_cleanup_close_ int fd = openat(snapdirfd, BTRFS_USAGE_NAME ".tmp",
-					O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return negative_errno();
-	if (write(fd, buf, (size_t)n) != n) {
-		int r = errno ? negative_errno() : -EIO;
-		(void)unlinkat(snapdirfd, BTRFS_USAGE_NAME ".tmp", 0);
-		return r;
-	}
-	if (renameat(snapdirfd, BTRFS_USAGE_NAME ".tmp", snapdirfd, BTRFS_USAGE_NAME) < 0) {
-		int r = negative_errno();
-		(void)unlinkat(snapdirfd, BTRFS_USAGE_NAME ".tmp", 0);
-		return r;
-	}
-	return 0;
-}
-
 int btrfs_usage_load(int snapdirfd, struct snap_usage *u)
 {
 	_cleanup_close_ int fd = openat(snapdirfd, BTRFS_USAGE_NAME,
