@@ -386,7 +386,8 @@ static void commit_revert(struct snap_core *core, int64_t id, int64_t reservatio
 				 key, e.message);
 }
 
-/* txn 2: drop the reservation and publish the committed snapshot under it. */
+/* txn 2: drop the reservation and publish the committed snapshot under it,
+ * with its usage (NULL: the driver is asked when someone wants it). */
 static int commit_publish(struct snap_core *core, int64_t id, int64_t reservation, const char *name,
 			  const struct snap_labels *labels, const struct snap_usage *usage,
 			  const struct snap_pending_tree *pending, struct snap_error *err)
@@ -411,8 +412,13 @@ static int commit_publish(struct snap_core *core, int64_t id, int64_t reservatio
 		sqlite3_bind_int(st, 4, SNAP_ROW_READY);
 		/* containerd: a committed snapshot is created now. */
 		sqlite3_bind_int64(st, 5, snap_now_ns());
-		sqlite3_bind_int64(st, 6, usage->size);
-		sqlite3_bind_int64(st, 7, usage->inodes);
+		if (usage) {
+			sqlite3_bind_int64(st, 6, usage->size);
+			sqlite3_bind_int64(st, 7, usage->inodes);
+		} else {
+			sqlite3_bind_null(st, 6);
+			sqlite3_bind_null(st, 7);
+		}
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE)
 			return snap_store_error(core->store, rc, err, "publish '%s'", name);
@@ -500,16 +506,20 @@ static int commit_snapshot(struct snap_core *core, const char *name, const char 
 
 	/* Outside any transaction: usage (a tree walk for some drivers), then
 	 * the freeze.  Usage first: the tree no longer changes once frozen, and
-	 * nothing writes to it while it is being committed. */
+	 * nothing writes to it while it is being committed.  A driver whose
+	 * usage would flush the whole filesystem is asked later instead (the
+	 * row's usage stays NULL; snap_usage_get asks the driver). */
 	_cleanup_(snap_chain_done) struct snap_chain_owned chain = { 0 };
 	r = snap_row_self(core, &row, &chain, err);
+	bool late_usage = core->drv->caps & SNAP_DRIVER_CAP_LATE_USAGE;
 	struct snap_usage usage = { 0 };
-	if (r >= 0)
+	if (r >= 0 && !late_usage)
 		r = snap_drv_usage(core->drv, core->drv_state, &chain.self, &usage, err);
 	if (r >= 0)
 		r = snap_drv_commit(core->drv, core->drv_state, &chain.self, err);
 	if (r >= 0)
-		r = commit_publish(core, row.id, reservation, name, labels, &usage, pending, err);
+		r = commit_publish(core, row.id, reservation, name, labels, late_usage ? NULL : &usage,
+				   pending, err);
 	if (r < 0) {
 		snap_error_prefix(err, "commit '%s'", key);
 		commit_revert(core, row.id, reservation, key);

@@ -160,13 +160,20 @@ int btrfs_open_subvol(const struct snap_ref *ref, int *ret_fd, struct snap_error
 
 /* ---- usage.c ---- */
 
-/* Bytes and inodes owned by the subvolume open at fd. `sync`: write out
- * delalloc and delayed items first (BTRFS_IOC_SYNC: of the whole
- * filesystem).  `method` receives a static description of how it was
+/* Write out delalloc and delayed items first (BTRFS_IOC_SYNC: of the
+ * whole filesystem), for a subvolume that may have some. */
+#define BTRFS_USAGE_SYNC 0x1u
+/* Count the extents written since the subvolume's creation even with
+ * quotas on: a committed subvolume's qgroup exclusive bytes fall as
+ * children come to share them, its own extents do not. */
+#define BTRFS_USAGE_EXTENTS 0x2u
+/* Bytes and inodes owned by the subvolume open at fd (BTRFS_USAGE_*
+ * flags).  `method` receives a static description of how it was
  * measured. */
-int btrfs_usage_measure(int fd, bool sync, struct snap_usage *out,
+int btrfs_usage_measure(int fd, unsigned flags, struct snap_usage *out,
 			const char **method, struct snap_error *err);
-/* The usage a commit of snapctl < 2026-12 stored beside the subvolume. */
+/* A committed snapshot's usage, kept beside its subvolume (BTRFS_USAGE_NAME). */
+int btrfs_usage_store(int snapdirfd, const struct snap_usage *u);
 int btrfs_usage_load(int snapdirfd, struct snap_usage *u);
 bool btrfs_quotas_enabled(int fd);
 /* How usage is measured now (quotas may be switched on or off any time). */

@@ -156,6 +156,22 @@ static int remove_tree(int dirfd, const struct snap_ref *snap, struct snap_error
 	return 0;
 }
 
+/* A committed parent's usage, measured and kept beside it the first time
+ * a child is made of it.  The snapshot that made the child wrote out the
+ * parent's delalloc and delayed items (and only the parent's), so a tree
+ * search now counts all it wrote, with no BTRFS_IOC_SYNC of the whole
+ * filesystem.  Best effort: without it, usage measures with a sync. */
+static void keep_parent_usage(const struct snap_ref *parent, int pfd)
+{
+	_cleanup_close_ int dirfd = open(parent->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct snap_usage u;
+	struct snap_error ignored;
+	if (dirfd < 0 || btrfs_usage_load(dirfd, &u) == 0)
+		return;
+	if (btrfs_usage_measure(pfd, BTRFS_USAGE_EXTENTS, &u, NULL, &ignored) == 0)
+		(void)btrfs_usage_store(dirfd, &u);
+}
+
 static int create_tree(const struct snap_ref *snap, const struct snap_chain *parents,
 		       struct snap_error *err)
 {
@@ -174,6 +190,8 @@ static int create_tree(const struct snap_ref *snap, const struct snap_chain *par
 		if (r < 0)
 			return snap_error_prefix(err, "create %s", what);
 		r = btrfs_subvol_snapshot(pfd, dirfd, BTRFS_SUBVOL_NAME, ro, what, err);
+		if (r == 0 && parents->refs[0].kind == SNAP_KIND_COMMITTED)
+			keep_parent_usage(&parents->refs[0], pfd);
 		return r;
 	}
 	r = btrfs_subvol_create(dirfd, BTRFS_SUBVOL_NAME, what, err);
@@ -335,10 +353,10 @@ static int btrfs_commit(void *state, const struct snap_ref *snap, struct snap_er
 	int r = btrfs_open_subvol(snap, &fd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit");
-	/* Only the flag: the core measured the usage just before (one
-	 * BTRFS_IOC_SYNC) and records it with the row.  Measuring again here
-	 * would sync the whole filesystem a second time, and every sync of a
-	 * btrfs writes every writer's delalloc, not only this snapshot's. */
+	/* Only the flag.  Usage is measured later (SNAP_DRIVER_CAP_LATE_USAGE,
+	 * keep_parent_usage): measuring it now would need BTRFS_IOC_SYNC, and
+	 * every sync of a btrfs writes every writer's delalloc, not only this
+	 * snapshot's. */
 	r = btrfs_subvol_set_readonly(fd, true, what, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit");
@@ -385,7 +403,12 @@ static int btrfs_usage(void *state, const struct snap_ref *snap, struct snap_usa
 	int r = btrfs_open_subvol(snap, &fd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "usage");
-	r = btrfs_usage_measure(fd, true, out, NULL, err);
+	/* A committed snapshot nothing was made of yet: sync, then count
+	 * what it wrote (not kept: a reader writes nothing). */
+	unsigned flags = BTRFS_USAGE_SYNC;
+	if (snap->kind == SNAP_KIND_COMMITTED)
+		flags |= BTRFS_USAGE_EXTENTS;
+	r = btrfs_usage_measure(fd, flags, out, NULL, err);
 	if (r < 0)
 		return snap_error_prefix(err, "usage " WHAT_FMT, WHAT_ARGS(snap));
 	return 0;
@@ -454,7 +477,8 @@ const struct snap_driver snap_btrfs_driver = {
 	/* A committed snapshot is a read-only subvolume holding its whole
 	 * tree: the core reads it there rather than through a view, which
 	 * here is a snapshot of its own (see core/layer/layer.c). */
-	.caps = SNAP_DRIVER_CAP_FAST_DIFF | SNAP_DRIVER_CAP_O1_CREATE | SNAP_DRIVER_CAP_FROZEN_TREE,
+	.caps = SNAP_DRIVER_CAP_FAST_DIFF | SNAP_DRIVER_CAP_O1_CREATE | SNAP_DRIVER_CAP_FROZEN_TREE |
+		SNAP_DRIVER_CAP_LATE_USAGE,
 	.probe = btrfs_probe,
 	.open = btrfs_open,
 	.close = btrfs_close,

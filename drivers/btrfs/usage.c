@@ -108,10 +108,10 @@ static int extent_cb(const struct btrfs_search_item *it, void *ctx)
 	return 0;
 }
 
-int btrfs_usage_measure(int fd, bool sync, struct snap_usage *out,
+int btrfs_usage_measure(int fd, unsigned flags, struct snap_usage *out,
 			const char **method, struct snap_error *err)
 {
-	if (sync && btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
+	if ((flags & BTRFS_USAGE_SYNC) && btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
 		return snap_error_set(err, negative_errno(), "sync btrfs: %s", strerror(errno));
 	struct btrfs_subvol_facts f;
 	int r = btrfs_subvol_facts(fd, &f);
@@ -133,7 +133,7 @@ int btrfs_usage_measure(int fd, bool sync, struct snap_usage *out,
 	const char *how = METHOD_EXTENTS;
 	/* probed each time: quotas may be switched on or off while the root
 	 * is open, and the state stays read-only for concurrent callers */
-	if (btrfs_quotas_enabled(fd)) {
+	if (!(flags & BTRFS_USAGE_EXTENTS) && btrfs_quotas_enabled(fd)) {
 		struct qgroup_ctx q = { 0 };
 		struct btrfs_key k = { 0, BTRFS_QGROUP_INFO_KEY, f.id };
 		if (btrfs_tree_search(fd, BTRFS_QUOTA_TREE_OBJECTID, &k, &k, 0, qgroup_info_cb,
@@ -147,6 +147,28 @@ int btrfs_usage_measure(int fd, bool sync, struct snap_usage *out,
 	out->inodes = (int64_t)e.inodes;
 	if (method)
 		*method = how;
+	return 0;
+}
+
+int btrfs_usage_store(int snapdirfd, const struct snap_usage *u)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "%" PRId64 " %" PRId64 "\n", u->size, u->inodes);
+	/* stage and rename: a reader never sees half a line */
+	_cleanup_close_ int fd = openat(snapdirfd, BTRFS_USAGE_NAME ".tmp",
+					O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return negative_errno();
+	if (write(fd, buf, (size_t)n) != n) {
+		int r = errno ? negative_errno() : -EIO;
+		(void)unlinkat(snapdirfd, BTRFS_USAGE_NAME ".tmp", 0);
+		return r;
+	}
+	if (renameat(snapdirfd, BTRFS_USAGE_NAME ".tmp", snapdirfd, BTRFS_USAGE_NAME) < 0) {
+		int r = negative_errno();
+		(void)unlinkat(snapdirfd, BTRFS_USAGE_NAME ".tmp", 0);
+		return r;
+	}
 	return 0;
 }
 

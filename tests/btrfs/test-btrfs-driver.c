@@ -409,6 +409,42 @@ static void test_usage(void **state)
 	assert_true(uw.size >= (1 << 20));
 	assert_true(uw.size < (2 << 20));
 	do_remove(f, w);
+
+	/* The same, but a child made of it before anyone asked: the child's
+	 * snapshot flushed the parent, whose usage is then measured without a
+	 * sync and kept beside it (keep_parent_usage).  It must count the
+	 * data written just before the commit, and what is kept must be what
+	 * usage() answers. */
+	struct snap_ref *l = mkref(f, 4, SNAP_KIND_ACTIVE);
+	do_create(f, l, p);
+	_cleanup_close_ int lfs = tree_of(f, l);
+	fd = openat(lfs, "late", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
+	close(TAKE_FD(fd));
+	do_commit(f, l);
+	_cleanup_close_ int ldir = open(l->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(ldir >= 0);
+	assert_int_equal(faccessat(ldir, "usage", F_OK, 0), -1); /* commit measures nothing */
+	struct snap_ref *lc = mkref(f, 5, SNAP_KIND_ACTIVE);
+	do_create(f, lc, l);
+	struct snap_usage kept = { 0 }, ul = { 0 };
+	{
+		_cleanup_close_ int kfd = openat(ldir, "usage", O_RDONLY | O_CLOEXEC);
+		assert_true(kfd >= 0);
+		char kb[64] = "";
+		assert_true(read(kfd, kb, sizeof(kb) - 1) > 0);
+		long long ks, ki;
+		assert_int_equal(sscanf(kb, "%lld %lld", &ks, &ki), 2);
+		kept = (struct snap_usage){ .size = ks, .inodes = ki };
+	}
+	assert_true(kept.size >= (1 << 20));
+	assert_true(kept.size < (2 << 20));
+	if (drv->usage(f->state, l, &ul, &err) < 0)
+		fail_msg("usage: %s", err.message);
+	assert_int_equal(ul.size, kept.size);
+	assert_int_equal(ul.inodes, kept.inodes);
+	do_remove(f, lc);
+	do_remove(f, l);
 	do_remove(f, p);
 }
 
@@ -468,6 +504,19 @@ static void test_usage_with_quotas(void **state)
 	if (drv->usage(f->state, c, &uc, &err) < 0)
 		fail_msg("usage: %s", err.message);
 	assert_true(uc.size < (1 << 20));
+	/* the parent's exclusive bytes fell with the child; its usage counts
+	 * what it wrote, and does not fall: as kept when the child was made,
+	 * and as measured again without what was kept */
+	struct snap_usage up = { 0 };
+	if (drv->usage(f->state, p, &up, &err) < 0)
+		fail_msg("usage: %s", err.message);
+	assert_true(up.size >= (1 << 20));
+	_cleanup_close_ int pdir = open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(unlinkat(pdir, "usage", 0), 0);
+	up = (struct snap_usage){ 0 };
+	if (drv->usage(f->state, p, &up, &err) < 0)
+		fail_msg("usage: %s", err.message);
+	assert_true(up.size >= (1 << 20));
 	do_remove(f, c);
 	do_remove(f, p);
 }

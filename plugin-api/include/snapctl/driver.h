@@ -247,6 +247,13 @@ struct snap_driver_opts {
  * it, instead of creating, mounting and removing a view of it.  A driver
  * that does not set it (older ones cannot) gets the view. */
 #define SNAP_DRIVER_CAP_FROZEN_TREE 0x4u
+/* since v1.2 (a flag: a core that predates it measures at commit as
+ * before): usage() of an ACTIVE snapshot costs a flush of the whole
+ * filesystem (btrfs: every writer's delalloc), so the core does not
+ * measure it at commit.  It asks usage() of the COMMITTED snapshot when
+ * someone wants it, and the driver keeps that cheap where it can (btrfs:
+ * measured and kept when a child's create has flushed the parent anyway). */
+#define SNAP_DRIVER_CAP_LATE_USAGE 0x8u
 
 /* Whiteout request for apply_whiteout(). */
 enum snap_whiteout_kind {
