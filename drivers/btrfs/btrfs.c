@@ -353,13 +353,35 @@ static int btrfs_commit(void *state, const struct snap_ref *snap, struct snap_er
 	int r = btrfs_open_subvol(snap, &fd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit");
-	/* Only the flag.  Usage is measured later (SNAP_DRIVER_CAP_LATE_USAGE,
+	/* The flag; usage is measured later (SNAP_DRIVER_CAP_LATE_USAGE,
 	 * keep_parent_usage): measuring it now would need BTRFS_IOC_SYNC, and
 	 * every sync of a btrfs writes every writer's delalloc, not only this
 	 * snapshot's. */
 	r = btrfs_subvol_set_readonly(fd, true, what, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit");
+	/* Except a clone's: it counts what its source wrote since the source
+	 * was made (btrfs_subvol_base), which only shows while the source
+	 * lives, and a container is removed once committed. */
+	struct btrfs_subvol_facts f;
+	struct btrfs_subvol_base base;
+	r = btrfs_subvol_facts(fd, &f);
+	if (r < 0)
+		return snap_error_set(err, r, "commit %s: read subvolume info: %s", what, strerror(-r));
+	btrfs_subvol_base(fd, &f, &base);
+	if (!base.cloned)
+		return 0;
+	struct snap_usage u;
+	r = btrfs_usage_measure(fd, BTRFS_USAGE_SYNC | BTRFS_USAGE_EXTENTS, &u, NULL, err);
+	if (r < 0)
+		return snap_error_prefix(err, "commit %s: usage", what);
+	_cleanup_close_ int dirfd = open(snap->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return snap_error_set(err, negative_errno(), "commit %s: open %s: %s", what, snap->path,
+				      strerror(errno));
+	r = btrfs_usage_store(dirfd, &u);
+	if (r < 0)
+		return snap_error_set(err, r, "commit %s: keep usage: %s", what, strerror(-r));
 	return 0;
 }
 

@@ -448,6 +448,45 @@ static void test_usage(void **state)
 	do_remove(f, p);
 }
 
+/* A committed clone's usage counts what its source wrote, also once the
+ * source is gone (a container is removed after its commit). */
+static void test_usage_of_committed_clone(void **state)
+{
+	struct fixture *f = *state;
+	if (SNAP_ABI_MINOR_OF(drv->abi_version) < 2 || !drv->clone)
+		skip();
+	struct snap_ref *p = mkref(f, 1, SNAP_KIND_ACTIVE);
+	do_create(f, p, NULL);
+	do_commit(f, p);
+	struct snap_ref *c = mkref(f, 2, SNAP_KIND_ACTIVE);
+	do_create(f, c, p);
+	_cleanup_close_ int cfs = tree_of(f, c);
+	_cleanup_free_ char *big = malloc(1 << 20);
+	memset(big, 'c', 1 << 20);
+	_cleanup_close_ int fd = openat(cfs, "big", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
+	/* its extents in a transaction before the clone's, as a container's
+	 * writes mostly are: the clone alone would not count them */
+	assert_int_equal(fsync(fd), 0);
+	assert_int_equal(syncfs(fd), 0);
+	close(TAKE_FD(fd));
+	close(TAKE_FD(cfs));
+	struct snap_ref *k = mkref(f, 3, SNAP_KIND_ACTIVE);
+	struct snap_chain chain = { .refs = p, .n = 1 };
+	struct snap_error err = { 0 };
+	if (drv->clone(f->state, k, &chain, c, &err) < 0)
+		fail_msg("clone: %s", err.message);
+	do_commit(f, k);
+	do_remove(f, c);
+	struct snap_usage u = { 0 };
+	if (drv->usage(f->state, k, &u, &err) < 0)
+		fail_msg("usage: %s", err.message);
+	assert_true(u.size >= (1 << 20));
+	assert_true(u.size < (2 << 20));
+	do_remove(f, k);
+	do_remove(f, p);
+}
+
 struct method_capture {
 	char method[256];
 };
@@ -617,6 +656,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_mount_bind_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_with_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_of_committed_clone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_partial_and_nested, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info, setup, teardown),
 	};
