@@ -357,6 +357,21 @@ static void test_mount_bind_method(void **state)
 	do_remove(f, p);
 }
 
+/* A child of `parent` that writes 1 MiB (`big`) and is committed at once,
+ * no usage() asked in between. */
+static struct snap_ref *commit_child_of_1mib(struct fixture *f, uint64_t id, struct snap_ref *parent,
+					     const char *big)
+{
+	struct snap_ref *s = mkref(f, id, SNAP_KIND_ACTIVE);
+	do_create(f, s, parent);
+	_cleanup_close_ int sfs = tree_of(f, s);
+	_cleanup_close_ int fd = openat(sfs, "late", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
+	close(TAKE_FD(fd));
+	do_commit(f, s);
+	return s;
+}
+
 static void test_usage(void **state)
 {
 	struct fixture *f = *state;
@@ -396,13 +411,7 @@ static void test_usage(void **state)
 	do_remove(f, c);
 
 	/* data written just before commit is counted: no usage() between */
-	struct snap_ref *w = mkref(f, 3, SNAP_KIND_ACTIVE);
-	do_create(f, w, p);
-	_cleanup_close_ int wfs = tree_of(f, w);
-	fd = openat(wfs, "late", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
-	close(TAKE_FD(fd));
-	do_commit(f, w);
+	struct snap_ref *w = commit_child_of_1mib(f, 3, p, big);
 	struct snap_usage uw = { 0 };
 	if (drv->usage(f->state, w, &uw, &err) < 0)
 		fail_msg("usage: %s", err.message);
@@ -415,13 +424,7 @@ static void test_usage(void **state)
 	 * sync and kept beside it (keep_parent_usage).  It must count the
 	 * data written just before the commit, and what is kept must be what
 	 * usage() answers. */
-	struct snap_ref *l = mkref(f, 4, SNAP_KIND_ACTIVE);
-	do_create(f, l, p);
-	_cleanup_close_ int lfs = tree_of(f, l);
-	fd = openat(lfs, "late", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
-	close(TAKE_FD(fd));
-	do_commit(f, l);
+	struct snap_ref *l = commit_child_of_1mib(f, 4, p, big);
 	_cleanup_close_ int ldir = open(l->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	assert_true(ldir >= 0);
 	assert_int_equal(faccessat(ldir, "usage", F_OK, 0), -1); /* commit measures nothing */
