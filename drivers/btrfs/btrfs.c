@@ -408,8 +408,9 @@ static int btrfs_remove(void *state, const struct snap_ref *snap, struct snap_er
 	struct btrfs_state *st = state;
 	if (subvolid > BTRFS_FS_TREE_OBJECTID && btrfs_quotas_enabled(st->snapfd))
 		btrfs_qgroup_forget(st->snapfd, subvolid);
+	/* A staging file a crash left (usage.tmp.TID; usage.tmp before
+	 * 2026-12) is removed by the core with the rest of the directory. */
 	(void)unlinkat(dirfd, BTRFS_USAGE_NAME, 0);
-	(void)unlinkat(dirfd, BTRFS_USAGE_NAME ".tmp", 0);
 	return 0;
 }
 

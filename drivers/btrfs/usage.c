@@ -152,24 +152,24 @@ int btrfs_usage_measure(int fd, unsigned flags, struct snap_usage *out,
 
 int btrfs_usage_store(int snapdirfd, const struct snap_usage *u)
 {
-	char buf[64];
+	char buf[64], tmp[64];
 	int n = snprintf(buf, sizeof(buf), "%" PRId64 " %" PRId64 "\n", u->size, u->inodes);
-	/* stage and rename: a reader never sees half a line */
-	_cleanup_close_ int fd = openat(snapdirfd, BTRFS_USAGE_NAME ".tmp",
-					O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Stage and rename: a reader never sees half a line.  The staging
+	 * name is the thread's own: children of one parent may be made at
+	 * once (serve's writers), each keeping the same figure. */
+	snprintf(tmp, sizeof(tmp), BTRFS_USAGE_NAME ".tmp.%d", (int)gettid());
+	_cleanup_close_ int fd = openat(snapdirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+					0600);
 	if (fd < 0)
 		return negative_errno();
-	if (write(fd, buf, (size_t)n) != n) {
-		int r = errno ? negative_errno() : -EIO;
-		(void)unlinkat(snapdirfd, BTRFS_USAGE_NAME ".tmp", 0);
-		return r;
-	}
-	if (renameat(snapdirfd, BTRFS_USAGE_NAME ".tmp", snapdirfd, BTRFS_USAGE_NAME) < 0) {
-		int r = negative_errno();
-		(void)unlinkat(snapdirfd, BTRFS_USAGE_NAME ".tmp", 0);
-		return r;
-	}
-	return 0;
+	int r = 0;
+	if (write(fd, buf, (size_t)n) != n)
+		r = errno ? negative_errno() : -EIO;
+	else if (renameat(snapdirfd, tmp, snapdirfd, BTRFS_USAGE_NAME) < 0)
+		r = negative_errno();
+	if (r < 0)
+		(void)unlinkat(snapdirfd, tmp, 0);
+	return r;
 }
 
 int btrfs_usage_load(int snapdirfd, struct snap_usage *u)
