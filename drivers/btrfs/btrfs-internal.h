@@ -167,9 +167,11 @@ int btrfs_open_subvol(const struct snap_ref *ref, int *ret_fd, struct snap_error
  * quotas on: a committed subvolume's qgroup exclusive bytes fall as
  * children come to share them, its own extents do not. */
 #define BTRFS_USAGE_EXTENTS 0x2u
+/* Measure only a clone (btrfs_subvol_base's `cloned`); 1 for any other. */
+#define BTRFS_USAGE_CLONE_ONLY 0x4u
 /* Bytes and inodes owned by the subvolume open at fd (BTRFS_USAGE_*
- * flags).  `method` receives a static description of how it was
- * measured. */
+ * flags): 0, 1 (not measured, BTRFS_USAGE_CLONE_ONLY) or -errno.
+ * `method` receives a static description of how it was measured. */
 int btrfs_usage_measure(int fd, unsigned flags, struct snap_usage *out,
 			const char **method, struct snap_error *err);
 /* A committed snapshot's usage, kept beside its subvolume (BTRFS_USAGE_NAME). */

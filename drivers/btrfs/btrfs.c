@@ -363,18 +363,13 @@ static int btrfs_commit(void *state, const struct snap_ref *snap, struct snap_er
 	/* Except a clone's: it counts what its source wrote since the source
 	 * was made (btrfs_subvol_base), which only shows while the source
 	 * lives, and a container is removed once committed. */
-	struct btrfs_subvol_facts f;
-	struct btrfs_subvol_base base;
-	r = btrfs_subvol_facts(fd, &f);
-	if (r < 0)
-		return snap_error_set(err, r, "commit %s: read subvolume info: %s", what, strerror(-r));
-	btrfs_subvol_base(fd, &f, &base);
-	if (!base.cloned)
-		return 0;
 	struct snap_usage u;
-	r = btrfs_usage_measure(fd, BTRFS_USAGE_SYNC | BTRFS_USAGE_EXTENTS, &u, NULL, err);
+	r = btrfs_usage_measure(fd, BTRFS_USAGE_SYNC | BTRFS_USAGE_EXTENTS | BTRFS_USAGE_CLONE_ONLY, &u,
+				NULL, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit %s: usage", what);
+	if (r > 0)
+		return 0;
 	_cleanup_close_ int dirfd = open(snap->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return snap_error_set(err, negative_errno(), "commit %s: open %s: %s", what, snap->path,

@@ -111,8 +111,6 @@ static int extent_cb(const struct btrfs_search_item *it, void *ctx)
 int btrfs_usage_measure(int fd, unsigned flags, struct snap_usage *out,
 			const char **method, struct snap_error *err)
 {
-	if ((flags & BTRFS_USAGE_SYNC) && btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
-		return snap_error_set(err, negative_errno(), "sync btrfs: %s", strerror(errno));
 	struct btrfs_subvol_facts f;
 	int r = btrfs_subvol_facts(fd, &f);
 	if (r < 0)
@@ -121,6 +119,10 @@ int btrfs_usage_measure(int fd, unsigned flags, struct snap_usage *out,
 	/* A clone counts what its source wrote too (btrfs_subvol_base). */
 	struct btrfs_subvol_base base;
 	btrfs_subvol_base(fd, &f, &base);
+	if ((flags & BTRFS_USAGE_CLONE_ONLY) && !base.cloned)
+		return 1;
+	if ((flags & BTRFS_USAGE_SYNC) && btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
+		return snap_error_set(err, negative_errno(), "sync btrfs: %s", strerror(errno));
 	struct extent_ctx e = { .otransid = base.otransid };
 	struct btrfs_key min = { BTRFS_FIRST_FREE_OBJECTID, 0, 0 };
 	struct btrfs_key max = { BTRFS_LAST_FREE_OBJECTID, UINT8_MAX, UINT64_MAX };

@@ -189,8 +189,10 @@ static int64_t meminfo_dirty(void)
  * import at the cost of little CPU: the import competes with its dirty
  * pages, not with a spinning neighbour.  (Until 2026-12-06 it paused only
  * above `bytes` + 16 MiB, which its own file cannot reach: it spun on a
- * core, rewriting pages already dirty.)  Killed by the parent. */
-static pid_t start_writer(int dirfd, int64_t bytes, struct snap_error *err)
+ * core, rewriting pages already dirty.)  Returns once the kernel counts
+ * `bytes` dirty (waiting at most 30 s), with the count in *ret_dirty;
+ * killed by the parent. */
+static pid_t start_writer(int dirfd, int64_t bytes, int64_t *ret_dirty, struct snap_error *err)
 {
 	int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -214,6 +216,12 @@ static pid_t start_writer(int dirfd, int64_t bytes, struct snap_error *err)
 			}
 	}
 	close(fd);
+	/* The kernel counts every dirty page; the neighbour's are the bulk. */
+	int64_t dirty = 0;
+	for (int i = 0; i < 600 && (dirty = meminfo_dirty()) < bytes; i++)
+		usleep(50 * 1000);
+	if (ret_dirty)
+		*ret_dirty = dirty;
 	return pid;
 }
 
@@ -328,14 +336,10 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 	stop_neighbour(pid);
 	if (r < 0)
 		return r;
-	pid = start_writer(dfd, s->dirty_bytes, err);
+	int64_t dirty = 0;
+	pid = start_writer(dfd, s->dirty_bytes, &dirty, err);
 	if (pid < 0)
 		return pid;
-	/* Wait (bounded) until the neighbour's pages are dirty: the kernel
-	 * counts every dirty page, ours are the bulk of them. */
-	int64_t dirty = 0;
-	for (int i = 0; i < 600 && (dirty = meminfo_dirty()) < s->dirty_bytes; i++)
-		usleep(50 * 1000);
 	r = import_once(b, env, s, &dirty_ms, err);
 	int64_t dirty_after = meminfo_dirty();
 	stop_neighbour(pid);
@@ -406,10 +410,8 @@ int bench_peer_import_dirty(struct bench_ctx *b, struct bench_env *env, int runn
 	stop_neighbour(pid);
 	if (r < 0)
 		return r;
-	if ((pid = start_writer(dfd, bytes, err)) < 0)
+	if ((pid = start_writer(dfd, bytes, NULL, err)) < 0)
 		return pid;
-	for (int i = 0; i < 600 && meminfo_dirty() < bytes; i++)
-		usleep(50 * 1000);
 	snprintf(metric, sizeof(metric), "Debian-sized import, %lld MiB dirty", (long long)(bytes >> 20));
 	r = peer_import_once(b, env, archive, metric, err);
 	stop_neighbour(pid);

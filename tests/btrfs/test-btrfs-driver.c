@@ -357,17 +357,30 @@ static void test_mount_bind_method(void **state)
 	do_remove(f, p);
 }
 
-/* A child of `parent` that writes 1 MiB (`big`) and is committed at once,
- * no usage() asked in between. */
-static struct snap_ref *commit_child_of_1mib(struct fixture *f, uint64_t id, struct snap_ref *parent,
-					     const char *big)
+/* A file of 1 MiB at `name` in the tree open at treefd; `durable`: its
+ * extents written in a transaction of their own (fsync, then syncfs). */
+static void write_mib(int treefd, const char *name, bool durable)
+{
+	_cleanup_free_ char *buf = malloc(1 << 20);
+	assert_non_null(buf);
+	memset(buf, 'm', 1 << 20);
+	_cleanup_close_ int fd = openat(treefd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, 1 << 20), 1 << 20);
+	if (durable) {
+		assert_int_equal(fsync(fd), 0);
+		assert_int_equal(syncfs(fd), 0);
+	}
+}
+
+/* A child of `parent` that writes 1 MiB and is committed at once, no
+ * usage() asked in between. */
+static struct snap_ref *commit_child_of_1mib(struct fixture *f, uint64_t id, struct snap_ref *parent)
 {
 	struct snap_ref *s = mkref(f, id, SNAP_KIND_ACTIVE);
 	do_create(f, s, parent);
 	_cleanup_close_ int sfs = tree_of(f, s);
-	_cleanup_close_ int fd = openat(sfs, "late", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
-	close(TAKE_FD(fd));
+	write_mib(sfs, "late", false);
 	do_commit(f, s);
 	return s;
 }
@@ -378,11 +391,7 @@ static void test_usage(void **state)
 	struct snap_ref *p = mkref(f, 1, SNAP_KIND_ACTIVE);
 	do_create(f, p, NULL);
 	_cleanup_close_ int pfs = tree_of(f, p);
-	_cleanup_free_ char *big = malloc(1 << 20);
-	memset(big, 'a', 1 << 20);
-	_cleanup_close_ int fd = openat(pfs, "big", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
-	close(TAKE_FD(fd));
+	write_mib(pfs, "big", false);
 	tree_write(pfs, "small", "s\n");
 
 	struct snap_usage u = { 0 };
@@ -411,7 +420,7 @@ static void test_usage(void **state)
 	do_remove(f, c);
 
 	/* data written just before commit is counted: no usage() between */
-	struct snap_ref *w = commit_child_of_1mib(f, 3, p, big);
+	struct snap_ref *w = commit_child_of_1mib(f, 3, p);
 	struct snap_usage uw = { 0 };
 	if (drv->usage(f->state, w, &uw, &err) < 0)
 		fail_msg("usage: %s", err.message);
@@ -424,7 +433,7 @@ static void test_usage(void **state)
 	 * sync and kept beside it (keep_parent_usage).  It must count the
 	 * data written just before the commit, and what is kept must be what
 	 * usage() answers. */
-	struct snap_ref *l = commit_child_of_1mib(f, 4, p, big);
+	struct snap_ref *l = commit_child_of_1mib(f, 4, p);
 	_cleanup_close_ int ldir = open(l->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	assert_true(ldir >= 0);
 	assert_int_equal(faccessat(ldir, "usage", F_OK, 0), -1); /* commit measures nothing */
@@ -464,15 +473,9 @@ static void test_usage_of_committed_clone(void **state)
 	struct snap_ref *c = mkref(f, 2, SNAP_KIND_ACTIVE);
 	do_create(f, c, p);
 	_cleanup_close_ int cfs = tree_of(f, c);
-	_cleanup_free_ char *big = malloc(1 << 20);
-	memset(big, 'c', 1 << 20);
-	_cleanup_close_ int fd = openat(cfs, "big", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
 	/* its extents in a transaction before the clone's, as a container's
 	 * writes mostly are: the clone alone would not count them */
-	assert_int_equal(fsync(fd), 0);
-	assert_int_equal(syncfs(fd), 0);
-	close(TAKE_FD(fd));
+	write_mib(cfs, "big", true);
 	close(TAKE_FD(cfs));
 	struct snap_ref *k = mkref(f, 3, SNAP_KIND_ACTIVE);
 	struct snap_chain chain = { .refs = p, .n = 1 };
@@ -529,11 +532,7 @@ static void test_usage_with_quotas(void **state)
 	struct snap_ref *p = mkref(f, 1, SNAP_KIND_ACTIVE);
 	do_create(f, p, NULL);
 	_cleanup_close_ int pfs = tree_of(f, p);
-	_cleanup_free_ char *big = malloc(1 << 20);
-	memset(big, 'q', 1 << 20);
-	_cleanup_close_ int fd = openat(pfs, "big", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	assert_int_equal(write(fd, big, 1 << 20), 1 << 20);
-	close(TAKE_FD(fd));
+	write_mib(pfs, "big", false);
 	do_commit(f, p);
 	struct snap_usage u = { 0 };
 	if (drv->usage(f->state, p, &u, &err) < 0)
