@@ -9,7 +9,13 @@ Usage: treecmp.py [--mtime=ns|sec|none] [--no-xattrs] A B
        nanoseconds or xattrs, e.g. ustar/gnu, are compared with the
        options).
        treecmp.py --dump A -> print the description, root included (for
-       before/after checks)."""
+       before/after checks).
+       treecmp.py --serve -> one process for many requests (a test that
+       checks hundreds of trees pays python's start once): each line on
+       stdin is a request, its fields separated by tabs; each answer is
+       the request's output, then a line of \x1e and its exit status.
+       Requests: "dump A", "cmp [OPTS] A B" (as above), "hasxattr P NAME",
+       "setxattr P NAME HEX", "utime P NS" (atime and mtime)."""
 import hashlib
 import os
 import stat
@@ -71,22 +77,25 @@ def describe(root, with_root=False):
     return entries, groups
 
 
-def main():
+def dump(root):
+    e, g = describe(root, with_root=True)
+    for k in sorted(e):
+        print(k, e[k])
+    print("hardlinks", g)
+    return 0
+
+
+def compare(args):
     mtime, no_xattrs = "ns", False
-    while sys.argv[1].startswith("--") and sys.argv[1] != "--dump":
-        opt = sys.argv.pop(1)
+    while args[0].startswith("--"):
+        opt = args.pop(0)
         if opt.startswith("--mtime="):
             mtime = opt.split("=", 1)[1]
         elif opt == "--no-xattrs":
             no_xattrs = True
-    if sys.argv[1] == "--dump":
-        e, g = describe(sys.argv[2], with_root=True)
-        for k in sorted(e):
-            print(k, e[k])
-        print("hardlinks", g)
-        return 0
-    a, ga = describe(sys.argv[1])
-    b, gb = describe(sys.argv[2])
+    left, right = args
+    a, ga = describe(left)
+    b, gb = describe(right)
     for tree in (a, b):
         for d in tree.values():
             if mtime == "sec":
@@ -98,10 +107,10 @@ def main():
     bad = 0
     for k in sorted(set(a) | set(b)):
         if k not in a:
-            print(f"only in {sys.argv[2]}: {k}")
+            print(f"only in {right}: {k}")
             bad += 1
         elif k not in b:
-            print(f"only in {sys.argv[1]}: {k}")
+            print(f"only in {left}: {k}")
             bad += 1
         elif a[k] != b[k]:
             diffs = {f: (a[k].get(f), b[k].get(f)) for f in set(a[k]) | set(b[k]) if a[k].get(f) != b[k].get(f)}
@@ -111,6 +120,44 @@ def main():
         print(f"hardlink groups differ: {ga} vs {gb}")
         bad += 1
     return 1 if bad else 0
+
+
+def request(fields):
+    cmd, args = fields[0], fields[1:]
+    if cmd == "dump":
+        return dump(args[0])
+    if cmd == "cmp":
+        return compare(args)
+    if cmd == "hasxattr":
+        return 0 if args[1] in os.listxattr(args[0], follow_symlinks=False) else 1
+    if cmd == "setxattr":
+        os.setxattr(args[0], args[1], bytes.fromhex(args[2]), follow_symlinks=False)
+        return 0
+    if cmd == "utime":
+        ns = int(args[1])
+        os.utime(args[0], ns=(ns, ns), follow_symlinks=False)
+        return 0
+    print(f"treecmp: unknown request {cmd!r}")
+    return 2
+
+
+def serve():
+    for line in sys.stdin:
+        try:
+            rc = request(line.rstrip("\n").split("\t"))
+        except (OSError, ValueError, IndexError) as e:
+            print(f"treecmp: {line.strip()}: {e}")
+            rc = 2
+        print(f"\x1e{rc}", flush=True)
+    return 0
+
+
+def main():
+    if sys.argv[1] == "--serve":
+        return serve()
+    if sys.argv[1] == "--dump":
+        return dump(sys.argv[2])
+    return compare(sys.argv[1:])
 
 
 if __name__ == "__main__":
