@@ -182,6 +182,24 @@ static int64_t meminfo_dirty(void)
 	return kb < 0 ? -1 : kb * 1024;
 }
 
+/* The neighbours' data: random, and every 4 KiB page stamped with its
+ * offset and pass, so that nothing below the filesystem (a host that
+ * compresses or deduplicates a VM's disk) writes it back for less than
+ * its size, as it could the one repeated byte used until 2026-12-06. */
+static void fill_chunk(char *buf, size_t len, struct bench_rng *rng, int64_t off, uint64_t pass)
+{
+	if (pass == 0 && off == 0)
+		for (size_t i = 0; i + 8 <= len; i += 8) {
+			uint64_t v = bench_rng_next(rng);
+			memcpy(buf + i, &v, 8);
+		}
+	for (size_t i = 0; i + 16 <= len; i += 4096) {
+		int64_t page = off + (int64_t)i;
+		memcpy(buf + i, &page, 8);
+		memcpy(buf + i + 8, &pass, 8);
+	}
+}
+
 /* The neighbour: rewrites an unnamed file of `bytes` on the filesystem of
  * dirfd in a loop, never syncing, as fast as the kernel writes it back:
  * it pauses while the kernel counts `bytes` dirty and writes again when
@@ -204,13 +222,13 @@ static pid_t start_writer(int dirfd, int64_t bytes, int64_t *ret_dirty, struct s
 	}
 	if (pid == 0) {
 		static char buf[1 << 20];
-		memset(buf, 0x5a, sizeof(buf));
+		struct bench_rng rng = { 0x6e656967 };
 		for (uint64_t pass = 0;; pass++)
 			for (int64_t off = 0; off < bytes; off += (int64_t)sizeof(buf)) {
 				if ((off >> 20) % 16 == 0)
 					while (meminfo_dirty() >= bytes)
 						usleep(20 * 1000);
-				buf[0] = (char)pass;
+				fill_chunk(buf, sizeof(buf), &rng, off, pass);
 				if (pwrite(fd, buf, sizeof(buf), off) < 0)
 					_exit(1);
 			}
@@ -253,10 +271,12 @@ static pid_t start_holder(int dirfd, int64_t bytes, struct snap_error *err)
 	}
 	if (pid == 0) {
 		static char buf[1 << 20];
-		memset(buf, 0x5a, sizeof(buf));
-		for (int64_t off = 0; off < bytes; off += (int64_t)sizeof(buf))
+		struct bench_rng rng = { 0x686f6c64 };
+		for (int64_t off = 0; off < bytes; off += (int64_t)sizeof(buf)) {
+			fill_chunk(buf, sizeof(buf), &rng, off, 0);
 			if (pwrite(fd, buf, sizeof(buf), off) < 0)
 				_exit(1);
+		}
 		if (fdatasync(fd) < 0 || write(p[1], "r", 1) != 1)
 			_exit(1);
 		for (;;)
@@ -300,6 +320,16 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 	return 0;
 }
 
+/* Write out what the untimed clean-up of the last import left (the
+ * deletes of rmi and gc, in the journal and in the snapshots' filesystem),
+ * so that no timed import pays for the one before it. */
+static void settle(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		syncfs(fd);
+}
+
 static int import_once(struct bench_ctx *b, struct bench_env *env, struct dirty_state *s, double *ret_ms,
 		       struct snap_error *err)
 {
@@ -311,6 +341,10 @@ static int import_once(struct bench_ctx *b, struct bench_env *env, struct dirty_
 	*ret_ms = bench_ms_since(t);
 	bench_snapctl(b, s->root, env->driver, rmi);
 	bench_snapctl(b, s->root, env->driver, gc);
+	char snaps[4400];
+	snprintf(snaps, sizeof(snaps), "%s/snapshots", s->root);
+	settle(s->root);
+	settle(snaps);
 	if (q != 0)
 		return snap_error_set(err, -EIO, "bench: snapctl import on %s exited with %d", env->driver, q);
 	return 0;
@@ -382,6 +416,9 @@ static int peer_import_once(struct bench_ctx *b, struct bench_env *env, const ch
 	int r = bench_peer_exec(b, env, metric, cd ? cd_imp : pm_load, NULL, 0, err);
 	struct snap_error e2 = { 0 };
 	bench_peer_exec(b, env, NULL, cd ? cd_rm : pm_rmi, NULL, 0, &e2);
+	char dir[4200];
+	bench_peer_store_dir(env, dir, sizeof(dir));
+	settle(dir);
 	return r;
 }
 
