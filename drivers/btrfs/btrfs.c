@@ -172,7 +172,8 @@ static void keep_parent_usage(const struct snap_ref *parent, int pfd)
 		(void)btrfs_usage_store(dirfd, &u);
 }
 
-static int create_tree(const struct snap_ref *snap, const struct snap_chain *parents,
+/* Read-only: a view's tree, and a clone's (btrfs_clone). */
+static int create_tree(const struct snap_ref *snap, const struct snap_chain *parents, bool ro,
 		       struct snap_error *err)
 {
 	char what[256];
@@ -182,7 +183,6 @@ static int create_tree(const struct snap_ref *snap, const struct snap_chain *par
 	if (dirfd < 0)
 		return snap_error_set(err, negative_errno(), "create %s: open %s: %s", what,
 				      snap->path, strerror(errno));
-	bool ro = snap->kind == SNAP_KIND_VIEW;
 	int r;
 	if (parents && parents->n > 0) {
 		_cleanup_close_ int pfd = -EBADF;
@@ -246,7 +246,7 @@ static int btrfs_create(void *state, const struct snap_ref *snap, const struct s
 		if (r < 0)
 			return snap_error_prefix(err, "create " WHAT_FMT, WHAT_ARGS(snap));
 	}
-	r = create_tree(snap, parents, err);
+	r = create_tree(snap, parents, snap->kind == SNAP_KIND_VIEW, err);
 	if (r < 0 || !size)
 		return r;
 	r = apply_size_limit(st, snap, bytes, err);
@@ -260,17 +260,22 @@ static int btrfs_create(void *state, const struct snap_ref *snap, const struct s
 	return 0;
 }
 
-/* The subvolume of `src` snapshotted, writable, as snap's tree: what
- * create does with a parent, src standing in for it.  O(1), and what src
- * wrote stays shared; its diff and usage count from src's creation
- * (btrfs_subvol_base). */
+/* The subvolume of `src` snapshotted as snap's tree: what create does with
+ * a parent, src standing in for it.  O(1), and what src wrote stays shared;
+ * its diff and usage count from src's creation (btrfs_subvol_base).
+ * Read-only from the start: a clone is a frozen copy (the core writes the
+ * layer from it and commits it), and the snapshot ioctl wrote out src's
+ * delalloc and delayed items before taking it, so a tree search of it
+ * already sees everything it holds: its diff and its usage need no
+ * BTRFS_IOC_SYNC, which would write every writer's delalloc on the
+ * filesystem, not only src's. */
 static int btrfs_clone(void *state, const struct snap_ref *snap, const struct snap_chain *parents,
 		       const struct snap_ref *src, struct snap_error *err)
 {
 	(void)state;
 	(void)parents;
 	const struct snap_chain from = { .refs = src, .n = 1 };
-	int r = create_tree(snap, &from, err);
+	int r = create_tree(snap, &from, true, err);
 	return r < 0 ? snap_error_prefix(err, "clone snapshot %" PRIu64, src->id) : 0;
 }
 
@@ -353,6 +358,9 @@ static int btrfs_commit(void *state, const struct snap_ref *snap, struct snap_er
 	int r = btrfs_open_subvol(snap, &fd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit");
+	/* A clone is read-only from its creation (btrfs_clone). */
+	struct btrfs_subvol_facts f;
+	bool frozen = btrfs_subvol_facts(fd, &f) == 0 && f.readonly;
 	/* The flag; usage is measured later (SNAP_DRIVER_CAP_LATE_USAGE,
 	 * keep_parent_usage): measuring it now would need BTRFS_IOC_SYNC, and
 	 * every sync of a btrfs writes every writer's delalloc, not only this
@@ -362,10 +370,12 @@ static int btrfs_commit(void *state, const struct snap_ref *snap, struct snap_er
 		return snap_error_prefix(err, "commit");
 	/* Except a clone's: it counts what its source wrote since the source
 	 * was made (btrfs_subvol_base), which only shows while the source
-	 * lives, and a container is removed once committed. */
+	 * lives, and a container is removed once committed.  A read-only
+	 * clone is complete without a sync; one made writable (by a snapctl
+	 * before 2026-12-06) is synced first. */
 	struct snap_usage u;
-	r = btrfs_usage_measure(fd, BTRFS_USAGE_SYNC | BTRFS_USAGE_EXTENTS | BTRFS_USAGE_CLONE_ONLY, &u,
-				NULL, err);
+	unsigned flags = BTRFS_USAGE_EXTENTS | BTRFS_USAGE_CLONE_ONLY | (frozen ? 0 : BTRFS_USAGE_SYNC);
+	r = btrfs_usage_measure(fd, flags, &u, NULL, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit %s: usage", what);
 	if (r > 0)

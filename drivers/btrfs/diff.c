@@ -511,21 +511,24 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 	if (r < 0)
 		return snap_error_prefix(err, "diff");
 
-	/* Recent inode updates sit in delayed items and data in delalloc,
-	 * neither visible to a tree search until written out. */
-	if (btrfs_util_sync_fd(nfd) != BTRFS_UTIL_OK)
-		return snap_error_set(err, negative_errno(), "diff: sync btrfs: %s",
-				      strerror(errno));
 	struct btrfs_subvol_facts nf, of;
 	if ((r = btrfs_subvol_facts(nfd, &nf)) < 0 || (r = btrfs_subvol_facts(ofd, &of)) < 0)
 		return FALLBACK("subvolume info: %s", strerror(-r));
 	/* N's changes start at its otransid, or for a clone at its source's
 	 * (btrfs-internal.h, btrfs_subvol_base). */
+	struct btrfs_subvol_base base;
+	btrfs_subvol_base(nfd, &nf, &base);
+	/* Recent inode updates sit in delayed items and data in delalloc,
+	 * neither visible to a tree search until written out.  Not in a
+	 * clone: read-only since the snapshot that made it wrote its source's
+	 * out (btrfs.c, btrfs_clone).  Anything else is synced, which writes
+	 * out every writer on the filesystem. */
+	if (!(nf.readonly && base.cloned) && btrfs_util_sync_fd(nfd) != BTRFS_UTIL_OK)
+		return snap_error_set(err, negative_errno(), "diff: sync btrfs: %s",
+				      strerror(errno));
 	bool writable = !of.readonly;
 	if (writable && memcmp(nf.parent_uuid, of.uuid, sizeof(of.uuid)) == 0)
 		return FALLBACK("the parent's subvolume is writable");
-	struct btrfs_subvol_base base;
-	btrfs_subvol_base(nfd, &nf, &base);
 	if (memcmp(base.origin_uuid, of.uuid, sizeof(of.uuid)) != 0)
 		return FALLBACK("it is not a snapshot of its parent %" PRIu64 "'s subvolume%s",
 				parents->refs[0].id, base.cloned ? " (through the snapshot it was cloned from)" : "");

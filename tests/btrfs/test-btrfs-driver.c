@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <linux/magic.h>
 #include <unistd.h>
 #include <btrfsutil.h>
@@ -493,6 +495,79 @@ static void test_usage_of_committed_clone(void **state)
 	do_remove(f, p);
 }
 
+/* Whether a file's data is still only in the page cache (FIEMAP's
+ * delalloc flag on its first extent): nothing has written it out. */
+static bool is_delalloc(int treefd, const char *name)
+{
+	_cleanup_close_ int fd = openat(treefd, name, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent ext[1];
+	} m = { .fm = { .fm_length = FIEMAP_MAX_OFFSET, .fm_extent_count = 1 } };
+	assert_int_equal(ioctl(fd, FS_IOC_FIEMAP, &m), 0);
+	return m.fm.fm_mapped_extents == 1 && (m.ext[0].fe_flags & FIEMAP_EXTENT_DELALLOC);
+}
+
+static int count_change(struct snap_change_sink *sink, int kind, const char *path, int src_dirfd)
+{
+	(void)kind;
+	(void)src_dirfd;
+	if (strcmp(path, "big") == 0)
+		(*(int *)sink->opaque)++;
+	return 0;
+}
+
+/* A clone is read-only from the start, and its diff and commit write out
+ * nothing of another writer: no BTRFS_IOC_SYNC (it would write every
+ * writer's delalloc on the filesystem, a neighbour's gigabyte included). */
+static void test_clone_frozen_without_sync(void **state)
+{
+	struct fixture *f = *state;
+	if (SNAP_ABI_MINOR_OF(drv->abi_version) < 2 || !drv->clone)
+		skip();
+	struct snap_ref *p = mkref(f, 1, SNAP_KIND_ACTIVE);
+	do_create(f, p, NULL);
+	do_commit(f, p);
+	struct snap_ref *c = mkref(f, 2, SNAP_KIND_ACTIVE);
+	do_create(f, c, p);
+	struct snap_ref *n = mkref(f, 3, SNAP_KIND_ACTIVE);
+	do_create(f, n, p);
+	_cleanup_close_ int cfs = tree_of(f, c);
+	_cleanup_close_ int nfs = tree_of(f, n);
+	write_mib(cfs, "big", false);
+	write_mib(nfs, "neighbour", false);
+	struct snap_ref *k = mkref(f, 4, SNAP_KIND_ACTIVE);
+	struct snap_chain chain = { .refs = p, .n = 1 };
+	struct snap_error err = { 0 };
+	if (drv->clone(f->state, k, &chain, c, &err) < 0)
+		fail_msg("clone: %s", err.message);
+	/* the clone took the container's data with it */
+	assert_false(is_delalloc(cfs, "big"));
+	assert_true(is_delalloc(nfs, "neighbour"));
+	_cleanup_close_ int kfs = tree_of(f, k);
+	assert_int_equal(openat(kfs, "new", O_CREAT | O_WRONLY | O_CLOEXEC, 0644), -1);
+	assert_int_equal(errno, EROFS);
+	int seen = 0;
+	struct snap_change_sink sink = { .opaque = &seen, .change = count_change };
+	if (drv->diff(f->state, k, &chain, &sink, &err) < 0)
+		fail_msg("diff of the clone: %s", err.message);
+	assert_int_equal(seen, 1);
+	do_commit(f, k);
+	struct snap_usage u = { 0 };
+	if (drv->usage(f->state, k, &u, &err) < 0)
+		fail_msg("usage: %s", err.message);
+	assert_true(u.size >= (1 << 20));
+	assert_true(is_delalloc(nfs, "neighbour"));
+	close(TAKE_FD(kfs));
+	close(TAKE_FD(cfs));
+	close(TAKE_FD(nfs));
+	do_remove(f, k);
+	do_remove(f, n);
+	do_remove(f, c);
+	do_remove(f, p);
+}
+
 struct method_capture {
 	char method[256];
 };
@@ -659,6 +734,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_with_quotas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_of_committed_clone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clone_frozen_without_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_partial_and_nested, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info, setup, teardown),
 	};
