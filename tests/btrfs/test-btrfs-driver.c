@@ -462,30 +462,46 @@ static void test_usage(void **state)
 	do_remove(f, p);
 }
 
+/* A committed snapshot (id 1) and an active child of it (id 2), for the
+ * clone tests; skips where the driver has no clone. */
+static void committed_and_child(struct fixture *f, struct snap_ref **ret_p, struct snap_ref **ret_c)
+{
+	if (SNAP_ABI_MINOR_OF(drv->abi_version) < 2 || !drv->clone)
+		skip();
+	*ret_p = mkref(f, 1, SNAP_KIND_ACTIVE);
+	do_create(f, *ret_p, NULL);
+	do_commit(f, *ret_p);
+	*ret_c = mkref(f, 2, SNAP_KIND_ACTIVE);
+	do_create(f, *ret_c, *ret_p);
+}
+
+/* The driver's clone of c (child of p) as snapshot `id`. */
+static struct snap_ref *clone_of(struct fixture *f, uint64_t id, struct snap_ref *p, struct snap_ref *c)
+{
+	struct snap_ref *k = mkref(f, id, SNAP_KIND_ACTIVE);
+	struct snap_chain chain = { .refs = p, .n = 1 };
+	struct snap_error err = { 0 };
+	if (drv->clone(f->state, k, &chain, c, &err) < 0)
+		fail_msg("clone: %s", err.message);
+	return k;
+}
+
 /* A committed clone's usage counts what its source wrote, also once the
  * source is gone (a container is removed after its commit). */
 static void test_usage_of_committed_clone(void **state)
 {
 	struct fixture *f = *state;
-	if (SNAP_ABI_MINOR_OF(drv->abi_version) < 2 || !drv->clone)
-		skip();
-	struct snap_ref *p = mkref(f, 1, SNAP_KIND_ACTIVE);
-	do_create(f, p, NULL);
-	do_commit(f, p);
-	struct snap_ref *c = mkref(f, 2, SNAP_KIND_ACTIVE);
-	do_create(f, c, p);
+	struct snap_ref *p, *c;
+	committed_and_child(f, &p, &c);
 	_cleanup_close_ int cfs = tree_of(f, c);
 	/* its extents in a transaction before the clone's, as a container's
 	 * writes mostly are: the clone alone would not count them */
 	write_mib(cfs, "big", true);
 	close(TAKE_FD(cfs));
-	struct snap_ref *k = mkref(f, 3, SNAP_KIND_ACTIVE);
-	struct snap_chain chain = { .refs = p, .n = 1 };
-	struct snap_error err = { 0 };
-	if (drv->clone(f->state, k, &chain, c, &err) < 0)
-		fail_msg("clone: %s", err.message);
+	struct snap_ref *k = clone_of(f, 3, p, c);
 	do_commit(f, k);
 	do_remove(f, c);
+	struct snap_error err = { 0 };
 	struct snap_usage u = { 0 };
 	if (drv->usage(f->state, k, &u, &err) < 0)
 		fail_msg("usage: %s", err.message);
@@ -524,24 +540,17 @@ static int count_change(struct snap_change_sink *sink, int kind, const char *pat
 static void test_clone_frozen_without_sync(void **state)
 {
 	struct fixture *f = *state;
-	if (SNAP_ABI_MINOR_OF(drv->abi_version) < 2 || !drv->clone)
-		skip();
-	struct snap_ref *p = mkref(f, 1, SNAP_KIND_ACTIVE);
-	do_create(f, p, NULL);
-	do_commit(f, p);
-	struct snap_ref *c = mkref(f, 2, SNAP_KIND_ACTIVE);
-	do_create(f, c, p);
+	struct snap_ref *p, *c;
+	committed_and_child(f, &p, &c);
 	struct snap_ref *n = mkref(f, 3, SNAP_KIND_ACTIVE);
 	do_create(f, n, p);
 	_cleanup_close_ int cfs = tree_of(f, c);
 	_cleanup_close_ int nfs = tree_of(f, n);
 	write_mib(cfs, "big", false);
 	write_mib(nfs, "neighbour", false);
-	struct snap_ref *k = mkref(f, 4, SNAP_KIND_ACTIVE);
+	struct snap_ref *k = clone_of(f, 4, p, c);
 	struct snap_chain chain = { .refs = p, .n = 1 };
 	struct snap_error err = { 0 };
-	if (drv->clone(f->state, k, &chain, c, &err) < 0)
-		fail_msg("clone: %s", err.message);
 	/* the clone took the container's data with it */
 	assert_false(is_delalloc(cfs, "big"));
 	assert_true(is_delalloc(nfs, "neighbour"));
