@@ -27,6 +27,9 @@
 #include <snapctl/driver.h>
 
 #define BTRFS_SUBVOL_NAME "fs"
+/* A diff's read-only copy of an active snapshot's subvolume, beside "fs"
+ * for the length of the diff (diff.c); remove_tree drops one a crash left. */
+#define BTRFS_DIFF_COPY_PREFIX "diff.tmp."
 #define BTRFS_USAGE_NAME "usage"
 #define BTRFS_IMAGE_NAME "btrfs.img"
 #define BTRFS_LOCK_NAME "btrfs.lock"

@@ -493,6 +493,53 @@ static void fast_differ_done(struct fast_differ *d)
 	strset_done(&d->dirty);
 }
 
+/* A read-only snapshot of the active snapshot N, made beside its "fs" for
+ * the length of a diff.  The snapshot ioctl writes out N's delalloc and
+ * runs the delayed items before it copies N's root, so the copy's tree
+ * holds every change N made up to now, and its leaves are N's: a search of
+ * it finds what a search of N would after BTRFS_IOC_SYNC.  That sync
+ * writes the delalloc of every writer on the filesystem; the snapshot
+ * writes N's only.  (A transaction commit alone is not enough: a write
+ * that leaves the mtime as it was, within one clock tick, changes the
+ * inode item only when its data is written.) */
+struct diff_copy {
+	int dirfd; /* N's snapshot directory */
+	int fd;    /* the copy's root */
+	char name[64];
+};
+
+static void diff_copy_drop(struct diff_copy *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->dirfd >= 0) {
+		struct snap_error ignored = { 0 };
+		if (c->name[0])
+			(void)btrfs_subvol_delete(c->dirfd, c->name, "a diff's copy", &ignored);
+		close(c->dirfd);
+	}
+}
+
+/* 0, or <0 when no copy could be made (the caller syncs instead). */
+static int diff_copy_make(const struct snap_ref *snap, int nfd, struct diff_copy *c)
+{
+	c->dirfd = open(snap->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->dirfd < 0)
+		return negative_errno();
+	char name[64];
+	snprintf(name, sizeof(name), BTRFS_DIFF_COPY_PREFIX "%d", (int)gettid());
+	struct snap_error e = { 0 };
+	/* one a crash left under this thread's name */
+	if (faccessat(c->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		(void)btrfs_subvol_delete(c->dirfd, name, "a diff's copy", &e);
+	int r = btrfs_subvol_snapshot(nfd, c->dirfd, name, true, "a diff's copy", &e);
+	if (r < 0)
+		return r;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->fd = openat(c->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return c->fd < 0 ? negative_errno() : 0;
+}
+
 #define FALLBACK(fmt, ...)                                                                     \
 	snap_error_set(err, -EOPNOTSUPP,                                                       \
 		       "btrfs fast diff of snapshot %" PRIu64 ": " fmt "; using the generic walk", \
@@ -518,14 +565,6 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 	 * (btrfs-internal.h, btrfs_subvol_base). */
 	struct btrfs_subvol_base base;
 	btrfs_subvol_base(nfd, &nf, &base);
-	/* Recent inode updates sit in delayed items and data in delalloc,
-	 * neither visible to a tree search until written out.  Not in a
-	 * clone: read-only since the snapshot that made it wrote its source's
-	 * out (btrfs.c, btrfs_clone).  Anything else is synced, which writes
-	 * out every writer on the filesystem. */
-	if (!(nf.readonly && base.cloned) && btrfs_util_sync_fd(nfd) != BTRFS_UTIL_OK)
-		return snap_error_set(err, negative_errno(), "diff: sync btrfs: %s",
-				      strerror(errno));
 	bool writable = !of.readonly;
 	if (writable && memcmp(nf.parent_uuid, of.uuid, sizeof(of.uuid)) == 0)
 		return FALLBACK("the parent's subvolume is writable");
@@ -546,15 +585,34 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 	if (nested > 0)
 		return FALLBACK("nested subvolumes are not in the snapshot's tree");
 
+	/* Recent inode updates sit in delayed items and data in delalloc,
+	 * neither visible to a tree search until written out.  An active
+	 * snapshot is searched through a read-only copy, which writes out its
+	 * own (diff_copy).  A clone needs nothing: read-only since the
+	 * snapshot that made it wrote its source's out (btrfs.c,
+	 * btrfs_clone).  Anything else, or an active snapshot that cannot be
+	 * copied, is synced, which writes out every writer on the filesystem. */
+	_cleanup_(diff_copy_drop) struct diff_copy copy = { .dirfd = -EBADF, .fd = -EBADF };
+	int sfd = nfd; /* what the tree search reads */
+	uint64_t sid = nf.id;
+	struct btrfs_subvol_facts cf;
+	if (!nf.readonly && diff_copy_make(snap, nfd, &copy) == 0 && btrfs_subvol_facts(copy.fd, &cf) == 0) {
+		sfd = copy.fd;
+		sid = cf.id;
+	} else if (!(nf.readonly && base.cloned) && btrfs_util_sync_fd(nfd) != BTRFS_UTIL_OK) {
+		return snap_error_set(err, negative_errno(), "diff: sync btrfs: %s",
+				      strerror(errno));
+	}
+
 	/* 1. candidates from the leaves written since the snapshot */
 	_cleanup_(candidates_done) struct candidates cand = { .otransid = base.otransid };
 	struct btrfs_key min = { BTRFS_FIRST_FREE_OBJECTID, BTRFS_INODE_ITEM_KEY, 0 };
 	struct btrfs_key max = { BTRFS_LAST_FREE_OBJECTID, BTRFS_INODE_ITEM_KEY, UINT64_MAX };
-	r = btrfs_tree_search(nfd, nf.id, &min, &max, base.otransid, candidate_cb, &cand);
+	r = btrfs_tree_search(sfd, sid, &min, &max, base.otransid, candidate_cb, &cand);
 	if (r == -EPERM)
 		return FALLBACK("the tree search needs CAP_SYS_ADMIN");
 	if (r < 0)
-		return FALLBACK("tree search of subvolume %" PRIu64 ": %s", nf.id, strerror(-r));
+		return FALLBACK("tree search of subvolume %" PRIu64 ": %s", sid, strerror(-r));
 
 	_cleanup_(fast_differ_done) struct fast_differ d = {
 		.w = { .sink = sink, .err = err, .src_root = nfd, .what = "diff", .prepared_ns = snap->prepared_ns },

@@ -33,6 +33,8 @@
 
 #include "btrfs-test-util.h"
 #include "drivers/btrfs/btrfs.h"
+#include "drivers/btrfs/btrfs-internal.h"
+#include "util/fs-util.h"
 #include "util/macro.h"
 #include "tests/vfs/tree-util.h"
 
@@ -462,12 +464,15 @@ static void test_usage(void **state)
 	do_remove(f, p);
 }
 
-/* A committed snapshot (id 1) and an active child of it (id 2), for the
- * clone tests; skips where the driver has no clone. */
-static void committed_and_child(struct fixture *f, struct snap_ref **ret_p, struct snap_ref **ret_c)
+static void skip_without_clone(void)
 {
 	if (SNAP_ABI_MINOR_OF(drv->abi_version) < 2 || !drv->clone)
 		skip();
+}
+
+/* A committed snapshot (id 1) and an active child of it (id 2). */
+static void committed_and_child(struct fixture *f, struct snap_ref **ret_p, struct snap_ref **ret_c)
+{
 	*ret_p = mkref(f, 1, SNAP_KIND_ACTIVE);
 	do_create(f, *ret_p, NULL);
 	do_commit(f, *ret_p);
@@ -492,6 +497,7 @@ static void test_usage_of_committed_clone(void **state)
 {
 	struct fixture *f = *state;
 	struct snap_ref *p, *c;
+	skip_without_clone();
 	committed_and_child(f, &p, &c);
 	_cleanup_close_ int cfs = tree_of(f, c);
 	/* its extents in a transaction before the clone's, as a container's
@@ -541,6 +547,7 @@ static void test_clone_frozen_without_sync(void **state)
 {
 	struct fixture *f = *state;
 	struct snap_ref *p, *c;
+	skip_without_clone();
 	committed_and_child(f, &p, &c);
 	struct snap_ref *n = mkref(f, 3, SNAP_KIND_ACTIVE);
 	do_create(f, n, p);
@@ -574,6 +581,73 @@ static void test_clone_frozen_without_sync(void **state)
 	do_remove(f, k);
 	do_remove(f, n);
 	do_remove(f, c);
+	do_remove(f, p);
+}
+
+/* How many diff copies (drivers/btrfs/diff.c) the directory holds. */
+static size_t diff_copies_in(int dfd)
+{
+	_cleanup_(snap_names_done) struct snap_names all = { 0 }, others = { 0 };
+	assert_int_equal(snap_dir_list_sorted(dfd, NULL, &all), 0);
+	assert_int_equal(snap_dir_list_sorted(dfd, BTRFS_DIFF_COPY_PREFIX, &others), 0);
+	return all.n - others.n;
+}
+
+/* A diff of an active snapshot searches a read-only copy of it, which
+ * writes out its own delalloc only, not a neighbour's (BTRFS_IOC_SYNC
+ * would), and drops the copy after. */
+static void test_diff_of_active_without_sync(void **state)
+{
+	struct fixture *f = *state;
+	struct snap_ref *p, *c;
+	committed_and_child(f, &p, &c);
+	struct snap_ref *n = mkref(f, 3, SNAP_KIND_ACTIVE);
+	do_create(f, n, p);
+	_cleanup_close_ int cfs = tree_of(f, c);
+	_cleanup_close_ int nfs = tree_of(f, n);
+	write_mib(cfs, "big", false);
+	write_mib(nfs, "neighbour", false);
+	assert_true(is_delalloc(cfs, "big"));
+	assert_true(is_delalloc(nfs, "neighbour"));
+	int seen = 0;
+	struct snap_change_sink sink = { .opaque = &seen, .change = count_change };
+	struct snap_chain chain = { .refs = p, .n = 1 };
+	struct snap_error err = { 0 };
+	if (drv->diff(f->state, c, &chain, &sink, &err) < 0)
+		fail_msg("diff: %s", err.message);
+	assert_int_equal(seen, 1);
+	assert_true(is_delalloc(nfs, "neighbour"));
+	_cleanup_close_ int dfd = open(c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(diff_copies_in(dfd), 0);
+	close(TAKE_FD(cfs));
+	close(TAKE_FD(nfs));
+	do_remove(f, n);
+	do_remove(f, c);
+	do_remove(f, p);
+}
+
+/* A copy a crashed diff left beside a snapshot's tree goes with it. */
+static void test_remove_drops_a_crashed_diff_copy(void **state)
+{
+	struct fixture *f = *state;
+	struct snap_ref *p, *c;
+	committed_and_child(f, &p, &c);
+	_cleanup_close_ int dfd = open(c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int cfs = tree_of(f, c);
+	assert_true(dfd >= 0);
+	write_mib(cfs, "big", false);
+	close(TAKE_FD(cfs));
+	struct snap_error err = { 0 };
+	_cleanup_close_ int sfd = openat(dfd, "fs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(sfd >= 0);
+	assert_int_equal(btrfs_util_create_snapshot_fd2(sfd, dfd, BTRFS_DIFF_COPY_PREFIX "1",
+							 BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY, NULL, NULL),
+			 BTRFS_UTIL_OK);
+	close(TAKE_FD(sfd));
+	if (drv->remove(f->state, c, &err) < 0)
+		fail_msg("remove: %s", err.message);
+	assert_int_equal(diff_copies_in(dfd), 0);
 	do_remove(f, p);
 }
 
@@ -744,6 +818,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_usage_with_quotas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_of_committed_clone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clone_frozen_without_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_diff_of_active_without_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_drops_a_crashed_diff_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_partial_and_nested, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info, setup, teardown),
 	};
