@@ -137,9 +137,8 @@ static int btrfs_open(const struct snap_driver_opts *opts, void **ret_state,
 	return 0;
 }
 
-/* Remove a half-made "fs" in the snapshot dir: a subvolume or a plain dir. */
 /* The copies of diffs a crash cut short (diff.c, diff_copy). */
-static void remove_diff_copies(int dirfd, const char *what)
+static void remove_diff_copies(int dirfd)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
@@ -151,14 +150,16 @@ static void remove_diff_copies(int dirfd, const char *what)
 	for (struct dirent *de; (de = readdir(d));)
 		if (strncmp(de->d_name, BTRFS_DIFF_COPY_PREFIX, strlen(BTRFS_DIFF_COPY_PREFIX)) == 0) {
 			struct snap_error ignored = { 0 };
-			(void)btrfs_subvol_delete(dirfd, de->d_name, what, &ignored);
+			(void)btrfs_subvol_delete(dirfd, de->d_name, "a diff's copy", &ignored);
 		}
 	closedir(d);
 }
 
+/* Remove a half-made "fs" in the snapshot dir: a subvolume or a plain dir
+ * (and any diff's copy beside it). */
 static int remove_tree(int dirfd, const struct snap_ref *snap, struct snap_error *err)
 {
-	remove_diff_copies(dirfd, "a diff's copy");
+	remove_diff_copies(dirfd);
 	struct stat stt;
 	if (fstatat(dirfd, BTRFS_SUBVOL_NAME, &stt, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
