@@ -540,27 +540,48 @@ static int count_change(struct snap_change_sink *sink, int kind, const char *pat
 	return 0;
 }
 
+/* A committed p, its active child c and a neighbour n beside it, each
+ * with 1 MiB written and not synced (c's "big", n's "neighbour"). */
+struct two_writers {
+	struct snap_ref *p, *c, *n;
+	int cfs, nfs;
+};
+
+static void two_writers_make(struct fixture *f, struct two_writers *w)
+{
+	committed_and_child(f, &w->p, &w->c);
+	w->n = mkref(f, 3, SNAP_KIND_ACTIVE);
+	do_create(f, w->n, w->p);
+	w->cfs = tree_of(f, w->c);
+	w->nfs = tree_of(f, w->n);
+	write_mib(w->cfs, "big", false);
+	write_mib(w->nfs, "neighbour", false);
+}
+
+static void two_writers_remove(struct fixture *f, struct two_writers *w)
+{
+	close(w->cfs);
+	close(w->nfs);
+	do_remove(f, w->n);
+	do_remove(f, w->c);
+	do_remove(f, w->p);
+}
+
 /* A clone is read-only from the start, and its diff and commit write out
  * nothing of another writer: no BTRFS_IOC_SYNC (it would write every
  * writer's delalloc on the filesystem, a neighbour's gigabyte included). */
 static void test_clone_frozen_without_sync(void **state)
 {
 	struct fixture *f = *state;
-	struct snap_ref *p, *c;
+	struct two_writers w;
 	skip_without_clone();
-	committed_and_child(f, &p, &c);
-	struct snap_ref *n = mkref(f, 3, SNAP_KIND_ACTIVE);
-	do_create(f, n, p);
-	_cleanup_close_ int cfs = tree_of(f, c);
-	_cleanup_close_ int nfs = tree_of(f, n);
-	write_mib(cfs, "big", false);
-	write_mib(nfs, "neighbour", false);
-	struct snap_ref *k = clone_of(f, 4, p, c);
-	struct snap_chain chain = { .refs = p, .n = 1 };
+	two_writers_make(f, &w);
+	struct snap_ref *k = clone_of(f, 4, w.p, w.c);
+	struct snap_chain chain = { .refs = w.p, .n = 1 };
 	struct snap_error err = { 0 };
 	/* the clone took the container's data with it */
-	assert_false(is_delalloc(cfs, "big"));
-	assert_true(is_delalloc(nfs, "neighbour"));
+	assert_false(is_delalloc(w.cfs, "big"));
+	assert_true(is_delalloc(w.nfs, "neighbour"));
 	_cleanup_close_ int kfs = tree_of(f, k);
 	assert_int_equal(openat(kfs, "new", O_CREAT | O_WRONLY | O_CLOEXEC, 0644), -1);
 	assert_int_equal(errno, EROFS);
@@ -574,14 +595,10 @@ static void test_clone_frozen_without_sync(void **state)
 	if (drv->usage(f->state, k, &u, &err) < 0)
 		fail_msg("usage: %s", err.message);
 	assert_true(u.size >= (1 << 20));
-	assert_true(is_delalloc(nfs, "neighbour"));
+	assert_true(is_delalloc(w.nfs, "neighbour"));
 	close(TAKE_FD(kfs));
-	close(TAKE_FD(cfs));
-	close(TAKE_FD(nfs));
 	do_remove(f, k);
-	do_remove(f, n);
-	do_remove(f, c);
-	do_remove(f, p);
+	two_writers_remove(f, &w);
 }
 
 /* How many diff copies (drivers/btrfs/diff.c) the directory holds. */
@@ -599,32 +616,22 @@ static size_t diff_copies_in(int dfd)
 static void test_diff_of_active_without_sync(void **state)
 {
 	struct fixture *f = *state;
-	struct snap_ref *p, *c;
-	committed_and_child(f, &p, &c);
-	struct snap_ref *n = mkref(f, 3, SNAP_KIND_ACTIVE);
-	do_create(f, n, p);
-	_cleanup_close_ int cfs = tree_of(f, c);
-	_cleanup_close_ int nfs = tree_of(f, n);
-	write_mib(cfs, "big", false);
-	write_mib(nfs, "neighbour", false);
-	assert_true(is_delalloc(cfs, "big"));
-	assert_true(is_delalloc(nfs, "neighbour"));
+	struct two_writers w;
+	two_writers_make(f, &w);
+	assert_true(is_delalloc(w.cfs, "big"));
+	assert_true(is_delalloc(w.nfs, "neighbour"));
 	int seen = 0;
 	struct snap_change_sink sink = { .opaque = &seen, .change = count_change };
-	struct snap_chain chain = { .refs = p, .n = 1 };
+	struct snap_chain chain = { .refs = w.p, .n = 1 };
 	struct snap_error err = { 0 };
-	if (drv->diff(f->state, c, &chain, &sink, &err) < 0)
+	if (drv->diff(f->state, w.c, &chain, &sink, &err) < 0)
 		fail_msg("diff: %s", err.message);
 	assert_int_equal(seen, 1);
-	assert_true(is_delalloc(nfs, "neighbour"));
-	_cleanup_close_ int dfd = open(c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(is_delalloc(w.nfs, "neighbour"));
+	_cleanup_close_ int dfd = open(w.c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
 	assert_int_equal(diff_copies_in(dfd), 0);
-	close(TAKE_FD(cfs));
-	close(TAKE_FD(nfs));
-	do_remove(f, n);
-	do_remove(f, c);
-	do_remove(f, p);
+	two_writers_remove(f, &w);
 }
 
 /* A copy a crashed diff left beside a snapshot's tree goes with it. */
