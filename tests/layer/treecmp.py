@@ -16,7 +16,9 @@ Usage: treecmp.py [--mtime=ns|sec|none] [--no-xattrs] A B
        the request's output, then a line of \x1e and its exit status.
        Requests: "dump A", "cmp [OPTS] A B" (as above), "hasxattr P NAME",
        "setxattr P NAME HEX", "utime P NS" (atime and mtime)."""
+import contextlib
 import hashlib
+import io
 import os
 import stat
 import sys
@@ -143,11 +145,15 @@ def request(fields):
 
 def serve():
     for line in sys.stdin:
-        try:
-            rc = request(line.rstrip("\n").split("\t"))
-        except (OSError, ValueError, IndexError) as e:
-            print(f"treecmp: {line.strip()}: {e}")
-            rc = 2
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            try:
+                rc = request(line.rstrip("\n").split("\t"))
+            except (OSError, ValueError, IndexError) as e:
+                print(f"treecmp: {line.strip()}: {e}")
+                rc = 2
+        # \x1e ends an answer: one inside it (a name holding it) is escaped
+        sys.stdout.write(out.getvalue().replace("\x1e", "\\x1e"))
         print(f"\x1e{rc}", flush=True)
     return 0
 
