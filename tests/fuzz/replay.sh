@@ -9,4 +9,5 @@ W=$(mktemp -d /tmp/snapctl-fuzz-replay.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 "$(dirname "$0")/seeds.sh" "$1" "$2" "$3" "$W/corpus"
 # The harness mounts its scratch tmpfs in a mount namespace of its own.
-exec "$2" "$W/corpus"
+# Not exec'd: the trap above removes the corpus after it.
+"$2" "$W/corpus"
