@@ -138,6 +138,15 @@ struct btrfs_subvol_base {
 	bool cloned; /* at least one writable source was followed */
 };
 void btrfs_subvol_base(int fd, const struct btrfs_subvol_facts *f, struct btrfs_subvol_base *ret);
+/* Whether a tree search of the subvolume already sees everything it holds,
+ * with no sync first: a read-only clone.  The snapshot ioctl that made it
+ * wrote out its source's delalloc and delayed items, and nothing has
+ * written it since (btrfs.c, btrfs_clone). */
+static inline bool btrfs_subvol_complete(const struct btrfs_subvol_facts *f,
+					 const struct btrfs_subvol_base *base)
+{
+	return f->readonly && base->cloned;
+}
 
 /*
  * Iterate items of tree `tree_id` with keys in [min, max] found in leaves

@@ -6,7 +6,6 @@
  * snapshot, commit flips the subvolume read-only, remove deletes it, clone
  * snapshots an active snapshot's subvolume (commit's layer, no re-apply).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -140,19 +139,14 @@ static int btrfs_open(const struct snap_driver_opts *opts, void **ret_state,
 /* The copies of diffs a crash cut short (diff.c, diff_copy). */
 static void remove_diff_copies(int dirfd)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	_cleanup_(snap_names_done) struct snap_names names = { 0 };
+	if (snap_dir_list_sorted(dirfd, NULL, &names) < 0)
 		return;
-	}
-	for (struct dirent *de; (de = readdir(d));)
-		if (strncmp(de->d_name, BTRFS_DIFF_COPY_PREFIX, strlen(BTRFS_DIFF_COPY_PREFIX)) == 0) {
+	for (size_t i = 0; i < names.n; i++)
+		if (strncmp(names.v[i], BTRFS_DIFF_COPY_PREFIX, strlen(BTRFS_DIFF_COPY_PREFIX)) == 0) {
 			struct snap_error ignored = { 0 };
-			(void)btrfs_subvol_delete(dirfd, de->d_name, "a diff's copy", &ignored);
+			(void)btrfs_subvol_delete(dirfd, names.v[i], "a diff's copy", &ignored);
 		}
-	closedir(d);
 }
 
 /* Remove a half-made "fs" in the snapshot dir: a subvolume or a plain dir
@@ -379,27 +373,25 @@ static int btrfs_commit(void *state, const struct snap_ref *snap, struct snap_er
 	int r = btrfs_open_subvol(snap, &fd, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit");
-	/* A clone is read-only from its creation (btrfs_clone). */
-	struct btrfs_subvol_facts f;
-	bool frozen = btrfs_subvol_facts(fd, &f) == 0 && f.readonly;
-	/* The flag; usage is measured later (SNAP_DRIVER_CAP_LATE_USAGE,
-	 * keep_parent_usage): measuring it now would need BTRFS_IOC_SYNC, and
-	 * every sync of a btrfs writes every writer's delalloc, not only this
-	 * snapshot's. */
+	/* Only a clone's usage is measured now: it counts what its source
+	 * wrote since the source was made (btrfs_subvol_base), which only
+	 * shows while the source lives, and a container is removed once
+	 * committed.  Measured before the flag, so that a clone made writable
+	 * (by a snapctl before 2026-12-06) is still synced first; a read-only
+	 * one needs no sync (btrfs_subvol_complete).  Every other snapshot's
+	 * usage is measured later (SNAP_DRIVER_CAP_LATE_USAGE,
+	 * keep_parent_usage): now it would need BTRFS_IOC_SYNC, and every sync
+	 * of a btrfs writes every writer's delalloc, not only this snapshot's. */
+	struct snap_usage u;
+	r = btrfs_usage_measure(fd, BTRFS_USAGE_SYNC | BTRFS_USAGE_EXTENTS | BTRFS_USAGE_CLONE_ONLY, &u,
+				NULL, err);
+	if (r < 0)
+		return snap_error_prefix(err, "commit %s: usage", what);
+	bool clone = r == 0;
 	r = btrfs_subvol_set_readonly(fd, true, what, err);
 	if (r < 0)
 		return snap_error_prefix(err, "commit");
-	/* Except a clone's: it counts what its source wrote since the source
-	 * was made (btrfs_subvol_base), which only shows while the source
-	 * lives, and a container is removed once committed.  A read-only
-	 * clone is complete without a sync; one made writable (by a snapctl
-	 * before 2026-12-06) is synced first. */
-	struct snap_usage u;
-	unsigned flags = BTRFS_USAGE_EXTENTS | BTRFS_USAGE_CLONE_ONLY | (frozen ? 0 : BTRFS_USAGE_SYNC);
-	r = btrfs_usage_measure(fd, flags, &u, NULL, err);
-	if (r < 0)
-		return snap_error_prefix(err, "commit %s: usage", what);
-	if (r > 0)
+	if (!clone)
 		return 0;
 	_cleanup_close_ int dirfd = open(snap->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)

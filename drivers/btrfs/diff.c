@@ -588,10 +588,9 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 	/* Recent inode updates sit in delayed items and data in delalloc,
 	 * neither visible to a tree search until written out.  An active
 	 * snapshot is searched through a read-only copy, which writes out its
-	 * own (diff_copy).  A clone needs nothing: read-only since the
-	 * snapshot that made it wrote its source's out (btrfs.c,
-	 * btrfs_clone).  Anything else, or an active snapshot that cannot be
-	 * copied, is synced, which writes out every writer on the filesystem. */
+	 * own (diff_copy).  A clone needs nothing (btrfs_subvol_complete).
+	 * Anything else, or an active snapshot that cannot be copied, is
+	 * synced, which writes out every writer on the filesystem. */
 	_cleanup_(diff_copy_drop) struct diff_copy copy = { .dirfd = -EBADF, .fd = -EBADF };
 	int sfd = nfd; /* what the tree search reads */
 	uint64_t sid = nf.id;
@@ -599,7 +598,7 @@ int btrfs_diff(void *state, const struct snap_ref *snap, const struct snap_chain
 	if (!nf.readonly && diff_copy_make(snap, nfd, &copy) == 0 && btrfs_subvol_facts(copy.fd, &cf) == 0) {
 		sfd = copy.fd;
 		sid = cf.id;
-	} else if (!(nf.readonly && base.cloned) && btrfs_util_sync_fd(nfd) != BTRFS_UTIL_OK) {
+	} else if (!btrfs_subvol_complete(&nf, &base) && btrfs_util_sync_fd(nfd) != BTRFS_UTIL_OK) {
 		return snap_error_set(err, negative_errno(), "diff: sync btrfs: %s",
 				      strerror(errno));
 	}

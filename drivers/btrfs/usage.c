@@ -121,7 +121,8 @@ int btrfs_usage_measure(int fd, unsigned flags, struct snap_usage *out,
 	btrfs_subvol_base(fd, &f, &base);
 	if ((flags & BTRFS_USAGE_CLONE_ONLY) && !base.cloned)
 		return 1;
-	if ((flags & BTRFS_USAGE_SYNC) && btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
+	if ((flags & BTRFS_USAGE_SYNC) && !btrfs_subvol_complete(&f, &base) &&
+	    btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
 		return snap_error_set(err, negative_errno(), "sync btrfs: %s", strerror(errno));
 	struct extent_ctx e = { .otransid = base.otransid };
 	struct btrfs_key min = { BTRFS_FIRST_FREE_OBJECTID, 0, 0 };

@@ -320,16 +320,6 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 	return 0;
 }
 
-/* Write out what the untimed clean-up of the last import left (the
- * deletes of rmi and gc, in the journal and in the snapshots' filesystem),
- * so that no timed import pays for the one before it. */
-static void settle(const char *dir)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-		syncfs(fd);
-}
-
 static int import_once(struct bench_ctx *b, struct bench_env *env, struct dirty_state *s, double *ret_ms,
 		       struct snap_error *err)
 {
@@ -341,10 +331,13 @@ static int import_once(struct bench_ctx *b, struct bench_env *env, struct dirty_
 	*ret_ms = bench_ms_since(t);
 	bench_snapctl(b, s->root, env->driver, rmi);
 	bench_snapctl(b, s->root, env->driver, gc);
+	/* what the untimed clean-up left (the deletes of rmi and gc, in the
+	 * journal and in the snapshots' filesystem): no timed import pays for
+	 * the one before it */
 	char snaps[4400];
 	snprintf(snaps, sizeof(snaps), "%s/snapshots", s->root);
-	settle(s->root);
-	settle(snaps);
+	wl_settle(s->root);
+	wl_settle(snaps);
 	if (q != 0)
 		return snap_error_set(err, -EIO, "bench: snapctl import on %s exited with %d", env->driver, q);
 	return 0;
@@ -418,7 +411,7 @@ static int peer_import_once(struct bench_ctx *b, struct bench_env *env, const ch
 	bench_peer_exec(b, env, NULL, cd ? cd_rm : pm_rmi, NULL, 0, &e2);
 	char dir[4200];
 	bench_peer_store_dir(env, dir, sizeof(dir));
-	settle(dir);
+	wl_settle(dir);
 	return r;
 }
 

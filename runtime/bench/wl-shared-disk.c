@@ -86,11 +86,8 @@ static int commit_once(struct bench_ctx *b, struct bench_env *env, const char *t
 static void settle(struct shared_state *s, struct bench_env *env)
 {
 	const char *dirs[] = { s->busy_dir, env->root, s->import_root };
-	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		_cleanup_close_ int fd = open(dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0)
-			syncfs(fd);
-	}
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		wl_settle(dirs[i]);
 }
 
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)

@@ -144,13 +144,16 @@ int64_t wl_disk_used(struct bench_env *env)
 	return du_total;
 }
 
+void wl_settle(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		syncfs(fd);
+}
+
 int64_t wl_fs_used(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		syncfs(fd);
-		close(fd);
-	}
+	wl_settle(path);
 	struct statvfs st;
 	if (statvfs(path, &st) < 0)
 		return -1;

@@ -63,5 +63,8 @@ int wl_change_commit(struct bench_env *env, const char *key, const char *base, i
 int bench_image_archive(struct bench_ctx *b, int files, char *out, size_t len, struct snap_error *err);
 /* Drop the page cache so reads come from the disk (root only). */
 void wl_drop_caches(void);
+/* syncfs of the filesystem holding directory `dir` (ignoring errors): what a
+ * workload writes out between runs so that no timed run pays for the last. */
+void wl_settle(const char *dir);
 
 #endif
