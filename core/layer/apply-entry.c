@@ -183,6 +183,7 @@ static int apply_file(struct apply *a, struct apply_input *in, struct archive_en
 	entry_times(e, ts);
 	if (futimens(fd, ts) < 0)
 		return apply_fail(a, negative_errno(), "set times: %s", strerror(errno));
+	apply_writeback_close(&a->writeback, TAKE_FD(fd));
 	return 0;
 }
 

@@ -42,6 +42,27 @@ struct deferred_dir {
 	struct timespec times[2];
 };
 
+/* apply-writeback.c: on btrfs, the files an apply wrote, handed to a
+ * thread that starts their writeback and closes them. */
+#define APPLY_WRITEBACK_QUEUE 256
+
+struct apply_writeback {
+	bool enabled, started, stop;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int ring[APPLY_WRITEBACK_QUEUE];
+	size_t head, n;
+};
+
+/* Enabled when treefd is on a btrfs; otherwise every fd is just closed. */
+void apply_writeback_start(struct apply_writeback *w, int treefd);
+/* Takes fd: its writeback started and the fd closed, on the thread or
+ * here when the queue is full; off btrfs only closed. */
+void apply_writeback_close(struct apply_writeback *w, int fd);
+/* Waits until every file handed over is written back (started) and closed. */
+void apply_writeback_stop(struct apply_writeback *w);
+
 /* Stream chunks in flight between the reader thread and the tar reader. */
 #define APPLY_RING 8
 
@@ -133,6 +154,7 @@ struct apply {
 	char *buf;
 	uint64_t entries;
 	bool no_sync; /* SNAP_APPLY_NO_SYNC */
+	struct apply_writeback writeback;
 };
 
 /* layer-apply.c: set *a->err naming the current entry; returns code. */

@@ -11,6 +11,7 @@
  *   apply-whiteout.c  .wh. entries and opaque directories
  *   apply-resolve.c   entry names, parents opened inside the root
  *   apply-journal.c   the undo journal and the rollback
+ *   apply-writeback.c on btrfs, each file's writeback started as it is closed
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -141,6 +142,7 @@ int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_ho
 	in.no_blob_digest = flags & SNAP_APPLY_NO_BLOB_DIGEST;
 	int r = apply_input_open(&in, fd, &a.tar, err);
 	a.no_sync = flags & SNAP_APPLY_NO_SYNC;
+	apply_writeback_start(&a.writeback, treefd);
 	_cleanup_free_ char *last = NULL;
 	while (r == 0) {
 		struct archive_entry *e;
@@ -160,6 +162,8 @@ int snap_layer_apply_journaled(int treefd, int fd, const struct snap_whiteout_ho
 	}
 	if (r == 0)
 		r = apply_input_drain(&in, err);
+	/* Every file closed before the end (the syncfs, or the rollback). */
+	apply_writeback_stop(&a.writeback);
 	if (r == 0)
 		r = finish(&a);
 	if (r < 0) {

@@ -3,13 +3,23 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "drivers/btrfs/btrfs-internal.h"
 #include "util/macro.h"
@@ -123,4 +133,16 @@ void btrfs_test_destroy_root(const char *root)
 	}
 	umount_all_under(root);
 	tree_rm_rf(root);
+}
+
+bool btrfs_test_is_delalloc(int treefd, const char *name)
+{
+	_cleanup_close_ int fd = openat(treefd, name, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent ext[1];
+	} m = { .fm = { .fm_length = FIEMAP_MAX_OFFSET, .fm_extent_count = 1 } };
+	assert_int_equal(ioctl(fd, FS_IOC_FIEMAP, &m), 0);
+	return m.fm.fm_mapped_extents == 1 && (m.ext[0].fe_flags & FIEMAP_EXTENT_DELALLOC);
 }

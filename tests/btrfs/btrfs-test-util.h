@@ -24,6 +24,11 @@ int btrfs_test_count_mounts(void);
  * lets go, not necessarily before umount returns.  Returns the last count. */
 int btrfs_test_wait_loops(const char *prefix, int want);
 
+/* Whether the file `name` under treefd still has its data only in the
+ * page cache (FIEMAP's delalloc flag on its first extent): nothing has
+ * started writing it out.  Fails the test when it cannot tell. */
+bool btrfs_test_is_delalloc(int treefd, const char *name);
+
 /* Unmount ROOT/snapshots (detaching the loop device) and rm -rf ROOT. */
 void btrfs_test_destroy_root(const char *root);
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <btrfsutil.h>
 #include <linux/btrfs_tree.h>
@@ -286,6 +287,80 @@ static void test_core_shared_extents_not_read(void **state)
 	snap_core_close(core);
 }
 
+/* 64 KiB in `name`, left in the page cache. */
+static void write_unsynced(int dirfd, const char *name)
+{
+	char buf[64 << 10];
+	memset(buf, name[0], sizeof(buf));
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+}
+
+/* Whether `name` stops being delalloc within 5 s.  A file whose writeback
+ * was started is reported delalloc by FIEMAP until its ordered extent
+ * completes (milliseconds); one whose writeback nobody started stays so
+ * for the kernel's dirty_expire_centisecs (30 s by default). */
+static bool written_back_soon(int dirfd, const char *name)
+{
+	for (int i = 0; i < 500; i++) {
+		if (!btrfs_test_is_delalloc(dirfd, name))
+			return true;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* An apply into a btrfs subvolume starts the writeback of every file it
+ * wrote (core/layer/apply-writeback.c), even without a sync at its end:
+ * a file not written back holds a metadata reservation until it is.  A
+ * file written beside it by hand stays delalloc all along, so the flag
+ * can be seen and nothing flushed the whole filesystem. */
+static void test_core_apply_writes_back(void **state)
+{
+	char *root = *state; /* removed by root_teardown, also on failure */
+	int notices = 0;
+	struct snap_core_opts opts = { .root = root, .driver = "btrfs", .btrfs_size = "1G",
+				       .flags = SNAP_CORE_NO_SYNC,
+				       .notice = notice_ignore, .notice_ctx = &notices };
+	struct snap_core *core = NULL;
+	OK(snap_core_open(&opts, &core, err));
+
+	OK(snap_prepare(core, "src", NULL, NULL, NULL, err));
+	_cleanup_close_ int sfd = -1;
+	OK(snap_core_open_tree(core, "src", &sfd, err));
+	char name[32];
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "file%02d", i);
+		write_unsynced(sfd, name);
+	}
+	_cleanup_close_ int lfd = memfd_create("layer", MFD_CLOEXEC);
+	assert_true(lfd >= 0);
+	struct snap_diff_opts o = { .compression = SNAP_COMPRESS_NONE };
+	struct snap_layer_digests d;
+	OK(snap_layer_diff_fd(core, "src", lfd, &o, &d, err));
+	assert_int_equal(lseek(lfd, 0, SEEK_SET), 0);
+
+	OK(snap_prepare(core, "dst", NULL, NULL, NULL, err));
+	OK(snap_layer_apply_fd(core, "dst", lfd, &d, err));
+	_cleanup_close_ int dfd = -1;
+	OK(snap_core_open_tree(core, "dst", &dfd, err));
+	write_unsynced(dfd, "by-hand");
+	assert_true(btrfs_test_is_delalloc(dfd, "by-hand"));
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "file%02d", i);
+		if (!written_back_soon(dfd, name))
+			fail_msg("'%s' was applied but is still delalloc after 5 s: its writeback was not started",
+				 name);
+	}
+	assert_true(btrfs_test_is_delalloc(dfd, "by-hand"));
+
+	OK(snap_remove(core, "dst", err));
+	OK(snap_remove(core, "src", err));
+	snap_core_close(core);
+}
+
 int main(void)
 {
 	const char *why = btrfs_test_skip_reason();
@@ -302,6 +377,7 @@ int main(void)
 		CASE(test_core_diff_fast_equals_generic),
 		CASE(test_core_committed_in_place),
 		CASE(test_core_shared_extents_not_read),
+		CASE(test_core_apply_writes_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

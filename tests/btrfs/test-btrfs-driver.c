@@ -22,8 +22,6 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
-#include <linux/fiemap.h>
-#include <linux/fs.h>
 #include <linux/magic.h>
 #include <unistd.h>
 #include <btrfsutil.h>
@@ -517,20 +515,6 @@ static void test_usage_of_committed_clone(void **state)
 	do_remove(f, p);
 }
 
-/* Whether a file's data is still only in the page cache (FIEMAP's
- * delalloc flag on its first extent): nothing has written it out. */
-static bool is_delalloc(int treefd, const char *name)
-{
-	_cleanup_close_ int fd = openat(treefd, name, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	struct {
-		struct fiemap fm;
-		struct fiemap_extent ext[1];
-	} m = { .fm = { .fm_length = FIEMAP_MAX_OFFSET, .fm_extent_count = 1 } };
-	assert_int_equal(ioctl(fd, FS_IOC_FIEMAP, &m), 0);
-	return m.fm.fm_mapped_extents == 1 && (m.ext[0].fe_flags & FIEMAP_EXTENT_DELALLOC);
-}
-
 static int count_change(struct snap_change_sink *sink, int kind, const char *path, int src_dirfd)
 {
 	(void)kind;
@@ -580,8 +564,8 @@ static void test_clone_frozen_without_sync(void **state)
 	struct snap_chain chain = { .refs = w.p, .n = 1 };
 	struct snap_error err = { 0 };
 	/* the clone took the container's data with it */
-	assert_false(is_delalloc(w.cfs, "big"));
-	assert_true(is_delalloc(w.nfs, "neighbour"));
+	assert_false(btrfs_test_is_delalloc(w.cfs, "big"));
+	assert_true(btrfs_test_is_delalloc(w.nfs, "neighbour"));
 	_cleanup_close_ int kfs = tree_of(f, k);
 	assert_int_equal(openat(kfs, "new", O_CREAT | O_WRONLY | O_CLOEXEC, 0644), -1);
 	assert_int_equal(errno, EROFS);
@@ -595,7 +579,7 @@ static void test_clone_frozen_without_sync(void **state)
 	if (drv->usage(f->state, k, &u, &err) < 0)
 		fail_msg("usage: %s", err.message);
 	assert_true(u.size >= (1 << 20));
-	assert_true(is_delalloc(w.nfs, "neighbour"));
+	assert_true(btrfs_test_is_delalloc(w.nfs, "neighbour"));
 	close(TAKE_FD(kfs));
 	do_remove(f, k);
 	two_writers_remove(f, &w);
@@ -618,8 +602,8 @@ static void test_diff_of_active_without_sync(void **state)
 	struct fixture *f = *state;
 	struct two_writers w;
 	two_writers_make(f, &w);
-	assert_true(is_delalloc(w.cfs, "big"));
-	assert_true(is_delalloc(w.nfs, "neighbour"));
+	assert_true(btrfs_test_is_delalloc(w.cfs, "big"));
+	assert_true(btrfs_test_is_delalloc(w.nfs, "neighbour"));
 	int seen = 0;
 	struct snap_change_sink sink = { .opaque = &seen, .change = count_change };
 	struct snap_chain chain = { .refs = w.p, .n = 1 };
@@ -627,7 +611,7 @@ static void test_diff_of_active_without_sync(void **state)
 	if (drv->diff(f->state, w.c, &chain, &sink, &err) < 0)
 		fail_msg("diff: %s", err.message);
 	assert_int_equal(seen, 1);
-	assert_true(is_delalloc(w.nfs, "neighbour"));
+	assert_true(btrfs_test_is_delalloc(w.nfs, "neighbour"));
 	_cleanup_close_ int dfd = open(w.c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
 	assert_int_equal(diff_copies_in(dfd), 0);
