@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -549,4 +550,20 @@ int snap_usage_at(int dirfd, unsigned flags, struct snap_usage *ret, struct snap
 		return r;
 	*ret = w.u;
 	return 0;
+}
+
+const char *snap_fs_type_name(long magic)
+{
+	switch ((unsigned long)magic) {
+	case XFS_SUPER_MAGIC: return "xfs";
+	case EXT4_SUPER_MAGIC: return "ext4";
+	case BTRFS_SUPER_MAGIC: return "btrfs";
+	case TMPFS_MAGIC: return "tmpfs";
+	case OVERLAYFS_SUPER_MAGIC: return "overlay";
+	case 0x6969: return "nfs";
+	case 0x2011bab0: return "exfat";
+	case 0xf2f52010: return "f2fs";
+	case 0x65735546: return "fuse";
+	default: return NULL;
+	}
 }

@@ -67,6 +67,10 @@ int snap_usage_at(int dirfd, unsigned flags, struct snap_usage *ret, struct snap
 void snap_fs_force_no_openat2(bool on);
 bool snap_fs_have_openat2(void);
 
+/* The name of a filesystem type (statfs's f_type): "ext4", "xfs",
+ * "btrfs", "tmpfs", "overlay", ...; NULL for one this does not know. */
+const char *snap_fs_type_name(long magic);
+
 /* Write all of buf / read a small file whole (NUL-terminated, max bytes). */
 int snap_write_all(int fd, const void *buf, size_t len);
 int snap_read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);

@@ -17,6 +17,7 @@
 #include <linux/magic.h>
 #include <linux/quota.h>
 
+#include "fs-util.h"
 #include "macro.h"
 #include "size-label.h"
 
@@ -27,29 +28,13 @@ static int quotactl_fd(int fd, unsigned cmd, int id, void *addr)
 	return (int)syscall(SYS_quotactl_fd, fd, cmd, id, addr);
 }
 
-static const char *fs_name(long magic)
-{
-	switch ((unsigned long)magic) {
-	case XFS_SUPER_MAGIC: return "xfs";
-	case EXT4_SUPER_MAGIC: return "ext4";
-	case BTRFS_SUPER_MAGIC: return "btrfs";
-	case TMPFS_MAGIC: return "tmpfs";
-	case OVERLAYFS_SUPER_MAGIC: return "overlay";
-	case 0x6969: return "nfs";
-	case 0x2011bab0: return "exfat";
-	case 0xf2f52010: return "f2fs";
-	case 0x65735546: return "fuse";
-	default: return NULL;
-	}
-}
-
 int snap_prjquota_supported(int dirfd, const char *path, struct snap_error *err)
 {
 	struct statfs sf;
 	if (fstatfs(dirfd, &sf) < 0)
 		return snap_error_set(err, negative_errno(), "statfs %s: %s", path, strerror(errno));
 	char fsbuf[32];
-	const char *fs = fs_name(sf.f_type);
+	const char *fs = snap_fs_type_name(sf.f_type);
 	if (!fs) {
 		snprintf(fsbuf, sizeof(fsbuf), "filesystem type 0x%lx", (unsigned long)sf.f_type);
 		fs = fsbuf;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -13,9 +14,16 @@
 
 #include "bench.h"
 #include "commands.h"
+#include "scratch-fs.h"
 #include "spec/specs.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
+#include "util/size-parse.h"
+
+/* --fs: the image's size unless given, enough for import-dirty's 16 GiB
+ * btrfs loopback inside it; sparse, so only what the run writes is used. */
+#define BENCH_FS_SIZE (30ULL << 30)
+#define BENCH_FS_MIN (1ULL << 30)
 
 const struct bench_scale bench_scale_tiny = {
 	.name = "tiny", .chain_depth = 3, .unpack_small_files = 200, .unpack_large_files = 1,
@@ -155,6 +163,12 @@ int bench_spawn(struct bench_ctx *b, char *const argv[])
 
 /* Unmount everything below `dir`, deepest first (mountinfo lists parents
  * before children, so walk it backwards). */
+void bench_child_dies_with(pid_t parent, int sig)
+{
+	if (prctl(PR_SET_PDEATHSIG, sig) < 0 || getppid() != parent)
+		_exit(1);
+}
+
 void bench_unmount_below(const char *dir)
 {
 	for (int pass = 0; pass < 8; pass++) {
@@ -377,6 +391,8 @@ static int replot(struct bench_ctx *b, const char *from, const char *json, const
 
 struct bench_opts {
 	const char *drivers, *json, *svg, *png, *workdir, *from_json, *curves;
+	char fs_type[16]; /* --fs: "" for none */
+	uint64_t fs_size;
 	const char *wl_names[ELEMENTSOF(all_workloads)];
 	size_t n_wl;
 	bool peers;
@@ -430,6 +446,20 @@ static int parse_options(struct cli_ctx *ctx, struct bench_ctx *b, struct bench_
 		case 'D':
 			o->workdir = optarg;
 			break;
+		case 'f': {
+			const char *colon = strchr(optarg, ':');
+			size_t tl = colon ? (size_t)(colon - optarg) : strlen(optarg);
+			snprintf(o->fs_type, sizeof(o->fs_type), "%.*s", (int)tl, optarg);
+			if (tl >= sizeof(o->fs_type) || !snap_scratch_fs_known(o->fs_type))
+				return cli_spec_usage_error(ctx, &cli_spec_bench,
+							    "unknown filesystem '%.*s' in --fs (ext4, xfs or btrfs)",
+							    (int)tl, optarg);
+			o->fs_size = BENCH_FS_SIZE;
+			if (colon && (snap_parse_size(colon + 1, &o->fs_size) < 0 || o->fs_size < BENCH_FS_MIN))
+				return cli_spec_usage_error(ctx, &cli_spec_bench,
+							    "invalid size '%s' in --fs (at least 1G, e.g. 30G)", colon + 1);
+			break;
+		}
 		case 'j':
 			o->json = optarg;
 			break;
@@ -488,6 +518,33 @@ static int make_work_dir(struct bench_ctx *b, const char *workdir)
 		b->work = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
 	}
 	return b->work ? 0 : -1;
+}
+
+/* --fs: the filesystem made for the run, mounted over the work directory
+ * (so everything below it is on it), its image unlinked at once (the loop
+ * device holds it until the mount goes, with the run or its namespace). */
+static int make_run_fs(struct bench_ctx *b, const struct bench_opts *o, struct snap_error *err)
+{
+	_cleanup_free_ char *image = NULL, *log = NULL;
+	if (asprintf(&image, "%s/fs.img", b->work) < 0 || asprintf(&log, "%s/mkfs.log", b->work) < 0)
+		return snap_error_set(err, -ENOMEM, "out of memory");
+	/* The directory itself, not its path: once mounted over, the path
+	 * leads into the new filesystem. */
+	_cleanup_close_ int dfd = open(b->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return snap_error_set(err, negative_errno(), "bench: open %s: %s", b->work, strerror(errno));
+	int r = snap_scratch_fs_make(o->fs_type, image, (int64_t)o->fs_size, b->work, log, &b->fs.direct_io, err);
+	/* Hidden below the mount, or left by a failure (err has mkfs's words). */
+	unlinkat(dfd, "fs.img", 0);
+	unlinkat(dfd, "mkfs.log", 0);
+	if (r < 0)
+		return snap_error_prefix(err, "bench: make the --fs filesystem");
+	b->fs.type = o->fs_type;
+	b->fs.size = o->fs_size;
+	fprintf(stderr, "bench: the roots are on a fresh %s in %s (%.0f GiB sparse, loop device %s)\n",
+		b->fs.type, b->work, (double)b->fs.size / (1ULL << 30),
+		b->fs.direct_io ? "with direct I/O" : "buffered: the host refused direct I/O");
+	return 0;
 }
 
 /* Whether a selected workload also runs on the bare backing filesystem. */
@@ -629,6 +686,13 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_failf(ctx, "bench: create %s: %m", o.workdir);
 	if (make_work_dir(&b, o.workdir) < 0)
 		return cli_failf(ctx, "bench: create work directory: %m");
+	if (o.fs_type[0]) {
+		struct snap_error err = { 0 };
+		if (make_run_fs(&b, &o, &err) < 0) {
+			rmdir(b.work);
+			return cli_fail(ctx, &err);
+		}
+	}
 
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);

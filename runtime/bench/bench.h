@@ -97,6 +97,12 @@ struct bench_ctx {
 	struct cli_ctx *cli;
 	const struct bench_scale *scale;
 	char *work;        /* work directory (removed at the end) */
+	/* --fs: the filesystem made for the run and mounted on `work` */
+	struct {
+		const char *type; /* NULL without --fs */
+		uint64_t size;
+		bool direct_io;   /* its loop device does direct I/O */
+	} fs;
 	char *self_exe;    /* this snapctl binary, for `run` */
 	uint64_t seed;
 	int runs, warmup;
@@ -171,6 +177,12 @@ int bench_gen_file(int dirfd, const char *name, int64_t size, uint64_t seed, str
 int bench_gen_layer(const char *path, uint64_t seed, int small_files, int large_files,
 		    int64_t large_size, struct snap_error *err);
 
+/* In a child the bench just forked (parent: the bench's pid before the
+ * fork): get `sig` when the bench dies, even by SIGKILL, so that no
+ * neighbour or daemon outlives a killed run (nor keeps its mount namespace,
+ * and with it a --fs filesystem, alive).  _exit(1) when the bench is gone
+ * already. */
+void bench_child_dies_with(pid_t parent, int sig);
 /* A busybox root filesystem directory (from busybox-static) under the work
  * dir, made once; wl-start.c. */
 int bench_busybox_rootfs(struct bench_ctx *b, char *dir, size_t len, struct snap_error *err);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,9 +62,7 @@ int bench_dirty_writer_start(struct bench_dirty_writer *w, const char *dir, int6
 		return r;
 	}
 	if (w->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
+		bench_child_dies_with(parent, SIGKILL);
 		writer_main(w->path, wrap, w->written);
 	}
 	w->started_ns = bench_now_ns();

@@ -112,10 +112,13 @@ static int start_containerd(struct bench_ctx *b, char *reason, size_t len)
 		fprintf(f, "[plugins.\"io.containerd.snapshotter.v1.btrfs\"]\n  root_path = \"%s/containerd\"\n",
 			ps.btrfs_dir);
 	fclose(f);
+	pid_t parent = getpid();
 	ps.cd_pid = fork();
 	if (ps.cd_pid == 0) {
 		/* Its own process group: a ^C on the terminal reaches the bench,
-		 * which stops containerd after its own clean-up. */
+		 * which stops containerd after its own clean-up; a killed bench
+		 * stops it by its death signal. */
+		bench_child_dies_with(parent, SIGTERM);
 		setpgid(0, 0);
 		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

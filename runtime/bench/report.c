@@ -3,10 +3,12 @@
 #include <jansson.h>
 #include <string.h>
 #include <sys/sysinfo.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "util/fs-util.h"
 #include "util/macro.h"
 #include "config.h"
 
@@ -61,6 +63,21 @@ static const char *metric_name(char *buf, size_t len, const struct bench_result 
 }
 
 /* Mean of the load averages beside a result's samples; -1 if unknown. */
+/* Where the roots were: the work directory's filesystem, and whether
+ * --fs made it for the run. */
+static json_t *work_fs_json(const struct bench_ctx *b)
+{
+	struct statfs sf;
+	const char *type = b->work && statfs(b->work, &sf) == 0 ? snap_fs_type_name(sf.f_type) : NULL;
+	json_t *o = json_pack("{s:o, s:b}", "type", type ? json_string(type) : json_null(), "made_for_run",
+			      b->fs.type != NULL);
+	if (o && b->fs.type) {
+		json_object_set_new(o, "image_bytes", json_integer((json_int_t)b->fs.size));
+		json_object_set_new(o, "loop_direct_io", json_boolean(b->fs.direct_io));
+	}
+	return o;
+}
+
 static double mean_load(const struct bench_result *r)
 {
 	double sum = 0;
@@ -185,6 +202,7 @@ int bench_write_json(struct bench_ctx *b, const char *path, struct snap_error *e
 				(json_int_t)b->seed, "drivers", drivers, "results", results);
 	if (doc) {
 		json_object_set_new(doc, "curves", curves_json(b));
+		json_object_set_new(doc, "work_filesystem", work_fs_json(b));
 		json_object_set_new(doc, "load_average",
 				    json_pack("{s:o, s:o}", "start",
 					      b->load_start >= 0 ? json_real(b->load_start) : json_null(), "end",

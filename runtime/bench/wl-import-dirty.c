@@ -215,12 +215,14 @@ static pid_t start_writer(int dirfd, int64_t bytes, int64_t *ret_dirty, struct s
 	int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return snap_error_set(err, negative_errno(), "bench: O_TMPFILE for the dirty writer: %m");
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(fd);
 		return snap_error_set(err, negative_errno(), "bench: fork: %m");
 	}
 	if (pid == 0) {
+		bench_child_dies_with(parent, SIGKILL);
 		static char buf[1 << 20];
 		struct bench_rng rng = { 0x6e656967 };
 		for (uint64_t pass = 0;; pass++)
@@ -261,6 +263,7 @@ static pid_t start_holder(int dirfd, int64_t bytes, struct snap_error *err)
 		close(fd);
 		return r;
 	}
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int r = snap_error_set(err, negative_errno(), "bench: fork: %m");
@@ -270,6 +273,7 @@ static pid_t start_holder(int dirfd, int64_t bytes, struct snap_error *err)
 		return r;
 	}
 	if (pid == 0) {
+		bench_child_dies_with(parent, SIGKILL);
 		static char buf[1 << 20];
 		struct bench_rng rng = { 0x686f6c64 };
 		for (int64_t off = 0; off < bytes; off += (int64_t)sizeof(buf)) {

@@ -2,94 +2,31 @@
 /*
  * The backing filesystems the roots live on: tmpfs, or a fresh ext4, xfs or
  * btrfs made by its mkfs in a sparse image WORK/NAME.img and mounted from a
- * loop device (attached with autoclear: unmounting detaches it).  All of it
- * is mounted in fstest's private mount namespace, so it also goes away when
- * fstest is killed; the images are removed on exit and SIGINT.
+ * loop device (runtime/scratch-fs.c).  All of it is mounted in fstest's
+ * private mount namespace, so it also goes away when fstest is killed; the
+ * images are removed on exit and SIGINT.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fstest.h"
+#include "scratch-fs.h"
 #include "util/fs-util.h"
-#include "util/loop-dev.h"
 #include "util/macro.h"
 
 /* 1 GiB sparse: xfs wants at least 300 MiB; the scenarios write little. */
 #define IMAGE_SIZE (1LL << 30)
 
-/* Run argv with stdout and stderr into `log`; 0 when it exits 0, else
- * -EIO with the last line of its output in err. */
-static int run_tool(char *const argv[], const char *log, struct snap_error *err)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return snap_error_set(err, negative_errno(), "%s: fork: %s", argv[0], strerror(errno));
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execvp(argv[0], argv);
-		dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return snap_error_set(err, negative_errno(), "%s: wait: %s", argv[0], strerror(errno));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	_cleanup_free_ char *out = NULL;
-	(void)snap_read_file_at(AT_FDCWD, log, 1 << 16, &out, NULL);
-	char *last = out;
-	if (out) {
-		size_t n = strlen(out);
-		while (n > 0 && out[n - 1] == '\n')
-			out[--n] = '\0';
-		char *nl = strrchr(out, '\n');
-		last = nl ? nl + 1 : out;
-	}
-	return snap_error_set(err, -EIO, "%s failed: %s", argv[0], last && *last ? last : "no output");
-}
-
 static int make_loop(struct fst_run *run, struct fst_backing *b, struct snap_error *err)
 {
-	_cleanup_close_ int img = open(b->image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (img < 0)
-		return snap_error_set(err, negative_errno(), "create %s: %s", b->image, strerror(errno));
-	if (ftruncate(img, IMAGE_SIZE) < 0)
-		return snap_error_set(err, negative_errno(), "size %s: %s", b->image, strerror(errno));
 	_cleanup_free_ char *log = NULL;
 	if (asprintf(&log, "%s/%s.mkfs.log", run->work, b->name) < 0)
 		return snap_error_set(err, -ENOMEM, "out of memory");
-	/* Options for speed and determinism: no lazy init threads writing
-	 * behind the scenarios, no discard of the whole image. */
-	char *const ext4[] = { "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0,nodiscard",
-			       b->image, NULL };
-	char *const xfs[] = { "mkfs.xfs", "-q", "-f", "-K", b->image, NULL };
-	char *const btrfs[] = { "mkfs.btrfs", "-q", "-f", "-K", b->image, NULL };
-	char *const *argv = !strcmp(b->name, "ext4") ? ext4 : !strcmp(b->name, "xfs") ? xfs : btrfs;
-	int r = run_tool(argv, log, err);
-	if (r < 0)
-		return r;
-	unlink(log);
-	unsigned n;
-	_cleanup_close_ int lfd = snap_loop_attach(img, b->image, &n, err);
-	if (lfd < 0)
-		return lfd;
-	char dev[64];
-	snprintf(dev, sizeof(dev), "/dev/loop%u", n);
-	if (mount(dev, b->mnt, b->name, 0, NULL) < 0)
-		return snap_error_set(err, negative_errno(), "mount %s (%s) on %s: %s", dev, b->name, b->mnt,
-				      strerror(errno));
-	return 0;
+	return snap_scratch_fs_make(b->name, b->image, IMAGE_SIZE, b->mnt, log, NULL, err);
 }
 
 int fst_backing_make(struct fst_run *run, struct fst_backing *b)

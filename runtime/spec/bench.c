@@ -12,6 +12,9 @@ static const struct cli_flag flags[] = {
 	{ .name = "seed", .key = 'S', .arg = "N", .help = "seed of the generated trees (default 42)" },
 	{ .name = "workdir", .key = 'D', .arg = "DIR", .complete = CLI_COMPLETE_DIR,
 	  .help = "where the roots of the drivers are made (default a temporary directory)" },
+	{ .name = "fs", .key = 'f', .arg = "TYPE[:SIZE]", .complete = CLI_COMPLETE_WORDS, .words = "ext4 xfs btrfs",
+	  .help = "run on a fresh TYPE filesystem (ext4, xfs or btrfs) made for the run on a direct-I/O loop "
+		  "device, SIZE sparse (default 30G), in the work directory; gone at the end" },
 	{ .name = "json", .key = 'j', .arg = "FILE", .complete = CLI_COMPLETE_FILE, .help = "write the results as JSON to FILE" },
 	{ .name = "svg", .key = 'g', .arg = "FILE", .complete = CLI_COMPLETE_FILE, .help = "write a chart as SVG to FILE" },
 	{ .name = "png", .key = 'p', .arg = "FILE", .complete = CLI_COMPLETE_FILE, .help = "write a chart as PNG to FILE" },
@@ -33,6 +36,7 @@ const struct cli_spec cli_spec_bench = {
 		       "optionally JSON, charts and one chart per cost curve.",
 	.examples = "snapctl bench --drivers overlay,vfs --scale tiny\n"
 		    "snapctl bench --json run.json --svg run.svg\n"
+		    "snapctl bench --fs ext4 --workload import-dirty --drivers overlay,btrfs\n"
 		    "snapctl bench --workload fio --workload curve-depth --curves curves/ --json io.json",
 	.flags = flags,
 };
