@@ -52,7 +52,7 @@ struct apply_writeback {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int ring[APPLY_WRITEBACK_QUEUE];
-	size_t head, n;
+	size_t head, n, cap; /* cap <= APPLY_WRITEBACK_QUEUE: RLIMIT_NOFILE / 4 */
 };
 
 /* Enabled when treefd is on a btrfs; otherwise every fd is just closed. */
