@@ -44,7 +44,7 @@ grep -q "the roots are on" "$out/kill.err" || { echo "the killed run never made 
 # Killed while a neighbour runs (a fork of the bench: the same executable).
 neighbour() {
 	local c
-	for c in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+	for c in $(pgrep -P "$pid"); do
 		[ "$(readlink /proc/"$c"/exe 2>/dev/null)" = "$(readlink /proc/"$pid"/exe)" ] && return 0
 	done
 	return 1
