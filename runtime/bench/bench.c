@@ -161,14 +161,14 @@ int bench_spawn(struct bench_ctx *b, char *const argv[])
 	return 128 + WTERMSIG(status);
 }
 
-/* Unmount everything below `dir`, deepest first (mountinfo lists parents
- * before children, so walk it backwards). */
 void bench_child_dies_with(pid_t parent, int sig)
 {
 	if (prctl(PR_SET_PDEATHSIG, sig) < 0 || getppid() != parent)
 		_exit(1);
 }
 
+/* Unmount everything below `dir`, deepest first (mountinfo lists parents
+ * before children, so walk it backwards). */
 void bench_unmount_below(const char *dir)
 {
 	for (int pass = 0; pass < 8; pass++) {
@@ -541,9 +541,10 @@ static int make_run_fs(struct bench_ctx *b, const struct bench_opts *o, struct s
 		return snap_error_prefix(err, "bench: make the --fs filesystem");
 	b->fs.type = o->fs_type;
 	b->fs.size = o->fs_size;
-	fprintf(stderr, "bench: the roots are on a fresh %s in %s (%.0f GiB sparse, loop device %s)\n",
-		b->fs.type, b->work, (double)b->fs.size / (1ULL << 30),
-		b->fs.direct_io ? "with direct I/O" : "buffered: the host refused direct I/O");
+	if (b->cli->verbosity >= 0)
+		fprintf(stderr, "bench: the roots are on a fresh %s in %s (%.0f GiB sparse, loop device %s)\n",
+			b->fs.type, b->work, (double)b->fs.size / (1ULL << 30),
+			b->fs.direct_io ? "with direct I/O" : "buffered: the host refused direct I/O");
 	return 0;
 }
 

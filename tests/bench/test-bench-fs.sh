@@ -12,7 +12,7 @@ loops_of() { losetup -a 2>/dev/null | grep -c "$out" || true; }
 
 for spec in ext4:2G btrfs:2G; do
 	type=${spec%%:*}
-	"$snapctl" -q --btrfs-size 1G bench --fs "$spec" --scale tiny --runs 1 --warmup 0 \
+	"$snapctl" --btrfs-size 1G bench --fs "$spec" --scale tiny --runs 1 --warmup 0 \
 		--drivers overlay,btrfs,vfs --workload snapshot-process --workdir "$out/w" \
 		--json "$out/$type.json" >"$out/$type.txt" 2>"$out/$type.err"
 	grep -q "the roots are on a fresh $type" "$out/$type.err" || {
@@ -36,7 +36,7 @@ done
 
 # Killed mid-run: the filesystem goes with the bench's mount namespace, its
 # loop device with it (autoclear) and the image was unlinked once mounted.
-"$snapctl" -q bench --fs ext4:2G --scale tiny --runs 50 --warmup 0 --drivers vfs --workload import-dirty \
+"$snapctl" bench --fs ext4:2G --scale tiny --runs 50 --warmup 0 --drivers vfs --workload import-dirty \
 	--workdir "$out/w" >/dev/null 2>"$out/kill.err" &
 pid=$!
 for _ in $(seq 600); do grep -q "the roots are on" "$out/kill.err" && break; sleep 0.05; done
@@ -58,6 +58,11 @@ for _ in $(seq 100); do [ "$(loops_of)" = 0 ] && break; sleep 0.05; done
 img=$(find "$out/w" -name fs.img | head -1)
 [ -z "$img" ] || { echo "image left by a killed run: $img"; exit 1; }
 rm -rf "$out/w"
+
+# -q: no notice.
+"$snapctl" -q bench --fs ext4:1G --scale tiny --runs 1 --warmup 0 --drivers vfs --workload snapshot-process \
+	--workdir "$out/w" >/dev/null 2>"$out/quiet.err"
+! grep -q "the roots are on" "$out/quiet.err" || { echo "-q printed the notice:"; cat "$out/quiet.err"; exit 1; }
 
 # Without --fs the report names the workdir's own filesystem.
 "$snapctl" -q bench --scale tiny --runs 1 --warmup 0 --drivers vfs --workload snapshot-process \
