@@ -99,8 +99,7 @@ static int find_loop_of(const struct stat *img)
 	return -ENOENT;
 }
 
-/* Run mkfs.btrfs on the image; on failure the message carries mkfs's last
- * line of stderr, which says why (too small, no space, ...). */
+/* The filesystem type of fd's mount, for a message. */
 static const char *fs_name_of(int fd, char *buf, size_t len)
 {
 	struct btrfs_mount_entry m;
