@@ -38,12 +38,15 @@ type medians struct {
 }
 
 type result struct {
-	Driver       string             `json:"driver"`
-	Iterations   int                `json:"iterations"`
-	Snapctl      medians            `json:"snapctl_grpc_ms"`
-	Containerd   medians            `json:"containerd_overlayfs_ms"`
-	Clients      int                `json:"clients"`
-	OpsPerClient int                `json:"ops_per_client"`
+	Driver       string  `json:"driver"`
+	Iterations   int     `json:"iterations"`
+	Snapctl      medians `json:"snapctl_grpc_ms"`
+	Containerd   medians `json:"containerd_overlayfs_ms"`
+	Clients      int     `json:"clients"`
+	OpsPerClient int     `json:"ops_per_client"`
+	// -rate: the operations per second offered in all (an open loop);
+	// 0 when every client went as fast as it could.
+	OfferedRate  float64            `json:"offered_ops_per_second"`
 	Errors       int64              `json:"errors"`
 	Seconds      float64            `json:"seconds"`
 	OpsPerSecond float64            `json:"ops_per_second"`
@@ -136,6 +139,7 @@ func run() error {
 	n := flag.Int("n", 200, "iterations of the round-trip measurement")
 	clients := flag.Int("clients", 8, "concurrent clients")
 	ops := flag.Int("ops", 1000, "operations per client")
+	rate := flag.Float64("rate", 0, "offer this many operations per second in all (an open loop: each client starts its cycles on a schedule); 0: every client as fast as it can")
 	jsonOut := flag.String("json", "", "write the figures to this file")
 	probeSocket := flag.String("probe", "", "(internal) poll Stat and Usage on this socket until stdin closes")
 	serveSocket := flag.String("serve-containerd", "", "(internal) serve containerd's overlayfs snapshotter on this socket")
@@ -158,7 +162,7 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	ctx := namespaces.WithNamespace(context.Background(), "bench")
-	res := result{Driver: driver, Iterations: *n, Clients: *clients, OpsPerClient: *ops}
+	res := result{Driver: driver, Iterations: *n, Clients: *clients, OpsPerClient: *ops, OfferedRate: *rate}
 
 	// containerd's own overlayfs snapshotter, in process.
 	ov, err := overlay.NewSnapshotter(filepath.Join(dir, "containerd-overlay"))
@@ -188,11 +192,11 @@ func run() error {
 		return fmt.Errorf("snapctl: %w", err)
 	}
 
-	conc := concurrency(ctx, srv.Dial, server.SocketIn(dir), *clients, *ops)
+	conc := concurrency(ctx, srv.Dial, server.SocketIn(dir), *clients, *ops, *rate)
 	res.Seconds, res.Errors, res.OpsPerSecond, res.Latency = conc.Seconds, conc.Errors, conc.OpsPerSecond, conc.Latency
 	res.Prober = conc.Prober
 	errs := conc.Errors
-	if res.Proxied, err = proxiedContainerd(ctx, dir, *clients, *ops); err != nil {
+	if res.Proxied, err = proxiedContainerd(ctx, dir, *clients, *ops, *rate); err != nil {
 		return fmt.Errorf("containerd overlayfs behind the proxy API: %w", err)
 	}
 
@@ -201,7 +205,11 @@ func run() error {
 	fmt.Printf("  Mounts                               %8.3f                     %8.3f\n", res.Snapctl.Mounts, res.Containerd.Mounts)
 	fmt.Printf("  Commit                               %8.3f                     %8.3f\n", res.Snapctl.Commit, res.Containerd.Commit)
 	fmt.Printf("  Remove                               %8.3f                     %8.3f\n", res.Snapctl.Remove, res.Containerd.Remove)
-	fmt.Printf("%d clients x %d ops: %d errors, %.2f s, %.0f ops/s\n", *clients, *ops/len(cycleOps)*len(cycleOps), errs, res.Seconds, res.OpsPerSecond)
+	offered := "as fast as they can"
+	if *rate > 0 {
+		offered = fmt.Sprintf("%.0f ops/s offered", *rate)
+	}
+	fmt.Printf("%d clients x %d ops (%s): %d errors, %.2f s, %.0f ops/s\n", *clients, *ops/len(cycleOps)*len(cycleOps), offered, errs, res.Seconds, res.OpsPerSecond)
 	fmt.Printf("containerd overlayfs behind the same proxy API: %d errors, %.2f s, %.0f ops/s\n",
 		res.Proxied.Errors, res.Proxied.Seconds, res.Proxied.OpsPerSecond)
 	fmt.Printf("a prober process polling Stat/Usage every ms, ms:  snapctl p50   p99   containerd proxied p50   p99\n")
@@ -229,7 +237,10 @@ func run() error {
 
 // concurrency runs the kubelet-like load: every client on its own
 // connection; an operation is one RPC, in cycles of cycleOps, each timed.
-func concurrency(ctx context.Context, dial func() (*grpc.ClientConn, error), socket string, clients, ops int) concRun {
+// With rate > 0 the cycles start on a schedule (an open loop): the load a
+// node offers, rather than all the server can take.  A client behind its
+// schedule starts its next cycle at once.
+func concurrency(ctx context.Context, dial func() (*grpc.ClientConn, error), socket string, clients, ops int, rate float64) concRun {
 	base, err := dial()
 	if err == nil {
 		sn := server.Snapshotter(base)
@@ -252,6 +263,10 @@ func concurrency(ctx context.Context, dial func() (*grpc.ClientConn, error), soc
 	var mu sync.Mutex
 	lat := map[string][]time.Duration{}
 	cycles := ops / len(cycleOps)
+	var period time.Duration // between two cycles' starts, any clients
+	if rate > 0 {
+		period = time.Duration(float64(time.Second) * float64(len(cycleOps)) / rate)
+	}
 	start := time.Now()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
@@ -275,6 +290,12 @@ func concurrency(ctx context.Context, dial func() (*grpc.ClientConn, error), soc
 				}
 			}
 			for i := 0; i < cycles; i++ {
+				if rate > 0 {
+					// Cycle i of client c is due at (i*clients+c) cycle periods.
+					if wait := time.Until(start.Add(time.Duration(i*clients+c) * period)); wait > 0 {
+						time.Sleep(wait)
+					}
+				}
 				key := fmt.Sprintf("conc-%d-%d", c, i)
 				timed("Prepare", func() error { _, err := csn.Prepare(ctx, key, "conc-base"); return err })
 				timed("Mounts", func() error { _, err := csn.Mounts(ctx, key); return err })
@@ -306,7 +327,7 @@ func concurrency(ctx context.Context, dial func() (*grpc.ClientConn, error), soc
 // proxiedContainerd starts this program again as a proxy snapshotter
 // serving containerd's overlayfs snapshotter (-serve-containerd), and runs
 // the concurrency load against it.
-func proxiedContainerd(ctx context.Context, dir string, clients, ops int) (concRun, error) {
+func proxiedContainerd(ctx context.Context, dir string, clients, ops int, rate float64) (concRun, error) {
 	socket := filepath.Join(dir, "containerd-proxy.sock")
 	cmd := exec.Command("/proc/self/exe", "-serve-containerd", socket, "-serve-root", filepath.Join(dir, "containerd-proxied"))
 	cmd.Stderr = os.Stderr
@@ -326,7 +347,7 @@ func proxiedContainerd(ctx context.Context, dir string, clients, ops int) (concR
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	r := concurrency(ctx, func() (*grpc.ClientConn, error) { return server.Dial(socket) }, socket, clients, ops)
+	r := concurrency(ctx, func() (*grpc.ClientConn, error) { return server.Dial(socket) }, socket, clients, ops, rate)
 	return r, nil
 }
 
