@@ -18,14 +18,14 @@ bool snap_scratch_fs_known(const char *type);
  * filesystem allows it (a disk has no page cache below it: the buffered
  * loop of `mount -o loop` copies every page written back into the image
  * file's page cache).  Nothing writes behind the caller's work: no lazy
- * inode-table init (ext4 mounted with noinit_itable), no discard.  mkfs's
- * output goes to `log`, removed when mkfs succeeds.  Unmounting detaches
- * the loop device; removing the image is the caller's (it may do so as
- * soon as this returns: the loop device holds it open).  *ret_direct_io
- * (may be NULL): whether the loop device does direct I/O.  0, or -errno
- * with err saying what failed (mkfs's last line of output).
+ * inode-table init (ext4 mounted with noinit_itable), no discard.
+ * Unmounting detaches the loop device; removing the image is the
+ * caller's, also on failure (it may do so as soon as this returns: the
+ * loop device holds it open).  *ret_direct_io (may be NULL): whether the
+ * loop device does direct I/O.  0, or -errno with err saying what failed
+ * (mkfs's last line of output).
  */
-int snap_scratch_fs_make(const char *type, const char *image, int64_t size, const char *mnt, const char *log,
-			 bool *ret_direct_io, struct snap_error *err);
+int snap_scratch_fs_make(const char *type, const char *image, int64_t size, const char *mnt, bool *ret_direct_io,
+			 struct snap_error *err);
 
 #endif

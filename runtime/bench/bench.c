@@ -525,18 +525,17 @@ static int make_work_dir(struct bench_ctx *b, const char *workdir)
  * device holds it until the mount goes, with the run or its namespace). */
 static int make_run_fs(struct bench_ctx *b, const struct bench_opts *o, struct snap_error *err)
 {
-	_cleanup_free_ char *image = NULL, *log = NULL;
-	if (asprintf(&image, "%s/fs.img", b->work) < 0 || asprintf(&log, "%s/mkfs.log", b->work) < 0)
+	_cleanup_free_ char *image = NULL;
+	if (asprintf(&image, "%s/fs.img", b->work) < 0)
 		return snap_error_set(err, -ENOMEM, "out of memory");
 	/* The directory itself, not its path: once mounted over, the path
 	 * leads into the new filesystem. */
 	_cleanup_close_ int dfd = open(b->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return snap_error_set(err, negative_errno(), "bench: open %s: %s", b->work, strerror(errno));
-	int r = snap_scratch_fs_make(o->fs_type, image, (int64_t)o->fs_size, b->work, log, &b->fs.direct_io, err);
-	/* Hidden below the mount, or left by a failure (err has mkfs's words). */
+	int r = snap_scratch_fs_make(o->fs_type, image, (int64_t)o->fs_size, b->work, &b->fs.direct_io, err);
+	/* Hidden below the mount, or left by a failure. */
 	unlinkat(dfd, "fs.img", 0);
-	unlinkat(dfd, "mkfs.log", 0);
 	if (r < 0)
 		return snap_error_prefix(err, "bench: make the --fs filesystem");
 	b->fs.type = o->fs_type;

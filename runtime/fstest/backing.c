@@ -21,14 +21,6 @@
 /* 1 GiB sparse: xfs wants at least 300 MiB; the scenarios write little. */
 #define IMAGE_SIZE (1LL << 30)
 
-static int make_loop(struct fst_run *run, struct fst_backing *b, struct snap_error *err)
-{
-	_cleanup_free_ char *log = NULL;
-	if (asprintf(&log, "%s/%s.mkfs.log", run->work, b->name) < 0)
-		return snap_error_set(err, -ENOMEM, "out of memory");
-	return snap_scratch_fs_make(b->name, b->image, IMAGE_SIZE, b->mnt, log, NULL, err);
-}
-
 int fst_backing_make(struct fst_run *run, struct fst_backing *b)
 {
 	struct snap_error err = { 0 };
@@ -42,7 +34,7 @@ int fst_backing_make(struct fst_run *run, struct fst_backing *b)
 			    ? snap_error_set(&err, negative_errno(), "mount tmpfs on %s: %s", b->mnt, strerror(errno))
 			    : 0;
 	else
-		r = make_loop(run, b, &err);
+		r = snap_scratch_fs_make(b->name, b->image, IMAGE_SIZE, b->mnt, NULL, &err);
 	if (r < 0) {
 		snprintf(b->skip, sizeof(b->skip), "%s", err.message);
 		if (b->image)
