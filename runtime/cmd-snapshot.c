@@ -220,7 +220,8 @@ static int usage_one(const struct snap_info *info, void *userdata)
 				      "inodes", (json_int_t)u.inodes);
 		if (o && limit)
 			json_object_set_new(o, "limit", json_integer(limit_bytes));
-		return json_array_append_new(s->arr, o);
+		/* jansson's -1 is not an errno: out of memory is its only cause here */
+		return json_array_append_new(s->arr, o) < 0 ? -ENOMEM : 0;
 	}
 	char size[32], inodes[32], lim[32] = "-";
 	cli_format_size(size, sizeof(size), u.size);
