@@ -59,7 +59,7 @@ const struct bench_workload *const bench_all_workloads[] = {
 	&bench_wl_copyup,       &bench_wl_chain,  &bench_wl_sharing, &bench_wl_read,
 	&bench_wl_snapshot_process, &bench_wl_fio, &bench_wl_curve_depth, &bench_wl_curve_commit,
 	&bench_wl_curve_import, &bench_wl_curve_snapshots, &bench_wl_shared_disk,
-	&bench_wl_import_dirty, &bench_wl_commit_image, &bench_wl_idmap,
+	&bench_wl_import_dirty, &bench_wl_import_large, &bench_wl_commit_image, &bench_wl_idmap,
 };
 #define all_workloads bench_all_workloads
 const size_t bench_n_workloads = ELEMENTSOF(bench_all_workloads);

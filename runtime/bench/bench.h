@@ -87,7 +87,7 @@ extern const struct bench_workload bench_wl_snapshot_ops, bench_wl_unpack, bench
 	bench_wl_commit, bench_wl_copyup, bench_wl_chain, bench_wl_sharing, bench_wl_read,
 	bench_wl_snapshot_process, bench_wl_fio, bench_wl_curve_depth, bench_wl_curve_commit,
 	bench_wl_curve_import, bench_wl_curve_snapshots, bench_wl_shared_disk,
-	bench_wl_import_dirty, bench_wl_commit_image, bench_wl_idmap;
+	bench_wl_import_dirty, bench_wl_import_large, bench_wl_commit_image, bench_wl_idmap;
 
 /* Every workload, in the order they run (bench.c). */
 extern const struct bench_workload *const bench_all_workloads[];
@@ -218,9 +218,11 @@ void bench_peer_store_dir(struct bench_env *env, char *out, size_t len);
 /* The I/O and shared-disk workloads on a peer (peers-io.c). */
 int bench_peer_fio(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
 int bench_peer_shared_disk(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
-/* commit-image and import-dirty on a peer (in those workloads' files). */
+/* commit-image, import-dirty and import-large on a peer (in those
+ * workloads' files). */
 int bench_peer_commit_image(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
 int bench_peer_import_dirty(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
+int bench_peer_import_large(struct bench_ctx *b, struct bench_env *env, int run, struct snap_error *err);
 /* podman asks runc for nofile=1048576 and nproc=32768 by default, which a
  * root without CAP_SYS_RESOURCE (a container sandbox) may not set; lowering
  * a limit is always allowed, and the bench's containers need none of it. */

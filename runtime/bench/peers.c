@@ -445,6 +445,8 @@ int bench_peer_run(struct bench_ctx *b, struct bench_env *env, const char *workl
 		return bench_peer_commit_image(b, env, runno, err);
 	if (strcmp(workload, "import-dirty") == 0)
 		return bench_peer_import_dirty(b, env, runno, err);
+	if (strcmp(workload, "import-large") == 0)
+		return bench_peer_import_large(b, env, runno, err);
 	char archive[4200];
 	int r = bench_busybox_archive(b, archive, sizeof(archive), err);
 	if (r < 0)

@@ -10,7 +10,6 @@
  * holds as much clean page cache.  It costs what the dirty neighbour's
  * memory costs and nothing of its writeback, so dirty against clean is
  * the durability's share and clean against quiet the memory's. */
-#include <archive.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,29 +19,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util/digest.h"
 #include "util/fs-util.h"
 #include "util/macro.h"
+#include "wl-image.h"
 #include "wl-util.h"
 
 #define IMAGE_NAME "bench-debian-sized:latest"
-
-struct layer_shape {
-	int small_files;
-	int large_files;
-	int64_t large_size;
-};
 
 /* debian:12 is 3 layers in this bench's notes; the files are the bench's
  * generated ones (0-16 KiB, random, so gzip cannot shrink them much).
  * 3 x (3,100 files + 31 directories) ~ 9.4k entries; ~ 76 MiB of small
  * files + 112 MiB of large ones ~ 188 MiB. */
-static const struct layer_shape debian_sized[3] = {
+static const struct wl_layer_shape debian_sized[3] = {
 	{ 3100, 1, 64 << 20 },
 	{ 3100, 1, 32 << 20 },
 	{ 3100, 1, 16 << 20 },
 };
-static const struct layer_shape tiny[3] = {
+static const struct wl_layer_shape tiny[3] = {
 	{ 100, 1, 1 << 20 },
 	{ 100, 0, 0 },
 	{ 50, 0, 0 },
@@ -59,113 +52,9 @@ static bool is_tiny(const struct bench_ctx *b)
 	return strcmp(b->scale->name, "tiny") == 0;
 }
 
-/* sha256 of the uncompressed stream of gzip file `path`: the diff ID. */
-static int diff_id_of(const char *path, char out[SNAP_DIGEST_MAX], struct snap_error *err)
+static const struct wl_layer_shape *shape(const struct bench_ctx *b)
 {
-	struct archive *a = archive_read_new();
-	if (!a)
-		return snap_error_set(err, -ENOMEM, "bench: out of memory");
-	archive_read_support_filter_gzip(a);
-	archive_read_support_format_raw(a);
-	struct snap_sha256 h;
-	struct archive_entry *e;
-	int r = snap_sha256_init(&h);
-	if (r == 0 && (archive_read_open_filename(a, path, 1 << 17) != ARCHIVE_OK ||
-		       archive_read_next_header(a, &e) != ARCHIVE_OK))
-		r = snap_error_set(err, -EIO, "bench: read %s: %s", path, archive_error_string(a));
-	static char buf[1 << 17];
-	for (la_ssize_t n; r == 0 && (n = archive_read_data(a, buf, sizeof(buf))) != 0;) {
-		if (n < 0)
-			r = snap_error_set(err, -EIO, "bench: read %s: %s", path, archive_error_string(a));
-		else
-			snap_sha256_update(&h, buf, (size_t)n);
-	}
-	if (r == 0 && snap_sha256_final(&h, out) < 0)
-		r = snap_error_set(err, -EIO, "bench: sha256 failed");
-	snap_sha256_done(&h);
-	archive_read_free(a);
-	return r;
-}
-
-/* Write `text` as a blob of the layout; its digest in out. */
-static int put_blob(const char *layout, const char *text, char out[SNAP_DIGEST_MAX], struct snap_error *err)
-{
-	if (snap_sha256_buf(text, strlen(text), out) < 0)
-		return snap_error_set(err, -EIO, "bench: sha256 failed");
-	char path[4400];
-	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", layout, snap_digest_hex(out));
-	FILE *f = fopen(path, "we");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		return snap_error_set(err, -EIO, "bench: write %s: %m", path);
-	return 0;
-}
-
-static int write_file(const char *path, const char *text, struct snap_error *err)
-{
-	FILE *f = fopen(path, "we");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		return snap_error_set(err, -EIO, "bench: write %s: %m", path);
-	return 0;
-}
-
-/* An OCI layout of 3 generated gzip layers (made once per bench run). */
-static int make_image(struct bench_ctx *b, const char *layout, struct snap_error *err)
-{
-	char path[4400], blobs[4400];
-	snprintf(path, sizeof(path), "%s/index.json", layout);
-	if (access(path, F_OK) == 0)
-		return 0;
-	snprintf(blobs, sizeof(blobs), "%s/blobs/sha256", layout);
-	if (snap_mkdir_p(blobs, 0755) < 0)
-		return snap_error_set(err, negative_errno(), "bench: mkdir %s: %m", blobs);
-	const struct layer_shape *shape = is_tiny(b) ? tiny : debian_sized;
-	char layers[3][512], diffs[3][SNAP_DIGEST_MAX + 4];
-	for (int i = 0; i < 3; i++) {
-		char tmp[4400], blob[SNAP_DIGEST_MAX], diff[SNAP_DIGEST_MAX];
-		snprintf(tmp, sizeof(tmp), "%s/layer%d.tar.gz", layout, i);
-		int r = bench_gen_layer(tmp, b->seed + 17 * (uint64_t)i, shape[i].small_files, shape[i].large_files,
-					shape[i].large_size, err);
-		if (r < 0)
-			return r;
-		_cleanup_close_ int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-		uint64_t size = 0;
-		if (fd < 0 || snap_sha256_fd(fd, blob, &size) < 0)
-			return snap_error_set(err, -EIO, "bench: hash %s: %m", tmp);
-		if ((r = diff_id_of(tmp, diff, err)) < 0)
-			return r;
-		snprintf(path, sizeof(path), "%s/%s", blobs, snap_digest_hex(blob));
-		if (rename(tmp, path) < 0)
-			return snap_error_set(err, negative_errno(), "bench: rename %s: %m", tmp);
-		snprintf(layers[i], sizeof(layers[i]),
-			 "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\",\"size\":%llu}",
-			 blob, (unsigned long long)size);
-		snprintf(diffs[i], sizeof(diffs[i]), "\"%s\"", diff);
-	}
-	char config[2048], manifest[4096], index[1024], cdig[SNAP_DIGEST_MAX], mdig[SNAP_DIGEST_MAX];
-	snprintf(config, sizeof(config),
-		 "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
-		 "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s,%s,%s]},"
-		 "\"history\":[{\"created_by\":\"layer 1\"},{\"created_by\":\"layer 2\"},{\"created_by\":\"layer 3\"}]}",
-		 diffs[0], diffs[1], diffs[2]);
-	int r = put_blob(layout, config, cdig, err);
-	if (r < 0)
-		return r;
-	snprintf(manifest, sizeof(manifest),
-		 "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-		 "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
-		 "\"layers\":[%s,%s,%s]}",
-		 cdig, strlen(config), layers[0], layers[1], layers[2]);
-	if ((r = put_blob(layout, manifest, mdig, err)) < 0)
-		return r;
-	snprintf(index, sizeof(index),
-		 "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-		 "\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"latest\"}}]}",
-		 mdig, strlen(manifest));
-	snprintf(path, sizeof(path), "%s/oci-layout", layout);
-	if ((r = write_file(path, "{\"imageLayoutVersion\":\"1.0.0\"}", err)) < 0)
-		return r;
-	snprintf(path, sizeof(path), "%s/index.json", layout);
-	return write_file(path, index, err);
+	return is_tiny(b) ? tiny : debian_sized;
 }
 
 static int64_t meminfo_dirty(void)
@@ -315,7 +204,7 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 	s->dirty_bytes = is_tiny(b) ? 64 << 20 : (int64_t)1 << 30;
 	snprintf(s->layout, sizeof(s->layout), "%s/debian-sized-oci", b->work);
 	snprintf(s->root, sizeof(s->root), "%s-import-dirty", env->root);
-	int r = make_image(b, s->layout, err);
+	int r = wl_image_layout(b, s->layout, shape(b), 3, err);
 	if (r < 0)
 		return r;
 	const char *init[] = { "images", NULL };
@@ -327,24 +216,7 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 static int import_once(struct bench_ctx *b, struct bench_env *env, struct dirty_state *s, double *ret_ms,
 		       struct snap_error *err)
 {
-	const char *imp[] = { "import", "--name", IMAGE_NAME, s->layout, NULL };
-	const char *rmi[] = { "rmi", IMAGE_NAME, NULL };
-	const char *gc[] = { "gc", NULL };
-	int64_t t = bench_now_ns();
-	int q = bench_snapctl(b, s->root, env->driver, imp);
-	*ret_ms = bench_ms_since(t);
-	bench_snapctl(b, s->root, env->driver, rmi);
-	bench_snapctl(b, s->root, env->driver, gc);
-	/* what the untimed clean-up left (the deletes of rmi and gc, in the
-	 * journal and in the snapshots' filesystem): no timed import pays for
-	 * the one before it */
-	char snaps[4400];
-	snprintf(snaps, sizeof(snaps), "%s/snapshots", s->root);
-	wl_settle(s->root);
-	wl_settle(snaps);
-	if (q != 0)
-		return snap_error_set(err, -EIO, "bench: snapctl import on %s exited with %d", env->driver, q);
-	return 0;
+	return wl_image_import(b, env, s->root, s->layout, IMAGE_NAME, ret_ms, err);
 }
 
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
@@ -394,29 +266,13 @@ static int peer_archive(struct bench_ctx *b, char *out, size_t len, struct snap_
 	snprintf(out, len, "%s/debian-sized.tar", b->work);
 	char layout[4200];
 	snprintf(layout, sizeof(layout), "%s/debian-sized-oci", b->work);
-	int r = access(out, F_OK) == 0 || access(layout, F_OK) == 0 ? 0 : make_image(b, layout, err);
-	const char *imp[] = { "import", "--name", IMAGE_NAME, layout, NULL };
-	return r < 0 ? r : wl_export_archive(b, "import-dirty", imp, IMAGE_NAME, out, err);
+	return wl_image_archive(b, "import-dirty", layout, shape(b), 3, IMAGE_NAME, out, err);
 }
 
-/* One timed import into the peer's store (ctr images import, which
- * unpacks into its snapshotter; podman load), then the image removed
- * (containerd: with a synchronous garbage collection). */
 static int peer_import_once(struct bench_ctx *b, struct bench_env *env, const char *archive, const char *metric,
 			    struct snap_error *err)
 {
-	bool cd = strncmp(env->driver, "containerd-", 11) == 0;
-	const char *cd_imp[] = { "images", "import", "--snapshotter", env->root, archive, NULL };
-	const char *cd_rm[] = { "images", "rm", "--sync", BENCH_PEER_REF(IMAGE_NAME), NULL };
-	const char *pm_load[] = { "load", "-q", "-i", archive, NULL };
-	const char *pm_rmi[] = { "rmi", "-f", BENCH_PEER_REF(IMAGE_NAME), NULL };
-	int r = bench_peer_exec(b, env, metric, cd ? cd_imp : pm_load, NULL, 0, err);
-	struct snap_error e2 = { 0 };
-	bench_peer_exec(b, env, NULL, cd ? cd_rm : pm_rmi, NULL, 0, &e2);
-	char dir[4200];
-	bench_peer_store_dir(env, dir, sizeof(dir));
-	wl_settle(dir);
-	return r;
+	return wl_image_peer_import(b, env, archive, IMAGE_NAME, metric, err);
 }
 
 /* The same two imports on a peer, the writer on the filesystem of the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `snapctl bench --peers` on the I/O, shared-disk, commit-image and
-# import-dirty workloads (and the start and commit ones the peers always
+# `snapctl bench --peers` on the I/O, shared-disk, commit-image,
+# import-dirty and import-large workloads (and the start and commit ones the peers always
 # had), tiny scale, one run:
 # containerd's three snapshotters and podman's three storage drivers each
 # give every figure snapctl's overlay gives, and the JSON validates.  Three
@@ -22,7 +22,7 @@ trap 'rm -rf "$out"' EXIT
 
 "$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 1 --warmup 0 --drivers overlay --peers \
 	--workload fio --workload shared-disk --workload start --workload commit \
-	--workload commit-image --workload import-dirty \
+	--workload commit-image --workload import-dirty --workload import-large \
 	--workdir "$out" --json "$out/p.json" >"$out/table.txt"
 
 python3 - "$schema" "$out/p.json" <<'PY'
@@ -55,6 +55,8 @@ for p in peers:
     for m in ("Debian-sized import, quiet", "Debian-sized import, 64 MiB dirty"):
         assert m in dirty, (p, m, dirty)
         assert m in have[("import-dirty", "overlay")], m
-print(f"peers: {len(peers)} with fio, shared-disk, start, commit, commit-image and import-dirty figures")
+    assert "large image import" in have[("import-large", p)], p
+assert "large image import" in have[("import-large", "overlay")]
+print(f"peers: {len(peers)} with fio, shared-disk, start, commit, commit-image, import-dirty and import-large figures")
 PY
 ! grep -q "$out" /proc/self/mountinfo

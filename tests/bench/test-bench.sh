@@ -14,7 +14,7 @@ old=(snapshot-ops unpack start commit copy-up deep-chains sharing read snapshot-
 "$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 2 --warmup 0 --drivers overlay,btrfs,vfs \
 	"${old[@]/#/--workload=}" --workdir "$out" --json "$out/r.json" --svg "$out/r.svg" --png "$out/r.png" \
 	>"$out/table.txt"
-new=(fio curve-depth curve-commit curve-import curve-snapshots shared-disk import-dirty commit-image)
+new=(fio curve-depth curve-commit curve-import curve-snapshots shared-disk import-dirty import-large commit-image)
 "$snapctl" -q --btrfs-size 1G bench --scale tiny --runs 1 --warmup 0 --drivers overlay,btrfs,vfs \
 	"${new[@]/#/--workload=}" --workdir "$out" --json "$out/new.json" --curves "$out/curves" \
 	>"$out/table-new.txt"
@@ -41,7 +41,7 @@ assert ran, "no driver ran"
 workloads = {r["workload"] for r in doc["results"]}
 want = {"snapshot-ops", "unpack", "commit", "copy-up", "deep-chains", "sharing", "read", "snapshot-process",
         "fio", "curve-depth", "curve-commit", "curve-import", "curve-snapshots", "shared-disk",
-        "import-dirty"}
+        "import-dirty", "import-large"}
 # Only the I/O workloads run on the bare backing filesystem as well.
 reference_workloads = {"fio"}
 assert refs == {"backing-fs"}, refs
