@@ -87,9 +87,12 @@ static int make_layer(struct bench_ctx *b, const char *layout, size_t i, const s
 	return 0;
 }
 
-int wl_image_layout(struct bench_ctx *b, const char *layout, const struct wl_layer_shape *shape, size_t n,
+int wl_image_layout(struct bench_ctx *b, const struct wl_image *img, char *layout, size_t len,
 		    struct snap_error *err)
 {
+	const struct wl_layer_shape *shape = img->shape;
+	size_t n = img->n_layers;
+	snprintf(layout, len, "%s/%s-oci", b->work, img->name);
 	char path[4400], blobs[4400];
 	snprintf(path, sizeof(path), "%s/index.json", layout);
 	if (access(path, F_OK) == 0)
@@ -134,20 +137,44 @@ int wl_image_layout(struct bench_ctx *b, const char *layout, const struct wl_lay
 	return write_file(path, index, err);
 }
 
-int wl_image_archive(struct bench_ctx *b, const char *what, const char *layout, const struct wl_layer_shape *shape,
-		     size_t n, const char *image, const char *archive, struct snap_error *err)
+int wl_image_archive(struct bench_ctx *b, const char *what, const struct wl_image *img, char *archive, size_t len,
+		     struct snap_error *err)
 {
+	snprintf(archive, len, "%s/%s.tar", b->work, img->name);
 	if (access(archive, F_OK) == 0)
 		return 0;
-	int r = wl_image_layout(b, layout, shape, n, err);
-	const char *imp[] = { "import", "--name", image, layout, NULL };
-	return r < 0 ? r : wl_export_archive(b, what, imp, image, archive, err);
+	char layout[4200];
+	int r = wl_image_layout(b, img, layout, sizeof(layout), err);
+	const char *imp[] = { "import", "--name", img->ref, layout, NULL };
+	return r < 0 ? r : wl_export_archive(b, what, imp, img->ref, archive, err);
 }
 
-int wl_image_import(struct bench_ctx *b, struct bench_env *env, const char *root, const char *layout,
-		    const char *image, double *ret_ms, struct snap_error *err)
+int wl_image_root_make(struct bench_ctx *b, struct bench_env *env, const struct wl_image *img, const char *workload,
+		       struct wl_image_root *r, struct snap_error *err)
 {
-	const char *imp[] = { "import", "--name", image, layout, NULL };
+	snprintf(r->root, sizeof(r->root), "%s-%s", env->root, workload);
+	int q = wl_image_layout(b, img, r->layout, sizeof(r->layout), err);
+	if (q < 0)
+		return q;
+	const char *init[] = { "images", NULL };
+	if (bench_snapctl(b, r->root, env->driver, init) != 0)
+		return snap_error_set(err, -EIO, "bench: snapctl could not make the root %s", r->root);
+	return 0;
+}
+
+void wl_image_root_remove(struct wl_image_root *r)
+{
+	if (!r || !r->root[0])
+		return;
+	bench_unmount_below(r->root);
+	snap_rm_rf_at(AT_FDCWD, r->root);
+}
+
+int wl_image_import(struct bench_ctx *b, struct bench_env *env, const struct wl_image_root *ir, const char *image,
+		    double *ret_ms, struct snap_error *err)
+{
+	const char *root = ir->root;
+	const char *imp[] = { "import", "--name", image, ir->layout, NULL };
 	const char *rmi[] = { "rmi", image, NULL };
 	const char *gc[] = { "gc", NULL };
 	int64_t t = bench_now_ns();

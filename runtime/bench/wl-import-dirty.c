@@ -42,8 +42,7 @@ static const struct wl_layer_shape tiny[3] = {
 };
 
 struct dirty_state {
-	char layout[4200]; /* OCI layout directory */
-	char root[4200];   /* the import's own snapctl root */
+	struct wl_image_root ir; /* the image's layout, the import's own root */
 	int64_t dirty_bytes;
 };
 
@@ -52,9 +51,9 @@ static bool is_tiny(const struct bench_ctx *b)
 	return strcmp(b->scale->name, "tiny") == 0;
 }
 
-static const struct wl_layer_shape *shape(const struct bench_ctx *b)
+static struct wl_image image(const struct bench_ctx *b)
 {
-	return is_tiny(b) ? tiny : debian_sized;
+	return (struct wl_image){ "debian-sized", IMAGE_NAME, is_tiny(b) ? tiny : debian_sized, 3 };
 }
 
 static int64_t meminfo_dirty(void)
@@ -202,32 +201,19 @@ static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struc
 		return snap_error_set(err, -ENOMEM, "bench: out of memory");
 	*state = s;
 	s->dirty_bytes = is_tiny(b) ? 64 << 20 : (int64_t)1 << 30;
-	snprintf(s->layout, sizeof(s->layout), "%s/debian-sized-oci", b->work);
-	snprintf(s->root, sizeof(s->root), "%s-import-dirty", env->root);
-	int r = wl_image_layout(b, s->layout, shape(b), 3, err);
-	if (r < 0)
-		return r;
-	const char *init[] = { "images", NULL };
-	if (bench_snapctl(b, s->root, env->driver, init) != 0)
-		return snap_error_set(err, -EIO, "bench: snapctl could not make the root %s", s->root);
-	return 0;
-}
-
-static int import_once(struct bench_ctx *b, struct bench_env *env, struct dirty_state *s, double *ret_ms,
-		       struct snap_error *err)
-{
-	return wl_image_import(b, env, s->root, s->layout, IMAGE_NAME, ret_ms, err);
+	struct wl_image img = image(b);
+	return wl_image_root_make(b, env, &img, "import-dirty", &s->ir, err);
 }
 
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
 {
 	struct dirty_state *s = state;
 	double quiet_ms, dirty_ms;
-	int r = import_once(b, env, s, &quiet_ms, err);
+	int r = wl_image_import(b, env, &s->ir, IMAGE_NAME, &quiet_ms, err);
 	if (r < 0)
 		return r;
 	char snaps[4400];
-	snprintf(snaps, sizeof(snaps), "%s/snapshots", s->root);
+	snprintf(snaps, sizeof(snaps), "%s/snapshots", s->ir.root);
 	_cleanup_close_ int dfd = open(snaps, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return snap_error_set(err, negative_errno(), "bench: open %s: %m", snaps);
@@ -235,7 +221,7 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 	pid_t pid = start_holder(dfd, s->dirty_bytes, err);
 	if (pid < 0)
 		return pid;
-	r = import_once(b, env, s, &clean_ms, err);
+	r = wl_image_import(b, env, &s->ir, IMAGE_NAME, &clean_ms, err);
 	stop_neighbour(pid);
 	if (r < 0)
 		return r;
@@ -243,7 +229,7 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 	pid = start_writer(dfd, s->dirty_bytes, &dirty, err);
 	if (pid < 0)
 		return pid;
-	r = import_once(b, env, s, &dirty_ms, err);
+	r = wl_image_import(b, env, &s->ir, IMAGE_NAME, &dirty_ms, err);
 	int64_t dirty_after = meminfo_dirty();
 	stop_neighbour(pid);
 	if (r < 0)
@@ -259,33 +245,18 @@ static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runn
 	return bench_record(b, env, "dirty at end", "bytes", (double)dirty_after);
 }
 
-/* The image as an OCI archive (imported into a scratch vfs root and
- * exported by snapctl), made once: what the peers import. */
-static int peer_archive(struct bench_ctx *b, char *out, size_t len, struct snap_error *err)
-{
-	snprintf(out, len, "%s/debian-sized.tar", b->work);
-	char layout[4200];
-	snprintf(layout, sizeof(layout), "%s/debian-sized-oci", b->work);
-	return wl_image_archive(b, "import-dirty", layout, shape(b), 3, IMAGE_NAME, out, err);
-}
-
-static int peer_import_once(struct bench_ctx *b, struct bench_env *env, const char *archive, const char *metric,
-			    struct snap_error *err)
-{
-	return wl_image_peer_import(b, env, archive, IMAGE_NAME, metric, err);
-}
-
 /* The same two imports on a peer, the writer on the filesystem of the
  * peer's store. */
 int bench_peer_import_dirty(struct bench_ctx *b, struct bench_env *env, int runno, struct snap_error *err)
 {
 	(void)runno;
 	char archive[4200], dir[4200];
-	int r = peer_archive(b, archive, sizeof(archive), err);
+	struct wl_image img = image(b);
+	int r = wl_image_archive(b, "import-dirty", &img, archive, sizeof(archive), err);
 	if (r < 0)
 		return r;
 	int64_t bytes = is_tiny(b) ? 64 << 20 : (int64_t)1 << 30;
-	if ((r = peer_import_once(b, env, archive, "Debian-sized import, quiet", err)) < 0)
+	if ((r = wl_image_peer_import(b, env, archive, IMAGE_NAME, "Debian-sized import, quiet", err)) < 0)
 		return r;
 	bench_peer_store_dir(env, dir, sizeof(dir));
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -296,14 +267,14 @@ int bench_peer_import_dirty(struct bench_ctx *b, struct bench_env *env, int runn
 	pid_t pid = start_holder(dfd, bytes, err);
 	if (pid < 0)
 		return pid;
-	r = peer_import_once(b, env, archive, metric, err);
+	r = wl_image_peer_import(b, env, archive, IMAGE_NAME, metric, err);
 	stop_neighbour(pid);
 	if (r < 0)
 		return r;
 	if ((pid = start_writer(dfd, bytes, NULL, err)) < 0)
 		return pid;
 	snprintf(metric, sizeof(metric), "Debian-sized import, %lld MiB dirty", (long long)(bytes >> 20));
-	r = peer_import_once(b, env, archive, metric, err);
+	r = wl_image_peer_import(b, env, archive, IMAGE_NAME, metric, err);
 	stop_neighbour(pid);
 	return r;
 }
@@ -311,10 +282,8 @@ int bench_peer_import_dirty(struct bench_ctx *b, struct bench_env *env, int runn
 static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)
 {
 	struct dirty_state *s = state;
-	if (s && s->root[0]) {
-		bench_unmount_below(s->root);
-		snap_rm_rf_at(AT_FDCWD, s->root);
-	}
+	if (s)
+		wl_image_root_remove(&s->ir);
 	free(s);
 }
 

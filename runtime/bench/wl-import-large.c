@@ -5,12 +5,10 @@
  * in one part and by bytes in the other, where the Debian-sized image of
  * import-dirty is both at a smaller scale.  Peers: `ctr images import`
  * into containerd's snapshotter, `podman load`. */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/fs-util.h"
 #include "util/macro.h"
 #include "wl-image.h"
 #include "wl-util.h"
@@ -30,49 +28,36 @@ static const struct wl_layer_shape tiny[3] = {
 	{ 100, 0, 0 },
 };
 
-static const struct wl_layer_shape *shape(const struct bench_ctx *b)
+static struct wl_image image(const struct bench_ctx *b)
 {
-	return strcmp(b->scale->name, "tiny") == 0 ? tiny : large;
+	bool is_tiny = strcmp(b->scale->name, "tiny") == 0;
+	return (struct wl_image){ "large", IMAGE_NAME, is_tiny ? tiny : large, 3 };
 }
-
-struct large_state {
-	char layout[4200]; /* OCI layout directory */
-	char root[4200];   /* the import's own snapctl root */
-};
 
 static int setup(struct bench_ctx *b, struct bench_env *env, void **state, struct snap_error *err)
 {
-	struct large_state *s = calloc(1, sizeof(*s));
+	struct wl_image_root *s = calloc(1, sizeof(*s));
 	if (!s)
 		return snap_error_set(err, -ENOMEM, "bench: out of memory");
 	*state = s;
-	snprintf(s->layout, sizeof(s->layout), "%s/large-oci", b->work);
-	snprintf(s->root, sizeof(s->root), "%s-import-large", env->root);
-	int r = wl_image_layout(b, s->layout, shape(b), 3, err);
-	if (r < 0)
-		return r;
-	const char *init[] = { "images", NULL };
-	if (bench_snapctl(b, s->root, env->driver, init) != 0)
-		return snap_error_set(err, -EIO, "bench: snapctl could not make the root %s", s->root);
-	return 0;
+	struct wl_image img = image(b);
+	return wl_image_root_make(b, env, &img, "import-large", s, err);
 }
 
 static int run(struct bench_ctx *b, struct bench_env *env, void *state, int runno, struct snap_error *err)
 {
 	(void)runno;
-	struct large_state *s = state;
 	double ms;
-	int r = wl_image_import(b, env, s->root, s->layout, IMAGE_NAME, &ms, err);
+	int r = wl_image_import(b, env, state, IMAGE_NAME, &ms, err);
 	return r < 0 ? r : bench_record(b, env, "large image import", "ms", ms);
 }
 
 int bench_peer_import_large(struct bench_ctx *b, struct bench_env *env, int runno, struct snap_error *err)
 {
 	(void)runno;
-	char archive[4200], layout[4200];
-	snprintf(archive, sizeof(archive), "%s/large.tar", b->work);
-	snprintf(layout, sizeof(layout), "%s/large-oci", b->work);
-	int r = wl_image_archive(b, "import-large", layout, shape(b), 3, IMAGE_NAME, archive, err);
+	char archive[4200];
+	struct wl_image img = image(b);
+	int r = wl_image_archive(b, "import-large", &img, archive, sizeof(archive), err);
 	return r < 0 ? r : wl_image_peer_import(b, env, archive, IMAGE_NAME, "large image import", err);
 }
 
@@ -80,12 +65,8 @@ static void teardown(struct bench_ctx *b, struct bench_env *env, void *state)
 {
 	(void)b;
 	(void)env;
-	struct large_state *s = state;
-	if (s && s->root[0]) {
-		bench_unmount_below(s->root);
-		snap_rm_rf_at(AT_FDCWD, s->root);
-	}
-	free(s);
+	wl_image_root_remove(state);
+	free(state);
 }
 
 const struct bench_workload bench_wl_import_large = {
